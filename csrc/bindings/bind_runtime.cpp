@@ -1,0 +1,52 @@
+// Threads and CPU dispatch: cunn.set_num_threads / get_num_threads and the
+// cpu_features() report.
+#include <pybind11/pybind11.h>
+
+#include "bindings/families.h"
+#include "dispatch/cpu.h"
+#include "dispatch/parallel.h"
+
+namespace py = pybind11;
+
+namespace cunn::bind {
+
+void bind_runtime(py::module_& m) {
+  m.def("set_num_threads", [](int threads) {
+    if (threads < 1) throw py::value_error("set_num_threads: threads must be >= 1, got " +
+                                           std::to_string(threads));
+    cunn::set_num_threads(threads);
+  }, py::arg("threads"));
+  m.def("get_num_threads", &cunn::get_num_threads);
+  m.def("openmp_enabled", [] {
+#ifdef CUNN_OPENMP
+    return true;
+#else
+    return false;
+#endif
+  });
+  m.def("isa", [] { return std::string(isa_name(active_isa())); },
+        "The instruction set the hot kernels use now.");
+  m.def("set_isa_cap", [](const std::string& name) {
+    Isa isa;
+    if (!parse_isa(name, &isa))
+      throw py::value_error("set_isa_cap: name must be 'generic', 'avx2' or 'avx512', got '" +
+                            name + "'");
+    set_isa_cap(isa);
+    return std::string(isa_name(active_isa()));
+  }, py::arg("name"), "Caps the ISA (tests force the portable path); returns the active one.");
+  m.def("cpu_features", [] {
+    const CpuFeatures& f = cpu_features();
+    py::dict report;
+    report["avx2"] = f.avx2;
+    report["fma"] = f.fma;
+    report["avx512f"] = f.avx512f;
+    report["avx512bw"] = f.avx512bw;
+    report["avx512vl"] = f.avx512vl;
+    report["avx512dq"] = f.avx512dq;
+    report["best_isa"] = isa_name(best_supported_isa());
+    report["active_isa"] = isa_name(active_isa());
+    return report;
+  });
+}
+
+}  // namespace cunn::bind

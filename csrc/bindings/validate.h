@@ -1,0 +1,52 @@
+// Argument checks shared by every binding. Kernels trust their inputs, so
+// everything a Python caller can get wrong is caught here first, with an
+// error that names the op and the argument ("linear: weight must be ...").
+// Inputs and outputs must already be float32/int64 and C-contiguous: nothing
+// is silently copied (the Python adapter in cunn/backends/cpu.py makes inputs
+// contiguous; outputs of the wrong layout are refused).
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace py = pybind11;
+
+namespace cunn::bind {
+
+std::string shape_string(const py::array& array);
+std::string shape_string(const std::vector<int64_t>& shape);
+std::vector<int64_t> shape_of(const py::array& array);
+
+// Raises TypeError unless `array` holds float32 (or int64 / bool|uint8 masks).
+void require_float32(const py::array& array, const char* op, const char* arg);
+void require_int64(const py::array& array, const char* op, const char* arg);
+void require_mask(const py::array& array, const char* op, const char* arg);
+// Raises ValueError unless `array` is C-contiguous (and writable, for outputs).
+void require_contiguous(const py::array& array, const char* op, const char* arg);
+void require_writable(const py::array& array, const char* op, const char* arg);
+void require_ndim(const py::array& array, int64_t ndim, const char* op, const char* arg);
+void require_shape(const py::array& array, const std::vector<int64_t>& shape, const char* op,
+                   const char* arg);
+// The usual combination: float32, C-contiguous.
+void require_float_input(const py::array& array, const char* op, const char* arg);
+// float32, C-contiguous, writable, exactly `shape`.
+void require_float_output(const py::array& array, const std::vector<int64_t>& shape,
+                          const char* op, const char* arg);
+// "mean" | "sum" | "none"; ValueError otherwise.
+enum class Reduction { none = 0, mean = 1, sum = 2 };
+Reduction parse_reduction(const std::string& reduction, const char* op);
+
+template <class T>
+T* data_of(py::array& array) { return static_cast<T*>(array.mutable_data()); }
+template <class T>
+const T* cdata_of(const py::array& array) { return static_cast<const T*>(array.data()); }
+
+// A new C-contiguous float32 array of `shape`.
+py::array new_float_array(const std::vector<int64_t>& shape);
+py::array new_int64_array(const std::vector<int64_t>& shape);
+
+}  // namespace cunn::bind

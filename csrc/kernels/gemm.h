@@ -1,0 +1,16 @@
+// Single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, row-major.
+// op(A) is M x K (A stored M x K, or K x M when trans_a), op(B) is K x N
+// (B stored K x N, or N x K when trans_b). lda/ldb/ldc are row strides in
+// elements. beta == 0 overwrites C without reading it (NaNs in C do not leak),
+// as BLAS does. Must match numpy: alpha * (op(A) @ op(B)) + beta * C.
+#pragma once
+
+#include <cstdint>
+
+namespace cunn::kernels {
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+           int64_t ldc);
+
+}  // namespace cunn::kernels

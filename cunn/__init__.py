@@ -1,0 +1,4 @@
+"""cunn: a small, fast neural-network library with a PyTorch-familiar API."""
+__version__ = "0.1.0"
+
+from cunn.backends import backend, backends, use_backend  # noqa: F401

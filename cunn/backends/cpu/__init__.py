@@ -1,0 +1,16 @@
+"""The compiled backend: thin adapters over cunn._C, one module per kernel family."""
+from cunn import _C  # noqa: F401  (ImportError here means the extension did not build)
+
+NAME = "cpu"
+
+from .gemm import *  # noqa: F401,F403
+from .elementwise import *  # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
+from .softmax import *  # noqa: F401,F403
+from .reduce import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .conv2d import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .optim import *  # noqa: F401,F403
+from .runtime import *  # noqa: F401,F403

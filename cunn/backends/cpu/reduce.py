@@ -1,0 +1,3 @@
+"""reduce kernels: not written yet."""
+
+__all__ = []

@@ -1,0 +1,121 @@
+"""The kernel contract: every backend implements each function listed here.
+
+Arrays in, arrays out (NumPy arrays; float32 unless stated, labels and indices
+int64, dropout masks bool/uint8). Inputs may have any strides; a backend copies
+an input to a contiguous array if it needs one. Outputs are new C-contiguous
+arrays, except the in-place optimizer steps (names ending in ``_``), which update
+their float32 C-contiguous arguments and refuse anything else.
+
+The NumPy reference (``numpy_ref``) also computes in float64 when every floating
+input is float64, so gradients can be checked by finite differences; the compiled
+backend accepts float32 only and raises ``TypeError`` otherwise.
+
+Reductions for losses: ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"``; mean and
+sum give a 0-d array.
+
+Signatures (the stem before ``_forward``/``_backward`` names the kernel family,
+and the file that holds it in every backend):
+
+gemm
+    gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None)
+        alpha * op(a) @ op(b) + beta * out; a, b 2-D. ``out`` (M, N), if given, is
+        updated in place and returned; beta is ignored without it.
+    linear_forward(x, weight, bias)          x (N, in), weight (out, in), bias (out,) or None
+                                             -> x @ weight.T + bias, (N, out)
+    bias_grad(grad_output, axis)             sum of grad_output over every axis but ``axis``
+                                             -> (grad_output.shape[axis],)
+elementwise (NumPy broadcasting; result has the broadcast shape)
+    add(a, b)  sub(a, b)  mul(a, b)  div(a, b)
+activation
+    relu_forward(x)                          relu_backward(grad_output, x)
+    leaky_relu_forward(x, negative_slope)    leaky_relu_backward(grad_output, x, negative_slope)
+    sigmoid_forward(x)                       sigmoid_backward(grad_output, output)
+    tanh_forward(x)                          tanh_backward(grad_output, output)
+softmax (along ``dim``, max-subtracted)
+    softmax_forward(x, dim)                  softmax_backward(grad_output, output, dim)
+    log_softmax_forward(x, dim)              log_softmax_backward(grad_output, output, dim)
+reduce
+    sum(x, dims=None, keepdim=False)         dims: tuple of axes, None = all
+    max(x, dim, keepdim=False)               -> (values, indices int64); first index on ties;
+                                                NaN wins (propagates) as in PyTorch
+loss (logits/log_probs (N, C), labels int64 (N,) in [0, C); others: input and target
+      of one shape)
+    cross_entropy_forward(logits, labels, reduction)        -> (loss, log_probs)
+    cross_entropy_backward(grad_output, log_probs, labels, reduction) -> grad_logits
+    nll_loss_forward(log_probs, labels, reduction)          -> loss
+    nll_loss_backward(grad_output, labels, num_classes, reduction)   -> grad_log_probs
+    mse_loss_forward(input, target, reduction)
+    mse_loss_backward(grad_output, input, target, reduction)        -> grad_input
+    l1_loss_forward(input, target, reduction)
+    l1_loss_backward(grad_output, input, target, reduction)         -> grad_input
+    binary_cross_entropy_forward(input, target, reduction)          (log clamped at -100)
+    binary_cross_entropy_backward(grad_output, input, target, reduction)
+    binary_cross_entropy_with_logits_forward(input, target, reduction)
+    binary_cross_entropy_with_logits_backward(grad_output, input, target, reduction)
+    (grad_output is 0-d for mean/sum, the loss's shape for none; the target's gradient,
+    where it exists, is composed from these in cunn/ops.)
+conv2d (NCHW; stride and padding are (h, w) pairs)
+    conv2d_forward(x, weight, bias, stride, padding)        weight (O, C, kh, kw), bias (O,)
+                                                            or None -> (N, O, OH, OW)
+    conv2d_backward_input(grad_output, weight, input_shape, stride, padding)
+    conv2d_backward_weight(grad_output, x, weight_shape, stride, padding)
+    (the bias gradient is bias_grad(grad_output, 1))
+pool
+    max_pool2d_forward(x, kernel_size, stride, padding)     -> (output, indices int64), the
+                                                            index of each maximum in its input
+                                                            plane (h * W + w), as PyTorch;
+                                                            padding counts as -inf
+    max_pool2d_backward(grad_output, indices, input_shape)
+dropout (the mask is drawn in cunn/random.py so every backend sees the same numbers)
+    dropout_forward(x, mask, scale)          x * mask * scale
+    dropout_backward(grad_output, mask, scale)
+optim (in place, over lists of parameters in one call; PyTorch's formulas exactly)
+    sgd_step_(params, grads, momentum_buffers, lr, momentum, dampening, weight_decay,
+              nesterov, first_step)
+        momentum_buffers is [] when momentum == 0; with first_step the buffers are set
+        to the (decayed) gradient, undamped, as PyTorch does when it creates them.
+    adam_step_(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weight_decay,
+               step, decoupled_weight_decay)
+        step counts from 1; decoupled_weight_decay=True is AdamW.
+    rmsprop_step_(params, grads, square_avgs, momentum_buffers, grad_avgs, lr, alpha, eps,
+                  weight_decay, momentum, centered)
+        momentum_buffers is [] when momentum == 0, grad_avgs is [] unless centered.
+runtime
+    set_num_threads(n)  get_num_threads()
+"""
+
+KERNELS = {
+    "gemm": ("gemm", "linear_forward", "bias_grad"),
+    "elementwise": ("add", "sub", "mul", "div"),
+    "activation": (
+        "relu_forward", "relu_backward",
+        "leaky_relu_forward", "leaky_relu_backward",
+        "sigmoid_forward", "sigmoid_backward",
+        "tanh_forward", "tanh_backward",
+    ),
+    "softmax": (
+        "softmax_forward", "softmax_backward",
+        "log_softmax_forward", "log_softmax_backward",
+    ),
+    "reduce": ("sum", "max"),
+    "loss": (
+        "cross_entropy_forward", "cross_entropy_backward",
+        "nll_loss_forward", "nll_loss_backward",
+        "mse_loss_forward", "mse_loss_backward",
+        "l1_loss_forward", "l1_loss_backward",
+        "binary_cross_entropy_forward", "binary_cross_entropy_backward",
+        "binary_cross_entropy_with_logits_forward", "binary_cross_entropy_with_logits_backward",
+    ),
+    "conv2d": ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"),
+    "pool": ("max_pool2d_forward", "max_pool2d_backward"),
+    "dropout": ("dropout_forward", "dropout_backward"),
+    "optim": ("sgd_step_", "adam_step_", "rmsprop_step_"),
+    "runtime": ("set_num_threads", "get_num_threads"),
+}
+
+ALL_KERNELS = tuple(name for family in KERNELS.values() for name in family)
+
+
+def missing_kernels(backend):
+    """Names from the contract that ``backend`` (a module or object) does not provide."""
+    return [name for name in ALL_KERNELS if not callable(getattr(backend, name, None))]

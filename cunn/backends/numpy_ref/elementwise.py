@@ -1,0 +1,3 @@
+"""elementwise kernels: not written yet."""
+
+__all__ = []
