@@ -1,20 +1,20 @@
-"""Placeholder Tensor (wraps a NumPy array); the autograd Tensor replaces it."""
+"""Placeholder Tensor (wraps a NumPy array in ``_data``); the autograd Tensor replaces it."""
 import numpy as np
 
 
 class Tensor:
     def __init__(self, array):
-        self.data = array
+        self._data = array
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     def numpy(self):
-        return self.data
+        return self._data
 
     @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
 
 def from_numpy(array):
