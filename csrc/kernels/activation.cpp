@@ -1,0 +1,117 @@
+// Pointwise activations (see activation.h for the math). Contiguous float32,
+// threaded over fixed chunks; sigmoid/tanh/exp go to the AVX2 / AVX-512 files
+// when active_isa() allows, with the portable loops below as the reference.
+// Sigmoid is evaluated as exp(-|x|) based so it neither overflows nor loses
+// the tiny values at x = -90; tanh uses the C library's tanhf here.
+#include "kernels/activation.h"
+
+#include <cmath>
+
+#include "dispatch/cpu.h"
+#include "dispatch/parallel.h"
+
+namespace cunn::kernels {
+namespace {
+
+// relu-like loops cost well under 1 ns/element: threads pay off only for large
+// arrays. exp-based ones cost a few ns, so they split earlier.
+constexpr int64_t kCheapGrain = 32768;
+constexpr int64_t kExpGrain = 8192;
+
+float sigmoid_scalar(float x) {
+  const float e = std::exp(-std::fabs(x));
+  const float s = 1.0f / (1.0f + e);
+  return x >= 0.0f ? s : e * s;
+}
+
+void sigmoid_portable(const float* x, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = sigmoid_scalar(x[i]);
+}
+
+void tanh_portable(const float* x, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = std::tanh(x[i]);
+}
+
+void exp_portable(float* data, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) data[i] = std::exp(data[i]);
+}
+
+using UnaryFn = void (*)(const float*, float*, int64_t);
+
+UnaryFn pick_sigmoid() {
+#ifdef CUNN_X86
+  if (active_isa() == Isa::avx512) return avx512::sigmoid;
+  if (active_isa() == Isa::avx2) return avx2::sigmoid;
+#endif
+  return sigmoid_portable;
+}
+
+UnaryFn pick_tanh() {
+#ifdef CUNN_X86
+  if (active_isa() == Isa::avx512) return avx512::tanh;
+  if (active_isa() == Isa::avx2) return avx2::tanh;
+#endif
+  return tanh_portable;
+}
+
+void run_unary(UnaryFn function, const float* x, float* out, int64_t n) {
+  parallel_for(0, n, kExpGrain, [&](int64_t lo, int64_t hi) { function(x + lo, out + lo, hi - lo); });
+}
+
+}  // namespace
+
+void exp_inplace(float* data, int64_t n) {
+#ifdef CUNN_X86
+  if (active_isa() == Isa::avx512) return avx512::exp_inplace(data, n);
+  if (active_isa() == Isa::avx2) return avx2::exp_inplace(data, n);
+#endif
+  exp_portable(data, n);
+}
+
+void relu_forward(const float* x, float* out, int64_t n) {
+  parallel_for(0, n, kCheapGrain, [&](int64_t lo, int64_t hi) {
+    // `x < 0 ? 0 : x` rather than max(x, 0) so a NaN input stays NaN.
+    for (int64_t i = lo; i < hi; ++i) out[i] = x[i] < 0.0f ? 0.0f : x[i];
+  });
+}
+
+void relu_backward(const float* grad_output, const float* x, float* grad_input, int64_t n) {
+  parallel_for(0, n, kCheapGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) grad_input[i] = x[i] > 0.0f ? grad_output[i] : 0.0f;
+  });
+}
+
+void leaky_relu_forward(const float* x, float* out, int64_t n, float negative_slope) {
+  parallel_for(0, n, kCheapGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) out[i] = x[i] > 0.0f ? x[i] : x[i] * negative_slope;
+  });
+}
+
+void leaky_relu_backward(const float* grad_output, const float* x, float* grad_input, int64_t n,
+                         float negative_slope) {
+  parallel_for(0, n, kCheapGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i)
+      grad_input[i] = x[i] > 0.0f ? grad_output[i] : grad_output[i] * negative_slope;
+  });
+}
+
+void sigmoid_forward(const float* x, float* out, int64_t n) { run_unary(pick_sigmoid(), x, out, n); }
+
+void sigmoid_backward(const float* grad_output, const float* output, float* grad_input,
+                      int64_t n) {
+  parallel_for(0, n, kCheapGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i)
+      grad_input[i] = grad_output[i] * output[i] * (1.0f - output[i]);
+  });
+}
+
+void tanh_forward(const float* x, float* out, int64_t n) { run_unary(pick_tanh(), x, out, n); }
+
+void tanh_backward(const float* grad_output, const float* output, float* grad_input, int64_t n) {
+  parallel_for(0, n, kCheapGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i)
+      grad_input[i] = grad_output[i] * (1.0f - output[i] * output[i]);
+  });
+}
+
+}  // namespace cunn::kernels
