@@ -1,3 +1,24 @@
-"""softmax kernels: not written yet."""
+"""softmax kernels: softmax / log_softmax along any dim (float32), over cunn._C."""
+import numpy as np
 
-__all__ = []
+from cunn import _C
+
+__all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
+
+_contiguous = np.ascontiguousarray
+
+
+def softmax_forward(x, dim):
+    return _C.softmax_forward(_contiguous(x), dim)
+
+
+def softmax_backward(grad_output, output, dim):
+    return _C.softmax_backward(_contiguous(grad_output), _contiguous(output), dim)
+
+
+def log_softmax_forward(x, dim):
+    return _C.log_softmax_forward(_contiguous(x), dim)
+
+
+def log_softmax_backward(grad_output, output, dim):
+    return _C.log_softmax_backward(_contiguous(grad_output), _contiguous(output), dim)
