@@ -1,3 +1,56 @@
-"""loss kernels: not written yet."""
+"""loss kernels (float32, int64 labels), over cunn._C."""
+import numpy as np
 
-__all__ = []
+from cunn import _C
+
+__all__ = [
+    "cross_entropy_forward", "cross_entropy_backward",
+    "nll_loss_forward", "nll_loss_backward",
+    "mse_loss_forward", "mse_loss_backward",
+    "l1_loss_forward", "l1_loss_backward",
+    "binary_cross_entropy_forward", "binary_cross_entropy_backward",
+    "binary_cross_entropy_with_logits_forward", "binary_cross_entropy_with_logits_backward",
+]
+
+_contiguous = np.ascontiguousarray
+
+
+def cross_entropy_forward(logits, labels, reduction="mean"):
+    return _C.cross_entropy_forward(_contiguous(logits), _contiguous(labels), reduction)
+
+
+def cross_entropy_backward(grad_output, log_probs, labels, reduction="mean"):
+    return _C.cross_entropy_backward(_contiguous(grad_output), _contiguous(log_probs),
+                                     _contiguous(labels), reduction)
+
+
+def nll_loss_forward(log_probs, labels, reduction="mean"):
+    return _C.nll_loss_forward(_contiguous(log_probs), _contiguous(labels), reduction)
+
+
+def nll_loss_backward(grad_output, labels, num_classes, reduction="mean"):
+    return _C.nll_loss_backward(_contiguous(grad_output), _contiguous(labels), num_classes,
+                                reduction)
+
+
+def _pointwise(name):
+    forward = getattr(_C, name + "_forward")
+    backward = getattr(_C, name + "_backward")
+
+    def loss_forward(input, target, reduction="mean"):
+        return forward(_contiguous(input), _contiguous(target), reduction)
+
+    def loss_backward(grad_output, input, target, reduction="mean"):
+        return backward(_contiguous(grad_output), _contiguous(input), _contiguous(target),
+                        reduction)
+
+    loss_forward.__name__ = name + "_forward"
+    loss_backward.__name__ = name + "_backward"
+    return loss_forward, loss_backward
+
+
+mse_loss_forward, mse_loss_backward = _pointwise("mse_loss")
+l1_loss_forward, l1_loss_backward = _pointwise("l1_loss")
+binary_cross_entropy_forward, binary_cross_entropy_backward = _pointwise("binary_cross_entropy")
+(binary_cross_entropy_with_logits_forward,
+ binary_cross_entropy_with_logits_backward) = _pointwise("binary_cross_entropy_with_logits")
