@@ -139,7 +139,7 @@ void forward(const float* x, float* out, int64_t outer, int64_t n, int64_t inner
           float* out_row = out_tile + r * n;
           const double sum = row_sum(exp_row, nullptr, n);
           if (kLog) {
-            const float log_sum = static_cast<float>(std::log(sum));
+            const float log_sum = std::log(static_cast<float>(sum));
             for (int64_t k = 0; k < n; ++k) out_row[k] -= log_sum;
           } else {
             const float scale = static_cast<float>(1.0 / sum);
@@ -156,7 +156,7 @@ void forward(const float* x, float* out, int64_t outer, int64_t n, int64_t inner
     shifted_exp_columns(x + offset, out + offset, exp_of.data(), sums.data(), n, width, inner);
     std::vector<float> adjust(width);
     for (int64_t j = 0; j < width; ++j)
-      adjust[j] = static_cast<float>(kLog ? std::log(sums[j]) : 1.0 / sums[j]);
+      adjust[j] = kLog ? std::log(static_cast<float>(sums[j])) : static_cast<float>(1.0 / sums[j]);
     for (int64_t k = 0; k < n; ++k) {
       float* out_row = out + offset + k * inner;
       const float* exp_row = exp_of.data() + k * width;
