@@ -26,7 +26,17 @@ std::vector<int64_t> broadcast_strides(const py::array& array, int64_t ndim, con
   return strides;
 }
 
-py::array binary(kernels::BinaryOp op, const char* name, const py::array& a, const py::array& b) {
+// NumPy scalars (np.float32(2)) are accepted as 0-d arrays; anything else that
+// is not already an array fails the float32 check rather than being converted.
+py::array as_array(const py::object& value) {
+  if (py::isinstance<py::array>(value)) return py::reinterpret_borrow<py::array>(value);
+  return py::array::ensure(value);
+}
+
+py::array binary(kernels::BinaryOp op, const char* name, const py::object& a_value,
+                 const py::object& b_value) {
+  const py::array a = as_array(a_value);
+  const py::array b = as_array(b_value);
   require_float32(a, name, "a");
   require_float32(b, name, "b");
   const int64_t ndim = std::max<int64_t>(a.ndim(), b.ndim());
@@ -58,16 +68,16 @@ py::array binary(kernels::BinaryOp op, const char* name, const py::array& a, con
 }  // namespace
 
 void bind_elementwise(py::module_& m) {
-  m.def("add", [](const py::array& a, const py::array& b) {
+  m.def("add", [](const py::object& a, const py::object& b) {
     return binary(kernels::BinaryOp::add, "add", a, b);
   }, py::arg("a"), py::arg("b"));
-  m.def("sub", [](const py::array& a, const py::array& b) {
+  m.def("sub", [](const py::object& a, const py::object& b) {
     return binary(kernels::BinaryOp::sub, "sub", a, b);
   }, py::arg("a"), py::arg("b"));
-  m.def("mul", [](const py::array& a, const py::array& b) {
+  m.def("mul", [](const py::object& a, const py::object& b) {
     return binary(kernels::BinaryOp::mul, "mul", a, b);
   }, py::arg("a"), py::arg("b"));
-  m.def("div", [](const py::array& a, const py::array& b) {
+  m.def("div", [](const py::object& a, const py::object& b) {
     return binary(kernels::BinaryOp::div, "div", a, b);
   }, py::arg("a"), py::arg("b"));
 }

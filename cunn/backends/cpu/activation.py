@@ -10,7 +10,10 @@ __all__ = [
     "tanh_forward", "tanh_backward",
 ]
 
-_contiguous = np.ascontiguousarray
+
+def _contiguous(array):
+    # np.ascontiguousarray would turn a 0-d array (a reduced loss's grad_output) into 1-d.
+    return np.asarray(array, order="C")
 
 
 def relu_forward(x):

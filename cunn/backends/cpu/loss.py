@@ -12,7 +12,10 @@ __all__ = [
     "binary_cross_entropy_with_logits_forward", "binary_cross_entropy_with_logits_backward",
 ]
 
-_contiguous = np.ascontiguousarray
+
+def _contiguous(array):
+    # np.ascontiguousarray would turn a 0-d array (a reduced loss's grad_output) into 1-d.
+    return np.asarray(array, order="C")
 
 
 def cross_entropy_forward(logits, labels, reduction="mean"):

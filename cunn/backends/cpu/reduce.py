@@ -8,8 +8,8 @@ __all__ = ["sum", "max"]
 
 
 def sum(x, dims=None, keepdim=False):  # noqa: A001  (the contract's name)
-    return _C.sum(np.ascontiguousarray(x), dims, keepdim)
+    return _C.sum(np.asarray(x, order="C"), dims, keepdim)
 
 
 def max(x, dim, keepdim=False):  # noqa: A001
-    return _C.max(np.ascontiguousarray(x), dim, keepdim)
+    return _C.max(np.asarray(x, order="C"), dim, keepdim)

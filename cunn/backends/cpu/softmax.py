@@ -5,7 +5,10 @@ from cunn import _C
 
 __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
 
-_contiguous = np.ascontiguousarray
+
+def _contiguous(array):
+    # np.ascontiguousarray would turn a 0-d array (a reduced loss's grad_output) into 1-d.
+    return np.asarray(array, order="C")
 
 
 def softmax_forward(x, dim):
