@@ -84,37 +84,53 @@ void for_row_tiles(int64_t lo, int64_t hi, int64_t n, const Body& body) {
   for (int64_t row = lo; row < hi; row += tile_rows) body(row, std::min(tile_rows, hi - row));
 }
 
+// Per-chunk scratch of the middle-axis path, allocated once per thread chunk.
+struct ColumnScratch {
+  std::vector<float> exp_of;  // n x width
+  std::vector<float> column;  // width: the column maxima, then log-sums / reciprocals
+  std::vector<double> sums;   // width
+  ColumnScratch(int64_t n, int64_t width) : exp_of(n * width), column(width), sums(width) {}
+};
+
 // Columns [0, width) of one slice (n rows, row stride `stride`):
-// shifted[k][j] = x[k][j] - max_k x[.][j] (written to out), exp_of = exp of it
-// (n x width, contiguous), sums[j] = sum_k exp_of[k][j].
-void shifted_exp_columns(const float* x, float* out, float* exp_of, double* sums, int64_t n,
+// out[k][j] = x[k][j] - max_k x[.][j], scratch.exp_of = exp of that
+// (n x width, contiguous, one exp call), scratch.sums[j] = its column sums.
+void shifted_exp_columns(const float* x, float* out, ColumnScratch& scratch, int64_t n,
                          int64_t width, int64_t stride) {
-  std::vector<float> max(x, x + width);
+  float* max = scratch.column.data();
+  std::copy(x, x + width, max);
   for (int64_t k = 1; k < n; ++k) {
     const float* row = x + k * stride;
     for (int64_t j = 0; j < width; ++j) max[j] = row[j] > max[j] ? row[j] : max[j];
   }
-  std::fill(sums, sums + width, 0.0);
+  float* exp_of = scratch.exp_of.data();
   for (int64_t k = 0; k < n; ++k) {
     const float* row = x + k * stride;
     float* out_row = out + k * stride;
     float* exp_row = exp_of + k * width;
     for (int64_t j = 0; j < width; ++j) out_row[j] = exp_row[j] = row[j] - max[j];
-    exp_inplace(exp_row, width);
+  }
+  exp_inplace(exp_of, n * width);
+  double* sums = scratch.sums.data();
+  std::fill(sums, sums + width, 0.0);
+  for (int64_t k = 0; k < n; ++k) {
+    const float* exp_row = exp_of + k * width;
     for (int64_t j = 0; j < width; ++j) sums[j] += exp_row[j];
   }
 }
 
-// Runs body(slice offset, column offset, width) over every (outer, column block).
+// Runs body(slice offset + column offset, width, scratch) over every
+// (outer index, column block).
 template <class Body>
 void for_column_blocks(int64_t outer, int64_t n, int64_t inner, const Body& body) {
   const int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;
-  parallel_for(0, outer * blocks, grain_items(n * std::min(inner, kColumnBlock)),
-               [&](int64_t lo, int64_t hi) {
+  const int64_t block_width = std::min(inner, kColumnBlock);
+  parallel_for(0, outer * blocks, grain_items(n * block_width), [&](int64_t lo, int64_t hi) {
+    ColumnScratch scratch(n, block_width);
     for (int64_t item = lo; item < hi; ++item) {
       const int64_t o = item / blocks;
       const int64_t column = (item % blocks) * kColumnBlock;
-      body(o * n * inner + column, std::min(kColumnBlock, inner - column));
+      body(o * n * inner + column, std::min(kColumnBlock, inner - column), scratch);
     }
   });
 }
@@ -150,16 +166,15 @@ void forward(const float* x, float* out, int64_t outer, int64_t n, int64_t inner
     });
     return;
   }
-  for_column_blocks(outer, n, inner, [&](int64_t offset, int64_t width) {
-    std::vector<float> exp_of(n * width);
-    std::vector<double> sums(width);
-    shifted_exp_columns(x + offset, out + offset, exp_of.data(), sums.data(), n, width, inner);
-    std::vector<float> adjust(width);
+  for_column_blocks(outer, n, inner, [&](int64_t offset, int64_t width, ColumnScratch& scratch) {
+    shifted_exp_columns(x + offset, out + offset, scratch, n, width, inner);
+    float* adjust = scratch.column.data();
     for (int64_t j = 0; j < width; ++j)
-      adjust[j] = kLog ? std::log(static_cast<float>(sums[j])) : static_cast<float>(1.0 / sums[j]);
+      adjust[j] = kLog ? std::log(static_cast<float>(scratch.sums[j]))
+                       : static_cast<float>(1.0 / scratch.sums[j]);
     for (int64_t k = 0; k < n; ++k) {
       float* out_row = out + offset + k * inner;
-      const float* exp_row = exp_of.data() + k * width;
+      const float* exp_row = scratch.exp_of.data() + k * width;
       for (int64_t j = 0; j < width; ++j)
         out_row[j] = kLog ? out_row[j] - adjust[j] : exp_row[j] * adjust[j];
     }
@@ -197,26 +212,32 @@ void backward(const float* grad_output, const float* output, float* grad_input, 
     });
     return;
   }
-  for_column_blocks(outer, n, inner, [&](int64_t offset, int64_t width) {
-    std::vector<double> totals(width, 0.0);
+  for_column_blocks(outer, n, inner, [&](int64_t offset, int64_t width, ColumnScratch& scratch) {
+    double* totals = scratch.sums.data();
+    std::fill(totals, totals + width, 0.0);
     for (int64_t k = 0; k < n; ++k) {
       const float* g = grad_output + offset + k * inner;
       const float* y = output + offset + k * inner;
       for (int64_t j = 0; j < width; ++j)
         totals[j] += kLog ? static_cast<double>(g[j]) : static_cast<double>(g[j]) * y[j];
     }
-    std::vector<float> sums(totals.begin(), totals.end());
+    float* sums = scratch.column.data();
+    for (int64_t j = 0; j < width; ++j) sums[j] = static_cast<float>(totals[j]);
+    float* exp_of = scratch.exp_of.data();
+    if (kLog) {
+      for (int64_t k = 0; k < n; ++k) {
+        const float* y = output + offset + k * inner;
+        std::copy(y, y + width, exp_of + k * width);
+      }
+      exp_inplace(exp_of, n * width);
+    }
     for (int64_t k = 0; k < n; ++k) {
       const float* g = grad_output + offset + k * inner;
       const float* y = output + offset + k * inner;
+      const float* exp_row = exp_of + k * width;
       float* gx = grad_input + offset + k * inner;
-      if (kLog) {
-        std::copy(y, y + width, gx);
-        exp_inplace(gx, width);
-        for (int64_t j = 0; j < width; ++j) gx[j] = g[j] - gx[j] * sums[j];
-      } else {
-        for (int64_t j = 0; j < width; ++j) gx[j] = y[j] * (g[j] - sums[j]);
-      }
+      for (int64_t j = 0; j < width; ++j)
+        gx[j] = kLog ? g[j] - exp_row[j] * sums[j] : y[j] * (g[j] - sums[j]);
     }
   });
 }
