@@ -1,6 +1,8 @@
 """DataLoader: batching, lengths, shuffling (manual_seed and per-epoch seeds), batched fetch."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cunn
 from cunn.data import DataLoader, Dataset, Subset, TensorDataset
@@ -181,3 +183,21 @@ def test_argument_errors():
     with pytest.raises(ValueError, match="num_workers"):
         DataLoader(dataset, num_workers=-1)
     assert len(DataLoader(dataset, batch_size=3, num_workers=2, pin_memory=True)) == 4
+
+
+@settings(max_examples=60, deadline=None)
+@given(count=st.integers(0, 40), batch_size=st.integers(1, 12), shuffle=st.booleans(),
+       drop_last=st.booleans(), seed=st.none() | st.integers(0, 2**64 - 1))
+def test_batches_partition_the_dataset(count, batch_size, shuffle, drop_last, seed):
+    loader = DataLoader(_dataset(count), batch_size=batch_size, shuffle=shuffle,
+                        drop_last=drop_last, seed=seed)
+    batches = _collect(loader)
+    assert len(batches) == len(loader)
+    assert all(len(batch[1]) == batch_size for batch in batches[:-1])
+    labels = np.concatenate([batch[1] for batch in batches]) if batches else np.zeros(0)
+    expected = count - count % batch_size if drop_last else count
+    assert len(labels) == expected and len(set(labels.tolist())) == expected
+    if not shuffle:
+        np.testing.assert_array_equal(labels, np.arange(expected))
+    for x, y in batches:  # rows stay paired with their labels
+        np.testing.assert_array_equal(x[:, 0], y * 3)
