@@ -17,14 +17,20 @@ from cunn.data.idx import DatasetError
 # Downloads larger than this are refused: no MNIST-like file comes close, and it bounds
 # what a misbehaving server can write to disk.
 MAX_BYTES = 1 << 28
+# The same bound on decompressed content, so a hostile "gzip bomb" cannot run for ages.
+MAX_DECOMPRESSED_BYTES = 1 << 31
 _CHUNK = 1 << 16
 
 
 def sha256_of_gzip(path):
     """SHA-256 hex digest of the decompressed content of the gzip file at ``path``."""
     digest = hashlib.sha256()
+    size = 0
     with gzip.open(path, "rb") as stream:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
+            size += len(chunk)
+            if size > MAX_DECOMPRESSED_BYTES:
+                raise OSError(f"decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes")
             digest.update(chunk)
     return digest.hexdigest()
 

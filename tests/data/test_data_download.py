@@ -198,3 +198,12 @@ def test_corrupted_real_copy_rejected(tmp_path, real_served):
     labels = mnist.load(root=root, mirrors=[real_served + "corrupt/", real_served + "real/"],
                         timeout=TIMEOUT, progress=False)[1][1]
     assert len(labels) == 10000 and np.bincount(labels)[0] == 980
+
+
+def test_decompression_bound(tmp_path, http_server, monkeypatch):
+    base, served = http_server
+    digest = _publish(served, "good", "big.gz", bytes(5000))
+    monkeypatch.setattr("cunn.data.download.MAX_DECOMPRESSED_BYTES", 4096)
+    with pytest.raises(DatasetError, match="decompresses to more than 4096 bytes"):
+        fetch("big.gz", tmp_path, digest, [base + "good/"], timeout=TIMEOUT, progress=False)
+    assert _leftovers(tmp_path) == []
