@@ -96,6 +96,8 @@ def locate(root=None, download=True, *, mirrors=None, progress=True, timeout=30.
         if not isinstance(root, (str, os.PathLike)):
             raise TypeError(f"mnist: root must be a path or None, got {type(root).__name__}")
         folder = os.fspath(root)
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise NotADirectoryError(f"mnist: root must be a folder, got the file {folder}")
         looked = [f"root={folder!r}"]
     else:
         folder = cache_dir()

@@ -113,9 +113,12 @@ def test_cache_dir_default(monkeypatch):
     assert mnist.cache_dir() == os.path.join(os.path.expanduser("~"), ".cache", "cunn", "mnist")
 
 
-def test_root_must_be_a_path():
+def test_root_must_be_a_folder(tmp_path):
     with pytest.raises(TypeError, match="root must be a path"):
         mnist.load(root=3)
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(NotADirectoryError, match="root must be a folder"):
+        mnist.load(root=tmp_path / "file")
 
 
 def test_mnist_dataset_items(tmp_path):
