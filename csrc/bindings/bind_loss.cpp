@@ -141,6 +141,15 @@ py::array pointwise_forward(kernels::PointwiseLoss kind, const char* op, const p
                             const py::array& target, const std::string& reduction) {
   require_pair(input, target, op);
   const kernels::LossReduction how = reduction_of(reduction, op);
+  if (kind == kernels::PointwiseLoss::binary_cross_entropy) {
+    // As PyTorch (and the reference): probabilities only; NaN passes through.
+    const float* data = cdata_of<float>(input);
+    for (py::ssize_t i = 0; i < input.size(); ++i) {
+      if (data[i] < 0.0f || data[i] > 1.0f)
+        throw py::value_error(std::string(op) + ": input must hold probabilities in [0, 1], got " +
+                              std::to_string(data[i]) + " at flat index " + std::to_string(i));
+    }
+  }
   py::array loss = new_float_array(loss_shape(how, shape_of(input)));
   const float* input_data = cdata_of<float>(input);
   const float* target_data = cdata_of<float>(target);

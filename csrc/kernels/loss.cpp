@@ -70,7 +70,8 @@ float loss_term(float x, float t) {
   if (kKind == PointwiseLoss::mse) return (x - t) * (x - t);
   if (kKind == PointwiseLoss::l1) return std::fabs(x - t);
   if (kKind == PointwiseLoss::binary_cross_entropy)
-    return -(t * std::max(std::log(x), -100.0f) + (1.0f - t) * std::max(std::log(1.0f - x), -100.0f));
+    return -(t * std::max(std::log(x), -100.0f) +
+             (1.0f - t) * std::max(std::log1p(-x), -100.0f));
   return std::max(x, 0.0f) - x * t + std::log1p(std::exp(-std::fabs(x)));
 }
 

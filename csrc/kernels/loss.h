@@ -7,7 +7,7 @@
 //     grad_logits = s_i * (exp(log_probs) - onehot(label))
 //   nll_loss: loss_i = -log_probs[i, label_i]; grad = -s_i at the label, 0 else
 //   mse: (x - t)^2, grad 2 (x - t) s;   l1: |x - t|, grad sign(x - t) s
-//   binary_cross_entropy: -(t max(log x, -100) + (1 - t) max(log(1 - x), -100)),
+//   binary_cross_entropy: -(t max(log x, -100) + (1 - t) max(log1p(-x), -100)),
 //     grad s (x - t) / max(x (1 - x), 1e-12)
 //   binary_cross_entropy_with_logits: max(x, 0) - x t + log1p(exp(-|x|)),
 //     grad s (sigmoid(x) - t)

@@ -163,6 +163,14 @@ def test_label_and_argument_errors():
         cpu.mse_loss_forward(logits, logits.T, "mean")
     with pytest.raises(TypeError, match="l1_loss_forward: target must be float32, got float64"):
         cpu.l1_loss_forward(logits, logits.astype(np.float64), "sum")
+    for bad in (-0.5, 1.5):
+        probabilities = np.full(5, 0.5, np.float32)
+        probabilities[3] = bad
+        with pytest.raises(ValueError, match="binary_cross_entropy_forward: input must hold "
+                                             r"probabilities in \[0, 1\], got"):
+            cpu.binary_cross_entropy_forward(probabilities, probabilities, "mean")
+        with pytest.raises(ValueError, match="input must hold probabilities"):
+            ref.binary_cross_entropy_forward(probabilities, probabilities, "mean")
     with pytest.raises(ValueError, match=r"mse_loss_backward: grad_output must have shape \(4, 3\)"):
         cpu.mse_loss_backward(np.ones((), np.float32), logits, logits, "none")
 

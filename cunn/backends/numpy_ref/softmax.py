@@ -13,6 +13,10 @@ __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_so
 
 def _shifted(x, dim):
     x = np.asarray(x, dtype=float_dtype(x))
+    if x.ndim == 0:  # dim 0 / -1 of a 0-d input is its one element, as in PyTorch
+        return _shifted(x.reshape(1), dim).reshape(())
+    if x.shape[dim] == 0:  # np.max has no identity; an empty slice softmaxes to nothing
+        return x.copy()
     peak = np.max(x, axis=dim, keepdims=True)
     # A slice that is all -inf has no finite peak; shifting by -inf would give NaN
     # through inf - inf, which is also what PyTorch returns, so keep it.
