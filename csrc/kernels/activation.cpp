@@ -6,6 +6,7 @@
 #include "kernels/activation.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "dispatch/cpu.h"
 #include "dispatch/parallel.h"
@@ -35,6 +36,29 @@ void tanh_portable(const float* x, float* out, int64_t n) {
 void exp_portable(float* data, int64_t n) {
   for (int64_t i = 0; i < n; ++i) data[i] = std::exp(data[i]);
 }
+
+// x > 0 ? 1 : slope, assembled from bit masks. Written as a float select, GCC
+// turns `x * (x > 0 ? 1 : slope)` back into a branch (it will not speculate a
+// multiply that might trap), which does not vectorise; the bit form does.
+// x * 1 is exact, so the result equals PyTorch's x > 0 ? x : slope * x.
+class LeakyFactor {
+ public:
+  explicit LeakyFactor(float slope) {
+    const float one = 1.0f;
+    std::memcpy(&one_bits_, &one, sizeof one);
+    std::memcpy(&slope_bits_, &slope, sizeof slope);
+  }
+  float operator()(float x) const {
+    const uint32_t positive = 0u - static_cast<uint32_t>(x > 0.0f);
+    const uint32_t bits = (one_bits_ & positive) | (slope_bits_ & ~positive);
+    float factor;
+    std::memcpy(&factor, &bits, sizeof factor);
+    return factor;
+  }
+
+ private:
+  uint32_t one_bits_, slope_bits_;
+};
 
 using UnaryFn = void (*)(const float*, float*, int64_t);
 
@@ -77,21 +101,27 @@ void relu_forward(const float* x, float* out, int64_t n) {
 
 void relu_backward(const float* grad_output, const float* x, float* grad_input, int64_t n) {
   parallel_for(0, n, kCheapGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) grad_input[i] = x[i] > 0.0f ? grad_output[i] : 0.0f;
+    // Both operands are loaded unconditionally so the select vectorises
+    // (a conditional load would compile to an unpredictable branch).
+    for (int64_t i = lo; i < hi; ++i) {
+      const float grad = grad_output[i];
+      grad_input[i] = x[i] > 0.0f ? grad : 0.0f;
+    }
   });
 }
 
 void leaky_relu_forward(const float* x, float* out, int64_t n, float negative_slope) {
+  const LeakyFactor factor(negative_slope);
   parallel_for(0, n, kCheapGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) out[i] = x[i] > 0.0f ? x[i] : x[i] * negative_slope;
+    for (int64_t i = lo; i < hi; ++i) out[i] = x[i] * factor(x[i]);
   });
 }
 
 void leaky_relu_backward(const float* grad_output, const float* x, float* grad_input, int64_t n,
                          float negative_slope) {
+  const LeakyFactor factor(negative_slope);
   parallel_for(0, n, kCheapGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i)
-      grad_input[i] = x[i] > 0.0f ? grad_output[i] : grad_output[i] * negative_slope;
+    for (int64_t i = lo; i < hi; ++i) grad_input[i] = grad_output[i] * factor(x[i]);
   });
 }
 
