@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "dispatch/parallel.h"
@@ -93,10 +94,44 @@ struct Run {
   bool reduced;
 };
 
-// max/argmax update: a larger value wins, a NaN beats any number, ties keep
-// the earlier index.
-inline bool beats(float candidate, float best) {
-  return candidate > best || (candidate != candidate && best == best);
+// max works on integer keys that order floats as numbers, with every NaN
+// above +inf (PyTorch: a NaN wins) and -0 equal to +0 (a tie, so the first
+// wins). Float comparisons are not used because the compiler will not turn
+// them into vector selects (they may trap on NaN); integer ones vectorise.
+// Written with masks only (no selects) so that loops over it vectorise.
+inline int32_t order_key(float x) {
+  int32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  const int32_t magnitude = bits & 0x7fffffff;
+  const int32_t sign = bits >> 31;                   // 0 or -1
+  const int32_t key = (magnitude ^ sign) - sign;     // -magnitude for negatives
+  const int32_t nan = -static_cast<int32_t>(magnitude > 0x7f800000);
+  return (key & ~nan) | (nan & std::numeric_limits<int32_t>::max());
+}
+
+int32_t contiguous_max_key(const float* x, int64_t n) {
+  int32_t best = std::numeric_limits<int32_t>::min();
+  for (int64_t k = 0; k < n; ++k) {
+    const int32_t key = order_key(x[k]);
+    best = key > best ? key : best;
+  }
+  return best;
+}
+
+// The first position of `key` in x (which holds it). Whole blocks are tested
+// with a vectorisable OR before the block that holds it is scanned.
+int64_t first_key(const float* x, int64_t n, int32_t key) {
+  // 64: long enough that the compiler vectorises the test instead of unrolling it.
+  constexpr int64_t kSearchBlock = 64;
+  int64_t start = 0;
+  for (; start + kSearchBlock <= n; start += kSearchBlock) {
+    int32_t hit = 0;
+    for (int64_t j = 0; j < kSearchBlock; ++j)
+      hit |= static_cast<int32_t>(order_key(x[start + j]) == key);
+    if (hit) break;
+  }
+  while (order_key(x[start]) != key) ++start;
+  return start;
 }
 
 }  // namespace
@@ -152,6 +187,8 @@ void sum(const float* x, int64_t ndim, const int64_t* shape, const bool* reduced
   }
 }
 
+// Two passes: the largest key, then the first position holding it; the value
+// returned is the element there (so a NaN keeps its payload).
 void max(const float* x, float* values, int64_t* indices, int64_t outer, int64_t n,
          int64_t inner) {
   if (outer == 0 || inner == 0) return;
@@ -159,43 +196,54 @@ void max(const float* x, float* values, int64_t* indices, int64_t outer, int64_t
     parallel_for(0, outer, grain_items(n), [&](int64_t lo, int64_t hi) {
       for (int64_t o = lo; o < hi; ++o) {
         const float* row = x + o * n;
-        float best = row[0];
-        int64_t index = 0;
-        for (int64_t k = 1; k < n; ++k) {
-          if (beats(row[k], best)) {
-            best = row[k];
-            index = k;
-          }
-        }
-        values[o] = best;
+        const int64_t index = first_key(row, n, contiguous_max_key(row, n));
+        values[o] = row[index];
         indices[o] = index;
       }
     });
     return;
   }
   const int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;
-  parallel_for(0, outer * blocks, grain_items(n * std::min(inner, kColumnBlock)),
-               [&](int64_t lo, int64_t hi) {
+  const int64_t block_width = std::min(inner, kColumnBlock);
+  parallel_for(0, outer * blocks, grain_items(n * block_width), [&](int64_t lo, int64_t hi) {
+    std::vector<int32_t> best(block_width);
+    // int32 positions vectorise (int64 selects do not without AVX-512), and
+    // walking up from the last row leaves the first row that holds the maximum.
+    std::vector<int32_t> first(block_width);
     for (int64_t item = lo; item < hi; ++item) {
       const int64_t o = item / blocks;
       const int64_t column = (item % blocks) * kColumnBlock;
       const int64_t width = std::min(kColumnBlock, inner - column);
       const float* base = x + o * n * inner + column;
-      float* best = values + o * inner + column;
-      int64_t* index = indices + o * inner + column;
-      for (int64_t j = 0; j < width; ++j) {
-        best[j] = base[j];
-        index[j] = 0;
-      }
+      for (int64_t j = 0; j < width; ++j) best[j] = order_key(base[j]);
       for (int64_t k = 1; k < n; ++k) {
         const float* row = base + k * inner;
         for (int64_t j = 0; j < width; ++j) {
-          if (beats(row[j], best[j])) {
-            best[j] = row[j];
-            index[j] = k;
-          }
+          const int32_t key = order_key(row[j]);
+          best[j] = key > best[j] ? key : best[j];
         }
       }
+      int64_t* index = indices + o * inner + column;
+      if (n <= std::numeric_limits<int32_t>::max()) {
+        std::fill(first.begin(), first.end(), 0);
+        for (int64_t k = n - 1; k > 0; --k) {
+          const float* row = base + k * inner;
+          const int32_t position = static_cast<int32_t>(k);
+          for (int64_t j = 0; j < width; ++j)
+            first[j] = order_key(row[j]) == best[j] ? position : first[j];
+        }
+        for (int64_t j = 0; j < width; ++j)
+          first[j] = order_key(base[j]) == best[j] ? 0 : first[j];
+        std::copy(first.begin(), first.begin() + width, index);
+      } else {
+        for (int64_t j = 0; j < width; ++j) {
+          int64_t k = 0;
+          while (order_key(base[k * inner + j]) != best[j]) ++k;
+          index[j] = k;
+        }
+      }
+      float* value = values + o * inner + column;
+      for (int64_t j = 0; j < width; ++j) value[j] = base[index[j] * inner + j];
     }
   });
 }
