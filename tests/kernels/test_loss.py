@@ -217,3 +217,21 @@ def test_reference_gradients_by_finite_differences(reduction):
             getattr(ref, name + "_backward")(ones, x, target, reduction),
             numeric_gradient(lambda v: forward(v, target, reduction), x),
             rtol=1e-5, atol=1e-8, err_msg=name)
+
+
+def test_reduced_losses_do_not_depend_on_thread_count():
+    logits, labels = classification(20000, 7, seed=9)
+    x = np.random.default_rng(9).uniform(0.01, 0.99, 100_003).astype(np.float32)
+    t = np.random.default_rng(10).uniform(0, 1, 100_003).astype(np.float32)
+    saved = _C.get_num_threads()
+    results = {}
+    try:
+        for threads in (1, 2):
+            _C.set_num_threads(threads)
+            results[threads] = [cpu.cross_entropy_forward(logits, labels, "mean")[0]] + [
+                getattr(cpu, name + "_forward")(x, t, reduction)
+                for name in POINTWISE for reduction in ("mean", "sum")]
+    finally:
+        _C.set_num_threads(saved)
+    for one, two in zip(results[1], results[2]):
+        np.testing.assert_array_equal(one, two)

@@ -127,3 +127,18 @@ def test_reference_gradients_by_finite_differences(name, shape, dim):
         minus.flat[i] -= step
         numeric.flat[i] = np.sum(g * (forward(plus, dim) - forward(minus, dim))) / (2 * step)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_results_do_not_depend_on_thread_count():
+    x = (np.random.default_rng(4).standard_normal((300, 257)) * 5).astype(np.float32)
+    saved = _C.get_num_threads()
+    results = {}
+    try:
+        for threads in (1, 2):
+            _C.set_num_threads(threads)
+            results[threads] = [getattr(cpu, name + "_forward")(x, dim)
+                                for name in ("softmax", "log_softmax") for dim in (0, 1)]
+    finally:
+        _C.set_num_threads(saved)
+    for one, two in zip(results[1], results[2]):
+        np.testing.assert_array_equal(one, two)
