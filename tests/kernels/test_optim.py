@@ -375,3 +375,30 @@ def test_binding_refuses_non_contiguous_grad_directly():
     with pytest.raises(ValueError, match=r"sgd_step_: grads\[0\] must be C-contiguous"):
         _C.sgd_step_([np.zeros(4, np.float32)], [np.zeros(8, np.float32)[::2]], [], 0.1, 0.0,
                      0.0, 0.0, False, True)
+
+
+def test_isa_paths_are_bit_identical():
+    """The AVX2 and portable builds of the loops round the same operations."""
+    sizes = [1, 7, 8, 9, 17, 33, 100003]
+    results = []
+    for isa in ("generic", "avx512"):
+        _C.set_isa_cap(isa)
+        try:
+            rng = np.random.default_rng(12)
+            params = random_list(rng, sizes)
+            grads = random_list(rng, sizes)
+            square_avgs, buffers, grad_avgs = ([np.zeros_like(p) for p in params]
+                                               for _ in range(3))
+            exp_avgs, exp_avg_sqs = [np.zeros_like(p) for p in params], [
+                np.zeros_like(p) for p in params]
+            for step in (1, 2):
+                cpu.adam_step_(params, grads, exp_avgs, exp_avg_sqs, 1e-2, 0.9, 0.999, 1e-8,
+                               0.1, step, False)
+                cpu.rmsprop_step_(params, grads, square_avgs, buffers, grad_avgs, 1e-2, 0.99,
+                                  1e-8, 0.01, 0.9, True)
+                cpu.sgd_step_(params, grads, [], 0.1, 0.0, 0.0, 0.01, False, step == 1)
+            results.append(params + exp_avgs + exp_avg_sqs + square_avgs + buffers + grad_avgs)
+        finally:
+            _C.set_isa_cap("avx512")
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
