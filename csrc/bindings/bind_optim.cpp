@@ -48,15 +48,40 @@ void require_length(const ArrayList& list, size_t length, const char* op, const 
                           std::to_string(list.arrays.size()));
 }
 
+// Whether `array` passes every check below; the messages (which need the
+// argument's name, "exp_avgs[3]") are only built for an array that fails.
+bool is_ready(const py::array& array, const std::vector<int64_t>* shape, bool writable) {
+  const auto flags = array.flags();
+  if (!(flags & py::array::c_style) || (writable && !array.writeable())) return false;
+  const py::dtype dtype = array.dtype();
+  // A byte-swapped float32 ('>f4' here) fails too; require_float32 then refuses it.
+  const char order = dtype.byteorder();
+  if (dtype.kind() != 'f' || dtype.itemsize() != 4 || (order != '=' && order != '|'))
+    return false;
+  if (shape == nullptr) return true;
+  if (static_cast<size_t>(array.ndim()) != shape->size()) return false;
+  for (size_t d = 0; d < shape->size(); ++d)
+    if (array.shape(static_cast<py::ssize_t>(d)) != (*shape)[d]) return false;
+  return true;
+}
+
+std::string element_name(const char* name, size_t index) {
+  return std::string(name) + "[" + std::to_string(index) + "]";
+}
+
 // params: in-place float32 arrays; the others must match them one to one.
 std::vector<std::vector<int64_t>> check_params(const ArrayList& params, const char* op) {
   std::vector<std::vector<int64_t>> shapes;
+  shapes.reserve(params.arrays.size());
   for (size_t i = 0; i < params.arrays.size(); ++i) {
-    const std::string arg = "params[" + std::to_string(i) + "]";
-    require_float32(params.arrays[i], op, arg.c_str());
-    require_contiguous(params.arrays[i], op, arg.c_str());
-    require_writable(params.arrays[i], op, arg.c_str());
-    shapes.push_back(shape_of(params.arrays[i]));
+    const py::array& param = params.arrays[i];
+    if (!is_ready(param, nullptr, true)) {
+      const std::string arg = element_name("params", i);
+      require_float32(param, op, arg.c_str());
+      require_contiguous(param, op, arg.c_str());
+      require_writable(param, op, arg.c_str());
+    }
+    shapes.push_back(shape_of(param));
   }
   return shapes;
 }
@@ -65,7 +90,8 @@ void check_grads(const ArrayList& grads, const std::vector<std::vector<int64_t>>
                  const char* op) {
   require_length(grads, shapes.size(), op, "grads", "parameter");
   for (size_t i = 0; i < shapes.size(); ++i) {
-    const std::string arg = "grads[" + std::to_string(i) + "]";
+    if (is_ready(grads.arrays[i], &shapes[i], false)) continue;
+    const std::string arg = element_name("grads", i);
     require_float_input(grads.arrays[i], op, arg.c_str());
     require_shape(grads.arrays[i], shapes[i], op, arg.c_str());
   }
@@ -75,7 +101,8 @@ void check_states(const ArrayList& states, const std::vector<std::vector<int64_t
                   const char* op, const char* name) {
   require_length(states, shapes.size(), op, name, "parameter");
   for (size_t i = 0; i < shapes.size(); ++i) {
-    const std::string arg = std::string(name) + "[" + std::to_string(i) + "]";
+    if (is_ready(states.arrays[i], &shapes[i], true)) continue;
+    const std::string arg = element_name(name, i);
     require_float_output(states.arrays[i], shapes[i], op, arg.c_str());
   }
 }

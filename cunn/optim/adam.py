@@ -1,7 +1,13 @@
 """Adam and AdamW (Adam with decoupled weight decay), PyTorch's rules (amsgrad=False)."""
+from operator import itemgetter
+
 from cunn.optim.optimizer import Optimizer, _require_non_negative
 
 __all__ = ["Adam", "AdamW"]
+
+_STEP = itemgetter("step")
+_EXP_AVG = itemgetter("exp_avg")
+_EXP_AVG_SQ = itemgetter("exp_avg_sq")
 
 
 class Adam(Optimizer):
@@ -24,33 +30,35 @@ class Adam(Optimizer):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"{name}: betas[{index}] must be in [0, 1), got {beta}")
 
+    def _init_state(self, param, state):
+        state["step"] = 0
+        state["exp_avg"] = self._new_state_array(param)
+        state["exp_avg_sq"] = self._new_state_array(param)
+
     def _step_group(self, group, kernels):
-        # Parameters that received gradients in different steps have different step
-        # counts (hence bias corrections): one kernel call per count, usually one.
-        by_step = {}
-        for param in group["params"]:
-            grad = param.grad
-            if grad is None:
-                continue
-            state = self.state[param]
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = self._new_state_array(param)
-                state["exp_avg_sq"] = self._new_state_array(param)
+        active, states = self._active(group)
+        if not active:
+            return
+        for state in states:
             state["step"] += 1
-            lists = by_step.get(state["step"])
-            if lists is None:
-                lists = by_step[state["step"]] = ([], [], [], [])
-            lists[0].append(param._data)
-            lists[1].append(grad._data)
-            lists[2].append(state["exp_avg"])
-            lists[3].append(state["exp_avg_sq"])
         beta1, beta2 = group["betas"]
-        for step, (params, grads, exp_avgs, exp_avg_sqs) in by_step.items():
-            kernels.adam_step_(params, grads, exp_avgs, exp_avg_sqs, float(group["lr"]),
-                               float(beta1), float(beta2), float(group["eps"]),
-                               float(group["weight_decay"]), step,
-                               self._decoupled_weight_decay)
+        settings = (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+                    float(group["weight_decay"]))
+        steps = set(map(_STEP, states))
+        if len(steps) == 1:
+            kernels.adam_step_([p._data for p in active], [p.grad._data for p in active],
+                               list(map(_EXP_AVG, states)), list(map(_EXP_AVG_SQ, states)),
+                               *settings, steps.pop(), self._decoupled_weight_decay)
+            return
+        # Parameters that missed some steps have their own bias corrections:
+        # one call per step count.
+        for step in sorted(steps):
+            chosen = [i for i, state in enumerate(states) if state["step"] == step]
+            kernels.adam_step_([active[i]._data for i in chosen],
+                               [active[i].grad._data for i in chosen],
+                               [states[i]["exp_avg"] for i in chosen],
+                               [states[i]["exp_avg_sq"] for i in chosen],
+                               *settings, step, self._decoupled_weight_decay)
 
 
 class AdamW(Adam):

@@ -9,11 +9,17 @@ Parameters are duck-typed on the Tensor contract: ``p._data`` is the
 parameter's ndarray (updated in place), ``p.grad`` is None or a Tensor whose
 ``_data`` holds the gradient.
 """
+import itertools
+
 import numpy as np
 
 from cunn.backends import current as _current_backend
 
 __all__ = ["Optimizer"]
+
+# Version stamps for _ParamState, unique across instances, so a cache entry made
+# for one state table can never pass for another.
+_versions = itertools.count(1)
 
 
 class _ParamState:
@@ -25,15 +31,18 @@ class _ParamState:
 
     def __init__(self):
         self._entries = {}  # id(param) -> (param, state dict)
+        self.version = next(_versions)  # changes whenever a parameter's state dict does
 
     def __getitem__(self, param):
         entry = self._entries.get(id(param))
         if entry is None:
             entry = self._entries[id(param)] = (param, {})
+            self.version = next(_versions)
         return entry[1]
 
     def __setitem__(self, param, state):
         self._entries[id(param)] = (param, state)
+        self.version = next(_versions)
 
     def __contains__(self, param):
         return id(param) in self._entries
@@ -59,6 +68,7 @@ class _ParamState:
 
     def clear(self):
         self._entries.clear()
+        self.version = next(_versions)
 
     def __repr__(self):
         return "{" + ", ".join(f"<param {tuple(p._data.shape)}>: {s!r}"
@@ -76,6 +86,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state = _ParamState()
         self.param_groups = []
+        self._states_cache = {}
         if _is_tensor(params) or isinstance(params, np.ndarray):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or "
                             f"dicts, got a single {type(params).__name__}")
@@ -158,6 +169,34 @@ class Optimizer:
 
     def _step_group(self, group, kernels):
         raise NotImplementedError
+
+    def _init_state(self, param, state):
+        """Fills a parameter's empty state dict before its first update."""
+
+    def _active(self, group):
+        """The group's parameters that have a gradient, and their state dicts.
+
+        The state dicts for a given set of parameters are cached (keyed by the
+        parameters and the state table's version), so a step costs a few list
+        builds; the arrays are read from the dicts afresh every step, so one
+        replaced in ``optimizer.state[p]`` is used, as in PyTorch.
+        """
+        active = [param for param in group["params"] if param.grad is not None]
+        key = tuple(map(id, active))
+        cached = self._states_cache.get(key)
+        if cached is not None and cached[0] == self.state.version:
+            return active, cached[2]
+        states = []
+        for param in active:
+            state = self.state[param]
+            if not state:
+                self._init_state(param, state)
+            states.append(state)
+        if len(self._states_cache) > 64:
+            self._states_cache.clear()
+        # Keeping `active` alive means the ids in the key cannot be reused.
+        self._states_cache[key] = (self.state.version, active, states)
+        return active, states
 
     def _new_state_array(self, param):
         return np.zeros(param._data.shape, dtype=param._data.dtype)

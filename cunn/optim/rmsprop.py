@@ -1,7 +1,11 @@
 """RMSprop, PyTorch's rule (optionally centered, with momentum)."""
+from operator import itemgetter
+
 from cunn.optim.optimizer import Optimizer, _require_non_negative
 
 __all__ = ["RMSprop"]
+
+_SQUARE_AVG = itemgetter("square_avg")
 
 
 class RMSprop(Optimizer):
@@ -17,38 +21,29 @@ class RMSprop(Optimizer):
         for key in ("lr", "alpha", "eps", "weight_decay", "momentum"):
             _require_non_negative(self, group, key)
 
+    def _init_state(self, param, state):
+        state["step"] = 0
+        state["square_avg"] = self._new_state_array(param)
+
+    def _optional(self, active, states, key):
+        """State buffers that only some settings use, created at zero when first needed
+        (PyTorch creates them with the state; zero is what they would hold then)."""
+        for param, state in zip(active, states):
+            if key not in state:
+                state[key] = self._new_state_array(param)
+        return list(map(itemgetter(key), states))
+
     def _step_group(self, group, kernels):
+        active, states = self._active(group)
+        if not active:
+            return
         momentum = float(group["momentum"])
         centered = bool(group["centered"])
-        params, grads, square_avgs, buffers, grad_avgs = [], [], [], [], []
-        for param in group["params"]:
-            grad = param.grad
-            if grad is None:
-                continue
-            state = self.state[param]
-            if not state:
-                state["step"] = 0
-                state["square_avg"] = self._new_state_array(param)
-                if momentum > 0:
-                    state["momentum_buffer"] = self._new_state_array(param)
-                if centered:
-                    state["grad_avg"] = self._new_state_array(param)
+        for state in states:
             state["step"] += 1
-            params.append(param._data)
-            grads.append(grad._data)
-            square_avgs.append(state["square_avg"])
-            if momentum > 0:
-                buffers.append(_state_array(self, state, "momentum_buffer", param))
-            if centered:
-                grad_avgs.append(_state_array(self, state, "grad_avg", param))
-        if params:
-            kernels.rmsprop_step_(params, grads, square_avgs, buffers, grad_avgs,
-                                  float(group["lr"]), float(group["alpha"]), float(group["eps"]),
-                                  float(group["weight_decay"]), momentum, centered)
-
-
-def _state_array(optimizer, state, key, param):
-    """A state buffer, created at zero if the group's settings changed to need it."""
-    if key not in state:
-        state[key] = optimizer._new_state_array(param)
-    return state[key]
+        buffers = self._optional(active, states, "momentum_buffer") if momentum > 0 else []
+        grad_avgs = self._optional(active, states, "grad_avg") if centered else []
+        kernels.rmsprop_step_([p._data for p in active], [p.grad._data for p in active],
+                              list(map(_SQUARE_AVG, states)), buffers, grad_avgs,
+                              float(group["lr"]), float(group["alpha"]), float(group["eps"]),
+                              float(group["weight_decay"]), momentum, centered)

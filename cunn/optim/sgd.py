@@ -23,31 +23,30 @@ class SGD(Optimizer):
 
     def _step_group(self, group, kernels):
         momentum = float(group["momentum"])
-        params, grads, buffers = [], [], []
-        new_params, new_grads, new_buffers = [], [], []
-        for param in group["params"]:
-            grad = param.grad
-            if grad is None:
-                continue
-            if momentum == 0:
-                params.append(param._data)
-                grads.append(grad._data)
-                continue
-            state = self.state[param]
-            buffer = state.get("momentum_buffer")
-            if buffer is None:
-                # PyTorch creates the buffer from the first (decayed) gradient.
-                buffer = state["momentum_buffer"] = self._new_state_array(param)
-                new_params.append(param._data)
-                new_grads.append(grad._data)
-                new_buffers.append(buffer)
-            else:
-                params.append(param._data)
-                grads.append(grad._data)
-                buffers.append(buffer)
         settings = (float(group["lr"]), momentum, float(group["dampening"]),
                     float(group["weight_decay"]), bool(group["nesterov"]))
-        if params:
-            kernels.sgd_step_(params, grads, buffers, *settings, False)
-        if new_params:
-            kernels.sgd_step_(new_params, new_grads, new_buffers, *settings, True)
+        if momentum == 0:
+            # No state at all, as in PyTorch.
+            active = [param for param in group["params"] if param.grad is not None]
+            if active:
+                kernels.sgd_step_([p._data for p in active], [p.grad._data for p in active], [],
+                                  *settings, False)
+            return
+        active, states = self._active(group)
+        if not active:
+            return
+        buffers = [state.get("momentum_buffer") for state in states]
+        fresh = [i for i, buffer in enumerate(buffers) if buffer is None]
+        if not fresh:
+            kernels.sgd_step_([p._data for p in active], [p.grad._data for p in active],
+                              buffers, *settings, False)
+            return
+        # PyTorch creates a buffer from the first (decayed) gradient, undamped.
+        for i in fresh:
+            buffers[i] = states[i]["momentum_buffer"] = self._new_state_array(active[i])
+        for first_step in (False, True):
+            chosen = [i for i in range(len(active)) if (i in fresh) == first_step]
+            if chosen:
+                kernels.sgd_step_([active[i]._data for i in chosen],
+                                  [active[i].grad._data for i in chosen],
+                                  [buffers[i] for i in chosen], *settings, first_step)

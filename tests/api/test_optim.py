@@ -547,3 +547,43 @@ def test_scheduler_errors():
         lr_scheduler.CosineAnnealingLR(optimizer, 0)
     with pytest.raises(KeyError, match="initial_lr"):
         lr_scheduler.StepLR(optimizer, 3, last_epoch=5)
+
+
+def test_state_arrays_replaced_by_hand_are_used():
+    """Lists are cached between steps, but never the arrays themselves."""
+    params = make_params()
+    grads_seq = gradient_sequence(steps=2)
+    optimizer = optim.Adam(params, lr=0.1)
+    set_grads(params, grads_seq[0])
+    optimizer.step()
+    replacement = np.zeros_like(params[0]._data)
+    optimizer.state[params[0]]["exp_avg"] = replacement
+    set_grads(params, grads_seq[1])
+    optimizer.step()
+    assert optimizer.state[params[0]]["exp_avg"] is replacement
+    assert np.abs(replacement).max() > 0  # updated in place by the second step
+
+
+def test_rmsprop_settings_changed_between_steps():
+    params = make_params()
+    initial = [p._data.copy() for p in params]
+    grads_seq = gradient_sequence(steps=3)
+    optimizer = optim.RMSprop(params, lr=0.01)
+    set_grads(params, grads_seq[0])
+    optimizer.step()
+    optimizer.param_groups[0]["momentum"] = 0.5
+    for grads in grads_seq[1:]:
+        set_grads(params, grads)
+        optimizer.step()
+    assert set(optimizer.state[params[0]]) == {"step", "square_avg", "momentum_buffer"}
+    # With a zero buffer, momentum from step 2 on equals the plain rule from scratch.
+    expected = reference_rmsprop(initial, grads_seq[:1], lr=0.01)
+    square = [(1 - 0.99) * g.astype(np.float64) ** 2 for g in grads_seq[0]]
+    buffers = [np.zeros_like(p) for p in expected]
+    for grads in grads_seq[1:]:
+        for i, grad in enumerate(grads):
+            square[i] = 0.99 * square[i] + 0.01 * grad.astype(np.float64) ** 2
+            buffers[i] = 0.5 * buffers[i] + grad / (np.sqrt(square[i]) + 1e-8)
+            expected[i] = expected[i] - 0.01 * buffers[i]
+    for param, want in zip(params, expected):
+        np.testing.assert_allclose(param._data, want, rtol=2e-5, atol=2e-6)
