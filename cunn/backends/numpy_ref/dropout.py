@@ -1,3 +1,23 @@
-"""dropout kernels: not written yet."""
+"""Dropout with a mask drawn in cunn/random.py, reference: y = x * mask * scale."""
+import numpy as np
 
-__all__ = []
+from ._common import float_dtype
+
+__all__ = ["dropout_forward", "dropout_backward"]
+
+
+def _apply(op, values, mask, scale):
+    dtype = float_dtype(values)
+    values = np.asarray(values, dtype=dtype)
+    mask = np.asarray(mask)
+    if mask.shape != values.shape:
+        raise ValueError(f"{op}: mask must have shape {values.shape}, got {mask.shape}")
+    return values * mask.astype(dtype) * dtype(scale)
+
+
+def dropout_forward(x, mask, scale):
+    return _apply("dropout_forward", x, mask, scale)
+
+
+def dropout_backward(grad_output, mask, scale):
+    return _apply("dropout_backward", grad_output, mask, scale)

@@ -1,0 +1,14 @@
+"""Datasets and loading: Dataset, TensorDataset, DataLoader, random_split, MNIST.
+
+Also importable as ``cunn.utils.data`` (PyTorch's spelling). ``cunn.data.mnist.load`` reads
+MNIST as NumPy arrays; ``cunn.data.transforms`` holds ToTensor, Normalize, Flatten, Compose.
+"""
+from cunn.data import mnist, transforms  # noqa: F401
+from cunn.data.collate import default_collate
+from cunn.data.dataloader import DataLoader
+from cunn.data.dataset import Dataset, Subset, TensorDataset, random_split
+from cunn.data.idx import DatasetError, read_idx, write_idx
+from cunn.data.mnist import MNIST
+
+__all__ = ["DataLoader", "Dataset", "DatasetError", "MNIST", "Subset", "TensorDataset",
+           "default_collate", "mnist", "random_split", "read_idx", "transforms", "write_idx"]

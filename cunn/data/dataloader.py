@@ -1,0 +1,101 @@
+"""DataLoader: batches of Tensors from a dataset, in order or shuffled.
+
+Datasets with ``get_batch(indices)`` (TensorDataset, MNIST, Subsets of them) are served one
+indexing operation per batch; any other dataset one ``__getitem__`` per sample, stacked by
+``default_collate``. Loading happens in the calling process: with batched indexing it costs
+far less than worker processes would.
+"""
+import numpy as np
+
+from cunn import random as _random
+from cunn.data.collate import as_batch, default_collate
+from cunn.data.dataset import fetch_samples
+
+
+def _check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"DataLoader: {name} must be a bool, got {type(value).__name__}")
+    return bool(value)
+
+
+class DataLoader:
+    """Iterate over ``dataset`` in batches of ``batch_size``.
+
+    ``shuffle``: a new random order every epoch (each ``iter()``). Without ``seed`` the order
+    comes from cunn's generator (``cunn.manual_seed``); with ``seed``, epoch ``k`` uses a
+    permutation derived from ``(seed, k)``, so runs are reproducible and epochs differ
+    (``set_epoch`` picks the epoch, e.g. when resuming). ``drop_last`` drops a final
+    incomplete batch. ``collate_fn`` replaces ``default_collate`` (and then every sample is
+    fetched by ``__getitem__``). ``num_workers`` and ``pin_memory`` are accepted for
+    PyTorch compatibility and have no effect.
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
+                 collate_fn=None, num_workers=0, pin_memory=False):
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(f"DataLoader: dataset must define __len__ and __getitem__, got "
+                            f"{type(dataset).__name__}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError(f"DataLoader: batch_size must be an int, got "
+                            f"{type(batch_size).__name__}")
+        if batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise TypeError(f"DataLoader: seed must be an int or None, got {type(seed).__name__}")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable or None, got "
+                            f"{type(collate_fn).__name__}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) \
+                or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be a non-negative int, got "
+                             f"{num_workers!r}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = _check_flag(shuffle, "shuffle")
+        self.drop_last = _check_flag(drop_last, "drop_last")
+        self.seed = None if seed is None else int(seed)
+        self.collate_fn = collate_fn
+        self.num_workers = int(num_workers)
+        self.pin_memory = _check_flag(pin_memory, "pin_memory")
+        self.epoch = 0
+
+    def set_epoch(self, epoch):
+        """Make the next iteration use epoch ``epoch``'s order (with ``seed``)."""
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ValueError(f"DataLoader.set_epoch: epoch must be a non-negative int, got "
+                             f"{epoch!r}")
+        self.epoch = int(epoch)
+
+    def __len__(self):
+        count = len(self.dataset)
+        if self.drop_last:
+            return count // self.batch_size
+        return -(-count // self.batch_size)
+
+    def _order(self):
+        count = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(count, dtype=np.int64)
+        if self.seed is None:
+            return _random.generator().permutation(count)
+        entropy = [self.seed & 0xFFFFFFFFFFFFFFFF, self.epoch]
+        return np.random.default_rng(entropy).permutation(count)
+
+    def _fetch(self, indices):
+        get_batch = getattr(self.dataset, "get_batch", None)
+        if self.collate_fn is None and get_batch is not None:
+            return as_batch(get_batch(indices))
+        collate = self.collate_fn or default_collate
+        return collate(fetch_samples(self.dataset, indices))
+
+    def __iter__(self):
+        # The order is drawn here, not at the first next(), so iter() pins the epoch.
+        order = self._order()
+        self.epoch += 1
+        stop = len(self) * self.batch_size if self.drop_last else len(order)
+        return (self._fetch(order[start:start + self.batch_size])
+                for start in range(0, stop, self.batch_size))
+
+    def __repr__(self):
+        return (f"DataLoader(dataset={type(self.dataset).__name__}, batch_size={self.batch_size}, "
+                f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed})")

@@ -1,0 +1,1 @@
+"""PyTorch-style aliases: ``cunn.utils.data`` is ``cunn.data``."""

@@ -1,0 +1,34 @@
+"""Every backend implements the whole kernel contract (cunn/backends/interface.py)."""
+import pytest
+
+import cunn
+from cunn.backends import get
+from cunn.backends.interface import ALL_KERNELS, missing_kernels
+
+
+@pytest.mark.parametrize("name", cunn.backends())
+def test_backend_implements_every_kernel(name):
+    assert missing_kernels(get(name)) == []
+
+
+def test_compiled_backend_is_present():
+    assert "cpu" in cunn.backends(), "the compiled backend must build and import"
+
+
+def test_contract_lists_no_duplicates():
+    assert len(set(ALL_KERNELS)) == len(ALL_KERNELS)
+
+
+def test_unknown_backend_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown backend"):
+        cunn.use_backend("tpu")
+
+
+def test_backend_context_restores_previous():
+    from cunn.backends import current
+
+    outer = current()
+    with cunn.backend("numpy") as inner:
+        assert current() is inner
+        assert inner.NAME == "numpy"
+    assert current() is outer

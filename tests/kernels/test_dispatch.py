@@ -1,0 +1,67 @@
+"""Runtime CPU dispatch and the thread setting of the compiled module."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cunn import _C
+
+
+def run_python(code, **environment):
+    env = {**os.environ, **environment}
+    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, timeout=60)
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout.strip()
+
+
+def test_environment_forces_the_portable_path():
+    assert run_python("from cunn import _C; print(_C.isa())", CUNN_CPU_ISA="generic") == "generic"
+
+
+def test_environment_cannot_select_an_unsupported_isa():
+    best = _C.cpu_features()["best_isa"]
+    order = ["generic", "avx2", "avx512"]
+    chosen = run_python("from cunn import _C; print(_C.isa())", CUNN_CPU_ISA="avx512")
+    assert order.index(chosen) <= order.index(best)
+
+
+def test_isa_cap_round_trip():
+    best = _C.cpu_features()["best_isa"]
+    try:
+        assert _C.set_isa_cap("generic") == "generic"
+        assert _C.isa() == "generic"
+    finally:
+        assert _C.set_isa_cap("avx512") == best
+
+
+def test_isa_cap_rejects_unknown_names():
+    with pytest.raises(ValueError, match="set_isa_cap"):
+        _C.set_isa_cap("sse9")
+
+
+def test_default_threads_follow_omp_num_threads():
+    if not _C.openmp_enabled():
+        pytest.skip("built without OpenMP: the kernels are serial")
+    assert run_python("from cunn import _C; print(_C.get_num_threads())",
+                      OMP_NUM_THREADS="1") == "1"
+
+
+def test_thread_setting_round_trip_and_validation():
+    before = _C.get_num_threads()
+    try:
+        _C.set_num_threads(1)
+        assert _C.get_num_threads() == 1
+        _C.set_num_threads(3)
+        assert _C.get_num_threads() == 3
+        with pytest.raises(ValueError, match="threads must be >= 1"):
+            _C.set_num_threads(0)
+    finally:
+        _C.set_num_threads(before)
+
+
+def test_cpu_features_report_is_complete():
+    report = _C.cpu_features()
+    for key in ("avx2", "fma", "avx512f", "best_isa", "active_isa"):
+        assert key in report
