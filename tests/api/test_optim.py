@@ -21,18 +21,35 @@ SHAPES = [(5, 7), (7,), (3, 5), (1,)]
 STEPS = 5
 
 
-class Tensor:
-    """Stand-in for cunn's Tensor under the agreed contract (``_data``, ``grad``)."""
+class _StandIn:
+    """cunn's Tensor under the agreed contract (``_data``, ``grad``), for trees where
+    cunn.nn is not there yet."""
 
     def __init__(self, array, requires_grad=False):
-        self._data = np.ascontiguousarray(array, dtype=np.float32)
+        self._data = array
         self.grad = None
         self.requires_grad = requires_grad
 
 
+try:
+    from cunn.nn import Parameter as _Parameter
+
+    def Parameter(array):
+        return _Parameter(np.ascontiguousarray(array, dtype=np.float32))
+
+    def Tensor(array):
+        return cunn.tensor(np.ascontiguousarray(array, dtype=np.float32))
+except ImportError:
+    def Parameter(array):
+        return _StandIn(np.ascontiguousarray(array, dtype=np.float32), requires_grad=True)
+
+    def Tensor(array):
+        return _StandIn(np.ascontiguousarray(array, dtype=np.float32))
+
+
 def make_params(seed=0, shapes=SHAPES):
     rng = np.random.default_rng(seed)
-    return [Tensor(rng.standard_normal(shape), requires_grad=True) for shape in shapes]
+    return [Parameter(rng.standard_normal(shape)) for shape in shapes]
 
 
 def gradient_sequence(seed=1, steps=STEPS, shapes=SHAPES):
@@ -341,7 +358,7 @@ def test_state_dict_round_trip_resumes_exactly(tmp_path, name, options):
                 assert isinstance(value, np.ndarray)
     save({"optimizer": state, "params": [p._data for p in resumed]}, tmp_path / "ckpt")
     checkpoint = load(tmp_path / "ckpt")
-    again = [Tensor(a) for a in checkpoint["params"]]
+    again = [Parameter(a) for a in checkpoint["params"]]
     second = getattr(optim, name)(again, **options)
     second.load_state_dict(checkpoint["optimizer"])
     for grads in grads_seq[3:]:
@@ -443,7 +460,7 @@ def test_defaults_and_repr():
     assert sgd.param_groups[0]["lr"] == 0.1
     assert repr(sgd) == ("SGD (\nParameter Group 0\n    dampening: 0\n    lr: 0.1\n"
                          "    momentum: 0.9\n    nesterov: False\n    weight_decay: 0\n)")
-    sgd.add_param_group({"params": [Tensor(np.zeros(2))], "lr": 0.5})
+    sgd.add_param_group({"params": [Parameter(np.zeros(2))], "lr": 0.5})
     assert [g["lr"] for g in sgd.param_groups] == [0.1, 0.5]
     assert sgd.param_groups[1]["momentum"] == 0.9
 
