@@ -41,6 +41,16 @@ class Adam(Optimizer):
             return
         for state in states:
             state["step"] += 1
+        try:
+            self._update(group, kernels, active, states)
+        except BaseException:
+            # The kernels check every array before writing any, so undoing the
+            # count leaves the optimizer as it was (a bad gradient dtype, say).
+            for state in states:
+                state["step"] -= 1
+            raise
+
+    def _update(self, group, kernels, active, states):
         beta1, beta2 = group["betas"]
         settings = (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
                     float(group["weight_decay"]))

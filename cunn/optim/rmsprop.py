@@ -43,7 +43,14 @@ class RMSprop(Optimizer):
             state["step"] += 1
         buffers = self._optional(active, states, "momentum_buffer") if momentum > 0 else []
         grad_avgs = self._optional(active, states, "grad_avg") if centered else []
-        kernels.rmsprop_step_([p._data for p in active], [p.grad._data for p in active],
-                              list(map(_SQUARE_AVG, states)), buffers, grad_avgs,
-                              float(group["lr"]), float(group["alpha"]), float(group["eps"]),
-                              float(group["weight_decay"]), momentum, centered)
+        try:
+            kernels.rmsprop_step_([p._data for p in active], [p.grad._data for p in active],
+                                  list(map(_SQUARE_AVG, states)), buffers, grad_avgs,
+                                  float(group["lr"]), float(group["alpha"]),
+                                  float(group["eps"]), float(group["weight_decay"]), momentum,
+                                  centered)
+        except BaseException:
+            # Nothing was written (the kernel checks first): undo the count.
+            for state in states:
+                state["step"] -= 1
+            raise

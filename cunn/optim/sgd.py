@@ -44,9 +44,15 @@ class SGD(Optimizer):
         # PyTorch creates a buffer from the first (decayed) gradient, undamped.
         for i in fresh:
             buffers[i] = states[i]["momentum_buffer"] = self._new_state_array(active[i])
-        for first_step in (False, True):
-            chosen = [i for i in range(len(active)) if (i in fresh) == first_step]
-            if chosen:
-                kernels.sgd_step_([active[i]._data for i in chosen],
-                                  [active[i].grad._data for i in chosen],
-                                  [buffers[i] for i in chosen], *settings, first_step)
+        try:
+            for first_step in (False, True):
+                chosen = [i for i in range(len(active)) if (i in fresh) == first_step]
+                if chosen:
+                    kernels.sgd_step_([active[i]._data for i in chosen],
+                                      [active[i].grad._data for i in chosen],
+                                      [buffers[i] for i in chosen], *settings, first_step)
+        except BaseException:
+            # A buffer that was never filled must not pass for one on the next step.
+            for i in fresh:
+                del states[i]["momentum_buffer"]
+            raise

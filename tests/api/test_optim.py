@@ -604,3 +604,30 @@ def test_rmsprop_settings_changed_between_steps():
             expected[i] = expected[i] - 0.01 * buffers[i]
     for param, want in zip(params, expected):
         np.testing.assert_allclose(param._data, want, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name, options", [("SGD", dict(lr=0.1, momentum=0.9, dampening=0.5)),
+                                           ("Adam", dict(lr=0.1)),
+                                           ("RMSprop", dict(momentum=0.5, centered=True))])
+def test_failed_step_changes_nothing(backend, name, options):
+    """A step refused by the kernel (a float64 gradient here) leaves no trace."""
+    params = make_params()
+    initial = [p._data.copy() for p in params]
+    grads_seq = gradient_sequence(steps=2)
+    optimizer = getattr(optim, name)(params, **options)
+    bad = _StandIn(np.zeros(params[2]._data.shape, np.int64))
+    with cunn.backend(backend):
+        set_grads(params, grads_seq[0])
+        params[2].grad = bad
+        with pytest.raises(TypeError, match=r"grads\[2\] must be"):
+            optimizer.step()
+        for param, start in zip(params, initial):
+            np.testing.assert_array_equal(param._data, start)
+        for grads in grads_seq:
+            set_grads(params, grads)
+            optimizer.step()
+    reference = {"SGD": reference_sgd, "Adam": reference_adam, "RMSprop": reference_rmsprop}
+    expected = reference[name](initial, grads_seq, **options)
+    for param, want in zip(params, expected):
+        np.testing.assert_allclose(param._data, want, rtol=2e-5, atol=2e-6)
