@@ -1,9 +1,10 @@
 """The optimizer base class: parameter groups, per-parameter state, state dicts.
 
 Subclasses implement ``_step_group(group, kernels)``, which gathers the group's
-parameters that have a gradient and updates them all with ONE call of the
-backend's list kernel (``sgd_step_``, ``adam_step_``, ``rmsprop_step_``), so the
-Python cost of a step does not grow with the size of the tensors.
+parameters that have a gradient and updates them all with one call of the
+backend's list kernel (``sgd_step_``, ``adam_step_``, ``rmsprop_step_``; a second
+call only when some parameters are at another step count or need a fresh
+momentum buffer), so the Python cost of a step does not grow with the tensors.
 
 Parameters are duck-typed on the Tensor contract: ``p._data`` is the
 parameter's ndarray (updated in place), ``p.grad`` is None or a Tensor whose
@@ -42,6 +43,10 @@ class _ParamState:
 
     def __setitem__(self, param, state):
         self._entries[id(param)] = (param, state)
+        self.version = next(_versions)
+
+    def __delitem__(self, param):
+        del self._entries[id(param)]
         self.version = next(_versions)
 
     def __contains__(self, param):

@@ -402,3 +402,35 @@ def test_isa_paths_are_bit_identical():
             _C.set_isa_cap("avx512")
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+# ---- any list of shapes (hypothesis) ----
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(0, 70), min_size=0, max_size=6),
+       kind=st.sampled_from(["sgd", "sgd-nesterov", "adam", "adamw", "rmsprop"]),
+       seed=st.integers(0, 2 ** 16))
+def test_any_sizes_match_reference(sizes, kind, seed):
+    rng = np.random.default_rng(seed)
+    params = random_list(rng, sizes)
+    grads = random_list(rng, sizes)
+    states = [random_list(rng, sizes, 0.0, 1.0) for _ in range(2)]
+    outputs = []
+    for backend in (cpu, numpy_ref):
+        p, s = copies(params), [copies(values) for values in states]
+        for step in (1, 2):
+            if kind.startswith("sgd"):
+                backend.sgd_step_(p, grads, s[0], 0.1, 0.9, 0.0, 0.01, kind == "sgd-nesterov",
+                                  step == 1)
+            elif kind.startswith("adam"):
+                backend.adam_step_(p, grads, s[0], s[1], 1e-2, 0.9, 0.999, 1e-8, 0.1, step,
+                                   kind == "adamw")
+            else:
+                backend.rmsprop_step_(p, grads, s[0], s[1], [], 1e-2, 0.9, 1e-8, 0.01, 0.5,
+                                      False)
+        outputs.append(p + s[0] + s[1])
+    for a, b in zip(*outputs):
+        assert_ulp_close(a, b)
