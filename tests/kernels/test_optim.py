@@ -8,6 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from cunn import _C
 from cunn.backends import cpu, numpy_ref
@@ -405,8 +406,6 @@ def test_isa_paths_are_bit_identical():
 
 
 # ---- any list of shapes (hypothesis) ----
-
-from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
 @settings(max_examples=40, deadline=None)
