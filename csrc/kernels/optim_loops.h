@@ -11,17 +11,18 @@
 // the operations the NumPy reference rounds.
 #pragma once
 
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
 #include <math.h>
 
 #include <cstdint>
 
 #include "kernels/optim.h"
+
+// After the includes, so that it reaches only the loops below.
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 
 namespace cunn::kernels::detail {
 
