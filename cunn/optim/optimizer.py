@@ -75,6 +75,14 @@ class _ParamState:
         self._entries.clear()
         self.version = next(_versions)
 
+    # Copies and pickles re-key the entries by the copied parameters' ids.
+    def __getstate__(self):
+        return {"entries": list(self._entries.values())}
+
+    def __setstate__(self, state):
+        self._entries = {id(param): (param, values) for param, values in state["entries"]}
+        self.version = next(_versions)
+
     def __repr__(self):
         return "{" + ", ".join(f"<param {tuple(p._data.shape)}>: {s!r}"
                                for p, s in self._entries.values()) + "}"

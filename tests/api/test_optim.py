@@ -631,3 +631,24 @@ def test_failed_step_changes_nothing(backend, name, options):
     expected = reference[name](initial, grads_seq, **options)
     for param, want in zip(params, expected):
         np.testing.assert_allclose(param._data, want, rtol=2e-5, atol=2e-6)
+
+
+def test_deepcopy_of_model_and_optimizer_continues_identically():
+    import copy
+
+    params = make_params()
+    grads_seq = gradient_sequence(steps=4)
+    optimizer = optim.Adam(params, lr=0.1)
+    for grads in grads_seq[:2]:
+        set_grads(params, grads)
+        optimizer.step()
+    twin_params, twin = copy.deepcopy((params, optimizer))
+    assert twin.param_groups[0]["params"][0] is twin_params[0]
+    assert twin.state[twin_params[0]]["step"] == 2
+    for grads in grads_seq[2:]:
+        set_grads(params, grads)
+        optimizer.step()
+        set_grads(twin_params, grads)
+        twin.step()
+    for a, b in zip(params, twin_params):
+        np.testing.assert_array_equal(a._data, b._data)
