@@ -228,15 +228,22 @@ def load(path):
         path = os.fsdecode(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: {path!r}")
+    # The file is opened here, not by np.load, so that it is closed even when
+    # np.load fails on a damaged archive (np.load would leave it open).
     with open(path, "rb") as file:
-        magic = file.read(4)
-    if magic != b"PK\x03\x04":
-        raise ValueError(f"load: {path} is not a cunn checkpoint (not an .npz/zip archive)")
+        if file.read(4) != b"PK\x03\x04":
+            raise ValueError(f"load: {path} is not a cunn checkpoint (not an .npz/zip archive)")
+        file.seek(0)
+        return _read(file, path)
+
+
+def _read(file, path):
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        with np.load(file, allow_pickle=False) as archive:
             if _MANIFEST not in archive.files:
-                raise _NotACheckpoint(f"load: {path} is an .npz archive but not a cunn checkpoint "
-                                 f"(no {_MANIFEST} entry; was it written by cunn.save?)")
+                raise _NotACheckpoint(f"load: {path} is an .npz archive but not a cunn "
+                                      f"checkpoint (no {_MANIFEST} entry; was it written by "
+                                      "cunn.save?)")
             reader = _Reader(archive, path)
             raw = reader.entry(_MANIFEST)
             if raw.dtype != np.uint8 or raw.ndim != 1:
@@ -249,8 +256,8 @@ def load(path):
                 raise reader.corrupt("the manifest does not describe a cunn checkpoint")
             if manifest.get("version") != _VERSION:
                 raise _NotACheckpoint(f"load: {path} uses checkpoint format version "
-                                 f"{manifest.get('version')!r}; this cunn reads version "
-                                 f"{_VERSION}")
+                                      f"{manifest.get('version')!r}; this cunn reads "
+                                      f"version {_VERSION}")
             return reader.node(manifest.get("root"))
     except _NotACheckpoint:
         raise
