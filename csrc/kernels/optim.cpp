@@ -1,0 +1,123 @@
+// SGD, Adam/AdamW and RMSprop steps; the math and the reference to match are in
+// optim.h, the element loops in optim_loops.h. This file rounds the scalars,
+// splits the work over threads and picks the loops: the AVX2 build of them
+// (optim_avx2.cpp) when the CPU has it, the portable build otherwise. Both
+// round the same operations, so the choice never changes a result.
+#include "kernels/optim.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "dispatch/cpu.h"
+#include "dispatch/parallel.h"
+#include "kernels/optim_loops.h"
+
+namespace cunn::kernels {
+
+#ifdef CUNN_X86
+namespace avx2 {
+void sgd_slice(const SgdTensor& t, int64_t begin, int64_t end, const detail::SgdScalars& s);
+void adam_slice(const AdamTensor& t, int64_t begin, int64_t end, const detail::AdamScalars& s);
+void rmsprop_slice(const RmspropTensor& t, int64_t begin, int64_t end,
+                   const detail::RmspropScalars& s);
+}  // namespace avx2
+#endif
+
+namespace {
+
+// Elements per thread chunk: an update touches 3-6 floats per element, so a
+// chunk this size costs tens of microseconds, well above the fork/join cost.
+constexpr int64_t kGrain = 1 << 15;
+
+bool use_avx2() {
+#ifdef CUNN_X86
+  return active_isa() >= Isa::avx2;
+#else
+  return false;
+#endif
+}
+
+// Calls slice(tensor, begin, end, scalars) for every piece of every tensor,
+// threading over the total element count rather than over tensors.
+template <class Tensor, class Scalars>
+void for_each_slice(const std::vector<Tensor>& tensors, const Scalars& scalars,
+                    void (*slice)(const Tensor&, int64_t, int64_t, const Scalars&)) {
+  std::vector<int64_t> offsets(tensors.size() + 1, 0);
+  for (size_t i = 0; i < tensors.size(); ++i) offsets[i + 1] = offsets[i] + tensors[i].numel;
+  parallel_for(0, offsets.back(), kGrain, [&](int64_t lo, int64_t hi) {
+    size_t index = static_cast<size_t>(
+        std::upper_bound(offsets.begin(), offsets.end(), lo) - offsets.begin() - 1);
+    while (lo < hi) {
+      const int64_t stop = std::min(hi, offsets[index + 1]);
+      if (stop > lo) slice(tensors[index], lo - offsets[index], stop - offsets[index], scalars);
+      lo = stop;
+      ++index;
+    }
+  });
+}
+
+}  // namespace
+
+void sgd_step(const std::vector<SgdTensor>& tensors, double lr, double momentum,
+              double dampening, double weight_decay, bool nesterov, bool first_step) {
+  detail::SgdScalars s;
+  s.neg_lr = static_cast<float>(-lr);
+  s.momentum = static_cast<float>(momentum);
+  s.one_minus_dampening = static_cast<float>(1.0 - dampening);
+  s.weight_decay = static_cast<float>(weight_decay);
+  s.decay = weight_decay != 0.0;
+  s.use_momentum = momentum != 0.0;
+  s.first_step = first_step;
+  s.nesterov = nesterov;
+  auto slice = &sgd_slice_loops;
+#ifdef CUNN_X86
+  if (use_avx2()) slice = &avx2::sgd_slice;
+#endif
+  for_each_slice(tensors, s, slice);
+}
+
+void adam_step(const std::vector<AdamTensor>& tensors, double lr, double beta1, double beta2,
+               double eps, double weight_decay, int64_t step, bool decoupled_weight_decay) {
+  // PyTorch computes these in Python (double) from the step count.
+  const double step_d = static_cast<double>(step);
+  const double bias_correction1 = 1.0 - std::pow(beta1, step_d);
+  const double bias_correction2 = 1.0 - std::pow(beta2, step_d);
+  detail::AdamScalars s;
+  s.neg_step_size = static_cast<float>(-(lr / bias_correction1));
+  s.bias_correction2_sqrt = static_cast<float>(std::pow(bias_correction2, 0.5));
+  s.decay_factor = static_cast<float>(1.0 - lr * weight_decay);
+  s.weight_decay = static_cast<float>(weight_decay);
+  s.one_minus_beta1 = static_cast<float>(1.0 - beta1);
+  s.beta2 = static_cast<float>(beta2);
+  s.one_minus_beta2 = static_cast<float>(1.0 - beta2);
+  s.eps = static_cast<float>(eps);
+  s.decay = weight_decay == 0.0 ? 0 : (decoupled_weight_decay ? 2 : 1);
+  s.small_weight = std::abs(s.one_minus_beta1) < 0.5f;
+  auto slice = &adam_slice_loops;
+#ifdef CUNN_X86
+  if (use_avx2()) slice = &avx2::adam_slice;
+#endif
+  for_each_slice(tensors, s, slice);
+}
+
+void rmsprop_step(const std::vector<RmspropTensor>& tensors, double lr, double alpha, double eps,
+                  double weight_decay, double momentum, bool centered) {
+  detail::RmspropScalars s;
+  s.neg_lr = static_cast<float>(-lr);
+  s.alpha = static_cast<float>(alpha);
+  s.one_minus_alpha = static_cast<float>(1.0 - alpha);
+  s.eps = static_cast<float>(eps);
+  s.weight_decay = static_cast<float>(weight_decay);
+  s.momentum = static_cast<float>(momentum);
+  s.decay = weight_decay != 0.0;
+  s.centered = centered;
+  s.use_momentum = momentum > 0.0;
+  s.small_weight = std::abs(s.one_minus_alpha) < 0.5f;
+  auto slice = &rmsprop_slice_loops;
+#ifdef CUNN_X86
+  if (use_avx2()) slice = &avx2::rmsprop_slice;
+#endif
+  for_each_slice(tensors, s, slice);
+}
+
+}  // namespace cunn::kernels

@@ -1,0 +1,200 @@
+// The element loops of the optimizer steps, included by optim.cpp (portable
+// build) and optim_avx2.cpp (the same loops compiled for 256-bit vectors: sqrt
+// and divide throughput bound them, so wider vectors run Adam and RMSprop about
+// twice as fast). Everything with code is in an anonymous namespace, so each
+// including file gets its own copy compiled with its own flags and the linker
+// can never hand an AVX2 copy to the portable path. The loops call only sqrtf
+// (a libm function the compiler inlines as an instruction), never an inline
+// function from a library header.
+//
+// Multiply-adds are not fused (fp-contract off), so every ISA rounds exactly
+// the operations the NumPy reference rounds.
+#pragma once
+
+#include <math.h>
+
+#include <cstdint>
+
+#include "kernels/optim.h"
+
+// After the includes, so that it reaches only the loops below.
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+namespace cunn::kernels::detail {
+
+// Per-call scalars, already rounded to float the way PyTorch rounds them.
+struct SgdScalars {
+  float neg_lr, momentum, one_minus_dampening, weight_decay;
+  bool decay, use_momentum, first_step, nesterov;
+};
+
+struct AdamScalars {
+  float decay_factor, weight_decay, one_minus_beta1, beta2, one_minus_beta2;
+  float bias_correction2_sqrt, eps, neg_step_size;
+  int decay;  // 0 none, 1 L2 (added to the gradient), 2 decoupled (AdamW)
+  bool small_weight;
+};
+
+struct RmspropScalars {
+  float neg_lr, alpha, one_minus_alpha, eps, weight_decay, momentum;
+  bool decay, centered, use_momentum, small_weight;
+};
+
+}  // namespace cunn::kernels::detail
+
+namespace cunn::kernels {
+namespace {
+
+using detail::AdamScalars;
+using detail::RmspropScalars;
+using detail::SgdScalars;
+
+// torch.lerp: start + weight * (end - start) for |weight| < 0.5, otherwise
+// end - (end - start) * (1 - weight), which is more accurate near weight 1.
+template <bool kSmallWeight>
+float lerp_loop_value(float start, float end, float weight) {
+  const float difference = end - start;
+  return kSmallWeight ? start + weight * difference : end - difference * (1.0f - weight);
+}
+
+template <bool kDecay, bool kMomentum, bool kFirstStep, bool kNesterov>
+void sgd_loop(const SgdTensor& t, int64_t begin, int64_t end, const SgdScalars& s) {
+  float* param = t.param;
+  const float* grad = t.grad;
+  float* buffer = t.momentum_buffer;
+  for (int64_t i = begin; i < end; ++i) {
+    float d = grad[i];
+    if (kDecay) d = d + s.weight_decay * param[i];
+    if (kMomentum) {
+      const float b = kFirstStep ? d : buffer[i] * s.momentum + s.one_minus_dampening * d;
+      buffer[i] = b;
+      d = kNesterov ? d + s.momentum * b : b;
+    }
+    param[i] = param[i] + s.neg_lr * d;
+  }
+}
+
+template <bool kDecay, bool kMomentum, bool kFirstStep>
+void sgd_pick_nesterov(const SgdTensor& t, int64_t begin, int64_t end, const SgdScalars& s) {
+  if (s.nesterov)
+    sgd_loop<kDecay, kMomentum, kFirstStep, true>(t, begin, end, s);
+  else
+    sgd_loop<kDecay, kMomentum, kFirstStep, false>(t, begin, end, s);
+}
+
+template <bool kDecay>
+void sgd_pick_momentum(const SgdTensor& t, int64_t begin, int64_t end, const SgdScalars& s) {
+  if (!s.use_momentum)
+    sgd_loop<kDecay, false, false, false>(t, begin, end, s);
+  else if (s.first_step)
+    sgd_pick_nesterov<kDecay, true, true>(t, begin, end, s);
+  else
+    sgd_pick_nesterov<kDecay, true, false>(t, begin, end, s);
+}
+
+void sgd_slice_loops(const SgdTensor& t, int64_t begin, int64_t end, const SgdScalars& s) {
+  if (s.decay)
+    sgd_pick_momentum<true>(t, begin, end, s);
+  else
+    sgd_pick_momentum<false>(t, begin, end, s);
+}
+
+template <int kDecay, bool kSmallWeight>
+void adam_loop(const AdamTensor& t, int64_t begin, int64_t end, const AdamScalars& s) {
+  float* param = t.param;
+  const float* grad = t.grad;
+  float* exp_avg = t.exp_avg;
+  float* exp_avg_sq = t.exp_avg_sq;
+  for (int64_t i = begin; i < end; ++i) {
+    float p = param[i];
+    float g = grad[i];
+    if (kDecay == 2) p = p * s.decay_factor;
+    if (kDecay == 1) g = g + s.weight_decay * p;
+    const float m = lerp_loop_value<kSmallWeight>(exp_avg[i], g, s.one_minus_beta1);
+    const float v = exp_avg_sq[i] * s.beta2 + s.one_minus_beta2 * g * g;
+    const float denom = sqrtf(v) / s.bias_correction2_sqrt + s.eps;
+    exp_avg[i] = m;
+    exp_avg_sq[i] = v;
+    param[i] = p + s.neg_step_size * m / denom;
+  }
+}
+
+template <int kDecay>
+void adam_pick_weight(const AdamTensor& t, int64_t begin, int64_t end, const AdamScalars& s) {
+  if (s.small_weight)
+    adam_loop<kDecay, true>(t, begin, end, s);
+  else
+    adam_loop<kDecay, false>(t, begin, end, s);
+}
+
+void adam_slice_loops(const AdamTensor& t, int64_t begin, int64_t end, const AdamScalars& s) {
+  if (s.decay == 2)
+    adam_pick_weight<2>(t, begin, end, s);
+  else if (s.decay == 1)
+    adam_pick_weight<1>(t, begin, end, s);
+  else
+    adam_pick_weight<0>(t, begin, end, s);
+}
+
+template <bool kDecay, bool kCentered, bool kMomentum, bool kSmallWeight>
+void rmsprop_loop(const RmspropTensor& t, int64_t begin, int64_t end, const RmspropScalars& s) {
+  float* param = t.param;
+  const float* grad = t.grad;
+  float* square_avg = t.square_avg;
+  float* buffer = t.momentum_buffer;
+  float* grad_avg = t.grad_avg;
+  for (int64_t i = begin; i < end; ++i) {
+    float g = grad[i];
+    if (kDecay) g = g + s.weight_decay * param[i];
+    const float sq = square_avg[i] * s.alpha + s.one_minus_alpha * g * g;
+    square_avg[i] = sq;
+    float avg;
+    if (kCentered) {
+      const float mean = lerp_loop_value<kSmallWeight>(grad_avg[i], g, s.one_minus_alpha);
+      grad_avg[i] = mean;
+      avg = sqrtf(sq - mean * mean) + s.eps;
+    } else {
+      avg = sqrtf(sq) + s.eps;
+    }
+    if (kMomentum) {
+      const float b = buffer[i] * s.momentum + g / avg;
+      buffer[i] = b;
+      param[i] = param[i] + s.neg_lr * b;
+    } else {
+      param[i] = param[i] + s.neg_lr * g / avg;
+    }
+  }
+}
+
+template <bool kDecay, bool kCentered>
+void rmsprop_pick_rest(const RmspropTensor& t, int64_t begin, int64_t end,
+                       const RmspropScalars& s) {
+  if (s.use_momentum) {
+    if (s.small_weight)
+      rmsprop_loop<kDecay, kCentered, true, true>(t, begin, end, s);
+    else
+      rmsprop_loop<kDecay, kCentered, true, false>(t, begin, end, s);
+  } else {
+    if (s.small_weight)
+      rmsprop_loop<kDecay, kCentered, false, true>(t, begin, end, s);
+    else
+      rmsprop_loop<kDecay, kCentered, false, false>(t, begin, end, s);
+  }
+}
+
+void rmsprop_slice_loops(const RmspropTensor& t, int64_t begin, int64_t end,
+                         const RmspropScalars& s) {
+  if (s.decay)
+    s.centered ? rmsprop_pick_rest<true, true>(t, begin, end, s)
+               : rmsprop_pick_rest<true, false>(t, begin, end, s);
+  else
+    s.centered ? rmsprop_pick_rest<false, true>(t, begin, end, s)
+               : rmsprop_pick_rest<false, false>(t, begin, end, s);
+}
+
+}  // namespace
+}  // namespace cunn::kernels
