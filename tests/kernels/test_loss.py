@@ -235,3 +235,17 @@ def test_reduced_losses_do_not_depend_on_thread_count():
         _C.set_num_threads(saved)
     for one, two in zip(results[1], results[2]):
         np.testing.assert_array_equal(one, two)
+
+
+def test_cross_entropy_non_contiguous_inputs():
+    logits, labels = classification(10, 33, seed=11)
+    view = np.asarray(logits.T.copy()).T   # (10, 33), Fortran order
+    strided_labels = np.repeat(labels, 2)[::2]
+    for reduction in REDUCTIONS:
+        loss, log_probs = cpu.cross_entropy_forward(view, strided_labels, reduction)
+        want_loss, want_log_probs = ref.cross_entropy_forward(logits, labels, reduction)
+        close(loss, want_loss)
+        close(log_probs, want_log_probs, atol=1e-5)
+        g = grad_output_for(reduction, (10,))
+        close(cpu.cross_entropy_backward(g, want_log_probs.T.copy().T, strided_labels, reduction),
+              ref.cross_entropy_backward(g, want_log_probs, labels, reduction))
