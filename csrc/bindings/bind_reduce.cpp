@@ -22,20 +22,26 @@ int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op) {
 std::vector<char> summed_axes(const py::object& dims, int64_t ndim) {
   const char* op = "sum";
   if (dims.is_none()) return std::vector<char>(ndim, 1);
+  // Anything with __index__ is an axis (Python and NumPy integers alike).
+  auto is_axis = [](const py::handle item) {
+    return PyIndex_Check(item.ptr()) && !py::isinstance<py::bool_>(item);
+  };
+  auto type_name = [](const py::handle item) {
+    return std::string(py::str(py::type::of(item).attr("__name__")));
+  };
   std::vector<int64_t> list;
-  if (py::isinstance<py::int_>(dims)) {
-    list.push_back(dims.cast<int64_t>());
+  if (is_axis(dims)) {
+    list.push_back(py::cast<int64_t>(py::int_(dims)));
   } else if (py::isinstance<py::sequence>(dims) && !py::isinstance<py::str>(dims)) {
     for (const py::handle item : dims.cast<py::sequence>()) {
-      if (!py::isinstance<py::int_>(item))
+      if (!is_axis(item))
         throw py::type_error(std::string(op) + ": dims must be None, an int or a tuple of "
-                             "ints, got an item of type " +
-                             std::string(py::str(py::type::of(item).attr("__name__"))));
-      list.push_back(item.cast<int64_t>());
+                             "ints, got an item of type " + type_name(item));
+      list.push_back(py::cast<int64_t>(py::int_(py::reinterpret_borrow<py::object>(item))));
     }
   } else {
     throw py::type_error(std::string(op) + ": dims must be None, an int or a tuple of ints, got " +
-                         std::string(py::str(py::type::of(dims).attr("__name__"))));
+                         type_name(dims));
   }
   std::vector<char> flags(ndim, 0);
   char scalar_axis = 0;  // a 0-d array's one permitted axis

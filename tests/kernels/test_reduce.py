@@ -143,3 +143,13 @@ def test_zero_dim_input_accepts_axis_0():
     assert cpu.sum(x, (0,)).shape == () and cpu.sum(x, (0,)) == 2.5
     values, indices = cpu.max(x, -1)
     assert values.shape == () and values == 2.5 and indices == 0
+
+
+def test_dims_may_be_numpy_integers_and_lists():
+    x = data((2, 3, 4))
+    np.testing.assert_array_equal(cpu.sum(x, np.int64(1)), cpu.sum(x, (1,)))
+    np.testing.assert_array_equal(cpu.sum(x, [np.int32(0), 2]), cpu.sum(x, (0, 2)))
+    np.testing.assert_array_equal(cpu.max(x, np.int64(-1))[1], ref.max(x, -1)[1])
+    for bad in (1.0, (1.5,), "0", (True,)):
+        with pytest.raises(TypeError, match="sum: dims must be None, an int or a tuple of ints"):
+            cpu.sum(x, bad)
