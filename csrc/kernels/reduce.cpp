@@ -5,11 +5,11 @@
 #include "kernels/reduce.h"
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <vector>
 
 #include "dispatch/parallel.h"
+#include "kernels/float_order.h"
 
 namespace cunn::kernels {
 namespace {
@@ -94,21 +94,7 @@ struct Run {
   bool reduced;
 };
 
-// max works on integer keys that order floats as numbers, with every NaN
-// above +inf (PyTorch: a NaN wins) and -0 equal to +0 (a tie, so the first
-// wins). Float comparisons are not used because the compiler will not turn
-// them into vector selects (they may trap on NaN); integer ones vectorise.
-// Written with masks only (no selects) so that loops over it vectorise.
-inline int32_t order_key(float x) {
-  int32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  const int32_t magnitude = bits & 0x7fffffff;
-  const int32_t sign = bits >> 31;                   // 0 or -1
-  const int32_t key = (magnitude ^ sign) - sign;     // -magnitude for negatives
-  const int32_t nan = -static_cast<int32_t>(magnitude > 0x7f800000);
-  return (key & ~nan) | (nan & std::numeric_limits<int32_t>::max());
-}
-
+// max compares integer order keys (float_order.h), which vectorise.
 int32_t contiguous_max_key(const float* x, int64_t n) {
   int32_t best = std::numeric_limits<int32_t>::min();
   for (int64_t k = 0; k < n; ++k) {

@@ -10,10 +10,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "dispatch/parallel.h"
 #include "kernels/activation.h"
+#include "kernels/float_order.h"
 
 namespace cunn::kernels {
 namespace {
@@ -27,27 +29,20 @@ int64_t grain_items(int64_t elements_per_item) {
   return std::max<int64_t>(1, kGrainElements / std::max<int64_t>(1, elements_per_item));
 }
 
-// Long rows are reduced with kLanes independent accumulators combined in a
-// fixed order: no single dependency chain (and the double sums vectorise),
-// and the same result whatever the threading.
+// Long rows are summed with kLanes independent double accumulators combined
+// in a fixed order: no single dependency chain, vectorisable, and the same
+// result whatever the threading.
 constexpr int64_t kLanes = 16;
 
-// Short rows (MNIST's 10 classes) take a plain loop: setting up and combining
-// the lanes would cost more than the row.
+// The maximum via integer order keys, so the loop vectorises (float_order.h).
+// A NaN anywhere makes it NaN, which then turns the whole slice into NaN.
 float row_max(const float* x, int64_t n) {
-  float best = x[0];
-  if (n < 2 * kLanes) {
-    for (int64_t k = 1; k < n; ++k) best = x[k] > best ? x[k] : best;
-    return best;
+  int32_t best = std::numeric_limits<int32_t>::min();
+  for (int64_t k = 0; k < n; ++k) {
+    const int32_t key = order_key(x[k]);
+    best = key > best ? key : best;
   }
-  float lanes[kLanes];
-  for (int64_t j = 0; j < kLanes; ++j) lanes[j] = x[j];
-  int64_t k = kLanes;
-  for (; k + kLanes <= n; k += kLanes)
-    for (int64_t j = 0; j < kLanes; ++j) lanes[j] = x[k + j] > lanes[j] ? x[k + j] : lanes[j];
-  for (; k < n; ++k) best = x[k] > best ? x[k] : best;
-  for (int64_t j = 0; j < kLanes; ++j) best = lanes[j] > best ? lanes[j] : best;
-  return best;
+  return from_order_key(best);
 }
 
 // sum of x[k] * (y ? y[k] : 1), accumulated in double.
@@ -87,8 +82,10 @@ void for_row_tiles(int64_t lo, int64_t hi, int64_t n, const Body& body) {
 struct ColumnScratch {
   std::vector<float> exp_of;  // n x width
   std::vector<float> column;  // width: the column maxima, then log-sums / reciprocals
+  std::vector<int32_t> keys;  // width: order keys of the column maxima
   std::vector<double> sums;   // width
-  ColumnScratch(int64_t n, int64_t width) : exp_of(n * width), column(width), sums(width) {}
+  ColumnScratch(int64_t n, int64_t width)
+      : exp_of(n * width), column(width), keys(width), sums(width) {}
 };
 
 // Columns [0, width) of one slice (n rows, row stride `stride`):
@@ -96,12 +93,17 @@ struct ColumnScratch {
 // (n x width, contiguous, one exp call), scratch.sums[j] = its column sums.
 void shifted_exp_columns(const float* x, float* out, ColumnScratch& scratch, int64_t n,
                          int64_t width, int64_t stride) {
-  float* max = scratch.column.data();
-  std::copy(x, x + width, max);
+  int32_t* keys = scratch.keys.data();
+  for (int64_t j = 0; j < width; ++j) keys[j] = order_key(x[j]);
   for (int64_t k = 1; k < n; ++k) {
     const float* row = x + k * stride;
-    for (int64_t j = 0; j < width; ++j) max[j] = row[j] > max[j] ? row[j] : max[j];
+    for (int64_t j = 0; j < width; ++j) {
+      const int32_t key = order_key(row[j]);
+      keys[j] = key > keys[j] ? key : keys[j];
+    }
   }
+  float* max = scratch.column.data();
+  for (int64_t j = 0; j < width; ++j) max[j] = from_order_key(keys[j]);
   float* exp_of = scratch.exp_of.data();
   for (int64_t k = 0; k < n; ++k) {
     const float* row = x + k * stride;
