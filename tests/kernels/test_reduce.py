@@ -153,3 +153,20 @@ def test_dims_may_be_numpy_integers_and_lists():
     for bad in (1.0, (1.5,), "0", (True,)):
         with pytest.raises(TypeError, match="sum: dims must be None, an int or a tuple of ints"):
             cpu.sum(x, bad)
+
+
+def test_max_orders_every_kind_of_float():
+    # Subnormals, signed zeros (a tie: the first wins), huge values and infinities,
+    # shuffled into rows and columns; the compiled kernel compares integer keys.
+    special = np.array([-np.inf, -3e38, -1.0, -1e-38, -1e-45, -0.0, 0.0, 1e-45, 1e-38, 1.0,
+                        3e38, np.inf], np.float32)
+    rng = np.random.default_rng(12)
+    x = rng.choice(special, size=(50, 37))
+    for dim in (0, 1):
+        values, indices = cpu.max(x, dim)
+        want_values, want_indices = ref.max(x, dim)
+        np.testing.assert_array_equal(indices, want_indices)
+        np.testing.assert_array_equal(values, want_values)
+    zeros = np.array([[-0.0, 0.0], [0.0, -0.0]], np.float32)
+    np.testing.assert_array_equal(cpu.max(zeros, 1)[1], [0, 0])
+    np.testing.assert_array_equal(cpu.max(zeros, 0)[1], [0, 0])
