@@ -14,8 +14,10 @@
 namespace cunn::kernels {
 namespace {
 
-// relu-like loops cost well under 1 ns/element: threads pay off only for large
-// arrays. exp-based ones cost a few ns, so they split earlier.
+// relu-like loops cost ~0.1-0.2 ns/element: threads pay off from ~64k
+// elements (as for elementwise add). The exp-based ones cost ~0.4 ns/element
+// with AVX-512 (more on the portable path) and split earlier: sigmoid of 16384
+// elements measured 7.0 us on one thread, 5.0 us on two.
 constexpr int64_t kCheapGrain = 32768;
 constexpr int64_t kExpGrain = 8192;
 
