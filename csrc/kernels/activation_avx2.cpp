@@ -11,7 +11,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#include <limits>
+#include <cmath>  // HUGE_VALF: a macro, so no inline function is instantiated here
 
 #include "kernels/activation.h"
 
@@ -39,7 +39,7 @@ __m256 exp_vector(__m256 x) {
       _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   __m256 result = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
   result = _mm256_blendv_ps(result, _mm256_setzero_ps(), _mm256_cmp_ps(x, low, _CMP_LT_OQ));
-  result = _mm256_blendv_ps(result, _mm256_set1_ps(std::numeric_limits<float>::infinity()),
+  result = _mm256_blendv_ps(result, _mm256_set1_ps(HUGE_VALF),
                             _mm256_cmp_ps(x, high, _CMP_GT_OQ));
   return _mm256_blendv_ps(result, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
