@@ -10,8 +10,8 @@
 // activation.cpp within a few ulp. Everything here has internal linkage.
 #include <immintrin.h>
 
-#include <cstdint>
 #include <cmath>  // HUGE_VALF: a macro, so no inline function is instantiated here
+#include <cstdint>
 
 #include "kernels/activation.h"
 

@@ -6,8 +6,8 @@
 // to x^13 for |x| < 0.4. Everything here has internal linkage.
 #include <immintrin.h>
 
-#include <cstdint>
 #include <cmath>  // HUGE_VALF: a macro, so no inline function is instantiated here
+#include <cstdint>
 
 #include "kernels/activation.h"
 
