@@ -33,4 +33,7 @@ def linear_forward(x, weight, bias):
 
 
 def bias_grad(grad_output, axis):
-    return _C.bias_grad(np.ascontiguousarray(grad_output), int(axis))
+    grad_output = np.asarray(grad_output)
+    if not grad_output.flags.c_contiguous:
+        grad_output = np.ascontiguousarray(grad_output)
+    return _C.bias_grad(grad_output, int(axis))
