@@ -1,12 +1,16 @@
 // gemm family bindings: gemm, linear_forward, bias_grad. Validates everything
-// (float32, 2-D, C-contiguous, matching shapes, a writable out of the right
-// layout that does not overlap the inputs), then releases the GIL for the kernel.
-// Transposed inputs arrive here as their C-contiguous base with the trans flag
-// flipped (cunn/backends/cpu/gemm.py), so no copy is made for them.
+// (float32, 2-D, matching shapes, a writable C-contiguous out of the right shape
+// that does not overlap the inputs), then releases the GIL for the kernel.
+// gemm reads an F-contiguous operand (a transposed view such as x.T) as the
+// transpose of its C-contiguous base -- the same memory, no copy -- so the cpu
+// adapter can call straight through; only an operand that is neither C- nor
+// F-contiguous is refused, with NonContiguousError (a ValueError), and the adapter
+// then copies it.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 
 #include "bindings/families.h"
@@ -25,6 +29,30 @@ void require_matrix(const py::array& array, const char* op, const char* arg) {
   require_contiguous(array, op, arg);
 }
 
+class NonContiguousError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// How the kernel reads a gemm operand: its C-contiguous buffer, whether that buffer
+// must be transposed to give op(x), and its row stride.
+struct Operand {
+  const float* data;
+  bool trans;
+  int64_t ld;
+};
+
+Operand gemm_operand(const py::array& array, bool trans, const char* arg) {
+  require_float32(array, "gemm", arg);
+  require_ndim(array, 2, "gemm", arg);
+  const float* data = static_cast<const float*>(array.data());
+  if (array.flags() & py::array::c_style)
+    return {data, trans, std::max<int64_t>(1, array.shape(1))};
+  if (array.flags() & py::array::f_style)
+    return {data, !trans, std::max<int64_t>(1, array.shape(0))};
+  throw NonContiguousError(std::string("gemm: ") + arg + " must be C- or F-contiguous, got "
+                           "strides that are neither (the cpu adapter copies such inputs)");
+}
+
 bool overlaps(const py::array& x, const py::array& y) {
   if (x.nbytes() == 0 || y.nbytes() == 0) return false;
   const char* x_begin = static_cast<const char*>(x.data());
@@ -32,15 +60,10 @@ bool overlaps(const py::array& x, const py::array& y) {
   return x_begin < y_begin + y.nbytes() && y_begin < x_begin + x.nbytes();
 }
 
-// Row stride of a C-contiguous 2-D array (any positive value works for an empty one).
-int64_t leading_dimension(const py::array& array) {
-  return std::max<int64_t>(1, array.shape(1));
-}
-
 py::array gemm(const py::array& a, const py::array& b, bool trans_a, bool trans_b, double alpha,
                double beta, const py::object& out_object) {
-  require_matrix(a, "gemm", "a");
-  require_matrix(b, "gemm", "b");
+  const Operand a_operand = gemm_operand(a, trans_a, "a");
+  const Operand b_operand = gemm_operand(b, trans_b, "b");
   const int64_t m = trans_a ? a.shape(1) : a.shape(0);
   const int64_t k = trans_a ? a.shape(0) : a.shape(1);
   const int64_t k_b = trans_b ? b.shape(1) : b.shape(0);
@@ -61,14 +84,12 @@ py::array gemm(const py::array& a, const py::array& b, bool trans_a, bool trans_
     if (overlaps(out, a) || overlaps(out, b))
       throw py::value_error("gemm: out must not share memory with a or b");
   }
-  const float* a_data = cdata_of<float>(a);
-  const float* b_data = cdata_of<float>(b);
   float* c_data = data_of<float>(out);
-  const int64_t lda = leading_dimension(a), ldb = leading_dimension(b);
   {
     py::gil_scoped_release release;
-    kernels::sgemm(trans_a, trans_b, m, n, k, static_cast<float>(alpha), a_data, lda, b_data,
-                   ldb, static_cast<float>(beta), c_data, std::max<int64_t>(1, n));
+    kernels::sgemm(a_operand.trans, b_operand.trans, m, n, k, static_cast<float>(alpha),
+                   a_operand.data, a_operand.ld, b_operand.data, b_operand.ld,
+                   static_cast<float>(beta), c_data, std::max<int64_t>(1, n));
   }
   return out;
 }
@@ -132,11 +153,12 @@ py::array bias_grad(const py::array& grad_output, int64_t axis) {
 }  // namespace
 
 void bind_gemm(py::module_& m) {
+  py::register_exception<NonContiguousError>(m, "NonContiguousError", PyExc_ValueError);
   m.def("gemm", &gemm, py::arg("a"), py::arg("b"), py::arg("trans_a") = false,
         py::arg("trans_b") = false, py::arg("alpha") = 1.0, py::arg("beta") = 0.0,
         py::arg("out") = py::none(),
         "alpha * op(a) @ op(b) + beta * out (out updated in place and returned; beta is "
-        "ignored without it). a, b: float32, 2-D, C-contiguous.");
+        "ignored without it). a, b: float32, 2-D, C- or F-contiguous (no copy is made).");
   m.def("linear_forward", &linear_forward, py::arg("x"), py::arg("weight"), py::arg("bias"),
         "x @ weight.T + bias; x (N, in), weight (out, in), bias (out,) or None.");
   m.def("bias_grad", &bias_grad, py::arg("grad_output"), py::arg("axis"),

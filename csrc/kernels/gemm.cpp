@@ -152,31 +152,46 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     return;
   }
   const GemmKernel& kernel = select_kernel(n);
-  const Problem problem{trans_a, trans_b, k, alpha, a, lda, b, ldb, beta, c, ldc};
-
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
                        static_cast<double>(k);
+  const int64_t max_threads =
+      flops < kParallelMinFlops || in_parallel_region() ? 1 : get_num_threads();
+
+  // Splits `panels` units of `unit` rows or columns (clamped to `limit`) over the
+  // threads, one contiguous range each, and calls body(begin, end) for every range.
+  auto split = [max_threads](int64_t panels, int64_t unit, int64_t limit, const auto& body) {
+    const int64_t threads = std::min(max_threads, panels);
+    if (threads <= 1) {
+      body(int64_t{0}, limit);
+      return;
+    }
+    parallel_for(0, threads, 1, [&](int64_t first, int64_t last) {
+      for (int64_t part = first; part < last; ++part)
+        body(panels * part / threads * unit, std::min(limit, panels * (part + 1) / threads * unit));
+    });
+  };
+
+  if (!trans_a && trans_b && n <= 16 && kernel.dot_nt) {
+    split((m + 3) / 4, 4, m, [&](int64_t begin, int64_t end) {
+      kernel.dot_nt(begin, end, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    });
+    return;
+  }
+
+  const Problem problem{trans_a, trans_b, k, alpha, a, lda, b, ldb, beta, c, ldc};
   const int64_t row_panels = (m + kernel.mr - 1) / kernel.mr;
   const int64_t col_panels = (n + kernel.nr - 1) / kernel.nr;
   // Each thread packs all of the operand it does not split, so split the
   // dimension whose other operand is the cheaper one to duplicate.
-  const bool split_columns = m <= n ? col_panels >= 2 : row_panels < 2;
-  const int64_t panels = split_columns ? col_panels : row_panels;
-  int64_t threads = flops < kParallelMinFlops ? 1 : std::min<int64_t>(get_num_threads(), panels);
-  if (threads <= 1 || in_parallel_region()) {
-    gemm_block(kernel, problem, 0, m, 0, n);
-    return;
+  if (m <= n ? col_panels >= 2 : row_panels < 2) {
+    split(col_panels, kernel.nr, n, [&](int64_t begin, int64_t end) {
+      gemm_block(kernel, problem, 0, m, begin, end);
+    });
+  } else {
+    split(row_panels, kernel.mr, m, [&](int64_t begin, int64_t end) {
+      gemm_block(kernel, problem, begin, end, 0, n);
+    });
   }
-  parallel_for(0, threads, 1, [&](int64_t first, int64_t last) {
-    for (int64_t part = first; part < last; ++part) {
-      const int64_t begin = panels * part / threads;
-      const int64_t end = panels * (part + 1) / threads;
-      if (split_columns)
-        gemm_block(kernel, problem, 0, m, begin * kernel.nr, std::min(n, end * kernel.nr));
-      else
-        gemm_block(kernel, problem, begin * kernel.mr, std::min(m, end * kernel.mr), 0, n);
-    }
-  });
 }
 
 }  // namespace cunn::kernels

@@ -28,6 +28,13 @@ struct GemmKernel {
   // dest[p * width + q] = src[q * ld + p] for q < count, 0 for count <= q < width.
   void (*pack_columns)(const float* src, int64_t ld, int64_t count, int64_t k, int width,
                        float* dest);
+  // Optional (null if absent): rows [row_begin, row_end) of C = alpha * A * B^T + beta * C
+  // for A (m x k) and B (n x k) both contiguous along K, computed as dot products straight
+  // from the operands, without packing. Used for narrow outputs (n <= 16), where a packed
+  // tile would leave most vector lanes idle and the packing would cost as much as the math.
+  void (*dot_nt)(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, float alpha,
+                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                 int64_t ldc);
 };
 
 // Portable C++ (always built; what CUNN_CPU_ISA=generic runs).

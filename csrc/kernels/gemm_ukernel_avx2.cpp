@@ -146,7 +146,7 @@ void pack_columns_avx2(const float* src, int64_t ld, int64_t count, int64_t k, i
 
 const GemmKernel& gemm_kernel_avx2() {
   static const GemmKernel kernel{kMr,    kNr,   120, 256, 512, &micro_kernel_avx2,
-                                 &pack_rows_avx2, &pack_columns_avx2};
+                                 &pack_rows_avx2, &pack_columns_avx2, nullptr};
   return kernel;
 }
 

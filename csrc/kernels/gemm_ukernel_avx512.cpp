@@ -131,13 +131,97 @@ void pack_columns_avx512(const float* src, int64_t ld, int64_t count, int64_t k,
   }
 }
 
+// Lane q of the result is the sum of the 16 lanes of v[q]: pairwise adds inside 128-bit
+// lanes, then across them, 15 adds in all instead of 16 separate reductions.
+__m512 sum_each_of_16(const __m512 v[16]) {
+  __m512 pairs[8];
+#pragma GCC unroll 8
+  for (int q = 0; q < 8; ++q)  // lane positions 0, 2 hold v[2q], positions 1, 3 v[2q + 1]
+    pairs[q] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * q], v[2 * q + 1]),
+                             _mm512_unpackhi_ps(v[2 * q], v[2 * q + 1]));
+  __m512 quads[4];
+#pragma GCC unroll 4
+  for (int t = 0; t < 4; ++t) {  // position e of each 128-bit lane holds v[4t + e]
+    const __m512d x = _mm512_castps_pd(pairs[2 * t]);
+    const __m512d y = _mm512_castps_pd(pairs[2 * t + 1]);
+    quads[t] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)),
+                             _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
+  }
+  constexpr int even = _MM_SHUFFLE(2, 0, 2, 0), odd = _MM_SHUFFLE(3, 1, 3, 1);
+  const __m512 half0 = _mm512_add_ps(_mm512_shuffle_f32x4(quads[0], quads[1], even),
+                                     _mm512_shuffle_f32x4(quads[0], quads[1], odd));
+  const __m512 half1 = _mm512_add_ps(_mm512_shuffle_f32x4(quads[2], quads[3], even),
+                                     _mm512_shuffle_f32x4(quads[2], quads[3], odd));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(half0, half1, even),
+                       _mm512_shuffle_f32x4(half0, half1, odd));
+}
+
+// 4 x 4 tiles of C, each element a dot product along K of an A row and a B row
+// (16 accumulators, 8 loads per 16 FMAs, K tail by masked loads). Rows and columns
+// past the edge re-read the last valid one and are not stored.
+void dot_nt_avx512(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, float alpha,
+                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                   float* c, int64_t ldc) {
+  const int64_t k_full = k / 16 * 16;
+  const __mmask16 k_tail = static_cast<__mmask16>((1u << (k - k_full)) - 1u);
+  const __m128 alpha_vec = _mm_set1_ps(alpha);
+  const __m128 beta_vec = _mm_set1_ps(beta);
+  for (int64_t i = row_begin; i < row_end; i += 4) {
+    const int64_t rows = row_end - i < 4 ? row_end - i : 4;
+    const float* a_row[4];
+    for (int r = 0; r < 4; ++r) a_row[r] = a + (r < rows ? i + r : i + rows - 1) * lda;
+    for (int64_t j = 0; j < n; j += 4) {
+      const int64_t cols = n - j < 4 ? n - j : 4;
+      const float* b_row[4];
+      for (int col = 0; col < 4; ++col) b_row[col] = b + (col < cols ? j + col : j + cols - 1) * ldb;
+      __m512 acc[16];
+#pragma GCC unroll 16
+      for (int q = 0; q < 16; ++q) acc[q] = _mm512_setzero_ps();
+      for (int64_t p = 0; p < k_full; p += 16) {
+        __m512 a_vec[4], b_vec[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r) a_vec[r] = _mm512_loadu_ps(a_row[r] + p);
+#pragma GCC unroll 4
+        for (int col = 0; col < 4; ++col) b_vec[col] = _mm512_loadu_ps(b_row[col] + p);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r)
+#pragma GCC unroll 4
+          for (int col = 0; col < 4; ++col)
+            acc[r * 4 + col] = _mm512_fmadd_ps(a_vec[r], b_vec[col], acc[r * 4 + col]);
+      }
+      if (k_tail) {
+        __m512 a_vec[4], b_vec[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r) a_vec[r] = _mm512_maskz_loadu_ps(k_tail, a_row[r] + k_full);
+#pragma GCC unroll 4
+        for (int col = 0; col < 4; ++col)
+          b_vec[col] = _mm512_maskz_loadu_ps(k_tail, b_row[col] + k_full);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r)
+#pragma GCC unroll 4
+          for (int col = 0; col < 4; ++col)
+            acc[r * 4 + col] = _mm512_fmadd_ps(a_vec[r], b_vec[col], acc[r * 4 + col]);
+      }
+      alignas(64) float tile[16];
+      _mm512_store_ps(tile, sum_each_of_16(acc));
+      const __mmask8 col_mask = static_cast<__mmask8>((1u << cols) - 1u);
+      for (int64_t r = 0; r < rows; ++r) {
+        float* out = c + (i + r) * ldc + j;
+        __m128 result = _mm_mul_ps(_mm_load_ps(tile + 4 * r), alpha_vec);
+        if (beta != 0.f) result = _mm_fmadd_ps(beta_vec, _mm_maskz_loadu_ps(col_mask, out), result);
+        _mm_mask_storeu_ps(out, col_mask, result);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const GemmKernel& gemm_kernel_avx512(bool narrow) {
   static const GemmKernel wide{8,   32,   128, 256, 512, &micro_kernel_avx512<8, 2>,
-                               &pack_rows_avx512, &pack_columns_avx512};
+                               &pack_rows_avx512, &pack_columns_avx512, &dot_nt_avx512};
   static const GemmKernel thin{16,  16,   128, 256, 512, &micro_kernel_avx512<16, 1>,
-                               &pack_rows_avx512, &pack_columns_avx512};
+                               &pack_rows_avx512, &pack_columns_avx512, &dot_nt_avx512};
   return narrow ? thin : wide;
 }
 

@@ -1,9 +1,11 @@
 """gemm family on the compiled backend: gemm, linear_forward, bias_grad.
 
-A transposed view (an F-contiguous 2-D array) is passed to the kernel as its
-C-contiguous base with the trans flag flipped, so ``x.T`` costs no copy; only
-inputs that are neither C- nor F-contiguous are copied. ``out`` is never copied:
-the binding refuses one of the wrong dtype or layout.
+gemm calls straight through: the binding reads an F-contiguous 2-D operand (a
+transposed view such as ``x.T``) as its C-contiguous base with the trans flag
+flipped, so transposes cost no copy and the common call pays no Python-side
+checks. Only an operand that is neither C- nor F-contiguous is refused with
+``_C.NonContiguousError``, and copied here. ``out`` is never copied: the binding
+refuses one of the wrong dtype or layout.
 """
 import numpy as np
 
@@ -12,18 +14,16 @@ from cunn import _C
 __all__ = ["gemm", "linear_forward", "bias_grad"]
 
 
-def _operand(array, trans):
-    if array.flags.c_contiguous:
-        return array, trans
-    if array.ndim == 2 and array.flags.f_contiguous:
-        return array.T, not trans
-    return np.ascontiguousarray(array), trans
+def _contiguous(array):
+    array = np.asarray(array)
+    return array if array.flags.forc else np.ascontiguousarray(array)
 
 
 def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
-    a, trans_a = _operand(np.asarray(a), bool(trans_a))
-    b, trans_b = _operand(np.asarray(b), bool(trans_b))
-    return _C.gemm(a, b, trans_a, trans_b, alpha, beta, out)
+    try:
+        return _C.gemm(a, b, trans_a, trans_b, alpha, beta, out)
+    except _C.NonContiguousError:
+        return _C.gemm(_contiguous(a), _contiguous(b), trans_a, trans_b, alpha, beta, out)
 
 
 def linear_forward(x, weight, bias):
