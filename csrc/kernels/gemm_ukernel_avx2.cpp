@@ -21,6 +21,12 @@ __m256i first_lanes(int64_t count) {
 
 void micro_kernel_avx2(int64_t k, const float* a_packed, const float* b_packed, float* c,
                        int64_t ldc, float alpha, float beta, int64_t m, int64_t n) {
+  // Start fetching the C tile now: its rows are far apart and usually not cached,
+  // and the K loop below is long enough to hide the misses.
+  for (int64_t i = 0; i < m; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + n - 1), _MM_HINT_T0);
+  }
   __m256 acc[kMr][2];
 #pragma GCC unroll 16
   for (int i = 0; i < kMr; ++i) {

@@ -18,6 +18,12 @@ template <int MR, int NV>
 void micro_kernel_avx512(int64_t k, const float* a_packed, const float* b_packed, float* c,
                          int64_t ldc, float alpha, float beta, int64_t m, int64_t n) {
   constexpr int NR = 16 * NV;
+  // Start fetching the C tile now: its rows are far apart and usually not cached,
+  // and the K loop below is long enough to hide the misses.
+  for (int64_t i = 0; i < m; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + n - 1), _MM_HINT_T0);
+  }
   __m512 acc[MR][NV];
 #pragma GCC unroll 64
   for (int i = 0; i < MR; ++i)
