@@ -94,10 +94,14 @@ void gemm_block(const GemmKernel& kernel, const Problem& problem, int64_t row_be
   const float* b = problem.b;
   const int64_t lda = problem.lda, ldb = problem.ldb, ldc = problem.ldc;
 
+  // K is cut into equal slices of at most kc (784 = 392 + 392, not 512 + 272): each
+  // slice is one more pass over C, so a thin last slice would cost a pass for little work.
+  const int64_t k_slices = (problem.k + kernel.kc - 1) / kernel.kc;
+  const int64_t kc = (problem.k + k_slices - 1) / k_slices;
   for (int64_t jc = col_begin; jc < col_end; jc += kernel.nc) {
     const int64_t nb = std::min(kernel.nc, col_end - jc);
-    for (int64_t pc = 0; pc < problem.k; pc += kernel.kc) {
-      const int64_t kb = std::min(kernel.kc, problem.k - pc);
+    for (int64_t pc = 0; pc < problem.k; pc += kc) {
+      const int64_t kb = std::min(kc, problem.k - pc);
       // Later K slices add onto what the first one wrote.
       const float beta = pc == 0 ? problem.beta : 1.f;
       for (int64_t jr = 0; jr < nb; jr += nr) {
