@@ -24,11 +24,12 @@ namespace cunn::kernels {
 namespace {
 
 // Below this many flops (2*M*N*K) one thread does the whole product: the
-// fork/join and the duplicated packing cost more than they save. Measured
-// with benchmarks/bench_gemm.py on the 2-core Zen 4 VM: at 64x10x128
-// (0.16 MFLOP) two threads were slower, at 64x128x784 (12.8 MFLOP) 1.6x
-// faster; the crossover sat near 2 MFLOP.
-constexpr double kParallelMinFlops = 2.0e6;
+// fork/join and the duplicated packing cost more than they save. Measured on the
+// 2-core Zen 4 VM (20th-percentile times, 1 vs 2 threads, threshold disabled):
+// 0.13-0.26 MFLOP (32x32x64, 64x64x32, 128x64x16) ran 0.7-0.8x as fast on two
+// threads, 0.33 MFLOP (128x10x128) 0.93x, 0.52 MFLOP (64x64x64) 1.13x,
+// 1.05 MFLOP (64x128x64) 1.3x, 3.2 MFLOP (64x784x32) 2.1x.
+constexpr double kParallelMinFlops = 0.5e6;
 
 const GemmKernel& select_kernel(int64_t n) {
 #if defined(CUNN_X86)
