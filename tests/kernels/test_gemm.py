@@ -67,11 +67,11 @@ def check_against_reference(result, a, b, trans_a, trans_b, alpha=1.0, beta=0.0,
         f"max excess at {worst}: got {result[worst]}, expected {expected[worst]}")
 
 
-# Sizes: 1, primes, the micro-tile sizes +-1 (reference 4x16, AVX2 6x16, AVX-512 8x32,
+# Sizes: 1, primes, the micro-tile sizes +-1 (reference 8x8, AVX2 6x16, AVX-512 8x32,
 # 16x16 and the 4x4 dot-product tiles for narrow A.B^T), and just around the cache blocks
-# (KC = 256 / 512, MC = 120 / 128, NC = 256 / 512 / 1024 for the reference, AVX2, AVX-512).
+# (KC = 256 / 512, MC = 120 / 128, NC = 1024 / 512 / 256 for the reference, AVX2, AVX-512).
 SHAPES = [
-    (1, 1, 1), (1, 7, 3), (5, 1, 9), (2, 3, 5), (7, 11, 13), (17, 19, 23),
+    (1, 1, 1), (1, 7, 3), (5, 1, 9), (2, 3, 5), (7, 11, 13), (17, 19, 23), (9, 8, 5), (8, 9, 7),
     (3, 15, 4), (5, 16, 6), (7, 17, 8), (8, 31, 9), (9, 32, 10), (15, 33, 11),
     (16, 10, 128), (17, 16, 31), (64, 10, 128), (5, 3, 17), (31, 47, 255), (33, 29, 256),
     (13, 37, 257), (9, 21, 511), (5, 12, 512), (7, 19, 513), (119, 9, 20), (121, 9, 20),
