@@ -7,7 +7,10 @@
 //     for each MC-high row block of A: pack it into MR-high micro-panels, then
 //       for each MR panel (kept in L1) sweep every NR panel of the B block (L2).
 // Transposes are absorbed by the packing, so all four trans combinations run
-// the same micro-kernel. Each C element is accumulated in the same order
+// the same micro-kernel. The exception is A.B^T with at most 16 columns (the
+// MNIST output layer) on AVX-512: dot products straight from the operands (see
+// dot_nt in gemm_ukernel.h). Threads take contiguous ranges of whole micro-panels
+// of the larger of M and N; each C element is accumulated in the same order
 // whatever the thread count, so results do not depend on it.
 // Packing buffers are per thread (thread_local), which keeps sgemm re-entrant.
 #include "kernels/gemm.h"
