@@ -13,7 +13,8 @@ where cunn gets the same count through cunn._C.set_num_threads. This needs no th
 works whatever BLAS NumPy was built with.
 
 Statistics: within a child, cunn and NumPy samples alternate, each sample timing enough calls to
-last about 1 ms. The GFLOP/s columns are the medians of each side's samples; the ratio is the
+last about 1 ms after one untimed call (which wakes that library's worker threads: they sleep
+while the other library's pool runs, and waking them on a busy machine can take milliseconds). The GFLOP/s columns are the medians of each side's samples; the ratio is the
 median of the per-pair ratios (each cunn sample against the NumPy sample right after it). On a
 shared VM whole stretches of tens of milliseconds run at a third of the speed (seen as bimodal
 samples); a pair almost always falls in one stretch, so the paired ratio stays stable even when
@@ -56,6 +57,10 @@ def cpu_model():
 
 
 def seconds_per_call(function, calls):
+    # One untimed call first: it wakes the library's worker threads, which sleep while
+    # the other library runs (two thread pools share the cores), so the timed calls
+    # see the steady state a training loop sees.
+    function()
     start = time.perf_counter()
     for _ in range(calls):
         function()
