@@ -8,7 +8,7 @@
 //       for each MR panel (kept in L1) sweep every NR panel of the B block (L2).
 // Transposes are absorbed by the packing, so all four trans combinations run
 // the same micro-kernel. The exception is A.B^T with at most 16 columns (the
-// MNIST output layer) on AVX-512: dot products straight from the operands (see
+// MNIST output layer) on AVX2 / AVX-512: dot products straight from the operands (see
 // dot_nt in gemm_ukernel.h). Threads take contiguous ranges of whole micro-panels
 // of the larger of M and N; each C element is accumulated in the same order
 // whatever the thread count, so results do not depend on it.

@@ -1,5 +1,5 @@
-// AVX2 + FMA GEMM micro-kernel (6 x 16, 12 accumulators of the 16 registers)
-// and packing. Compiled with -mavx2 -mfma and called only when
+// AVX2 + FMA GEMM micro-kernel (6 x 16, 12 accumulators of the 16 registers),
+// packing, and unpacked dot products for narrow A.B^T. Compiled with -mavx2 -mfma and called only when
 // cunn::active_isa() allows it; self-contained (no helpers shared with portable
 // code). Must match gemm_ukernel_ref.cpp up to float rounding. Layouts: see
 // gemm_ukernel.h.
@@ -148,11 +148,76 @@ void pack_columns_avx2(const float* src, int64_t ld, int64_t count, int64_t k, i
   }
 }
 
+// Lane q of the result is the sum of the 8 lanes of v[q].
+__m256 sum_each_of_8(const __m256 v[8]) {
+  const __m256 pairs01 = _mm256_hadd_ps(v[0], v[1]);
+  const __m256 pairs23 = _mm256_hadd_ps(v[2], v[3]);
+  const __m256 pairs45 = _mm256_hadd_ps(v[4], v[5]);
+  const __m256 pairs67 = _mm256_hadd_ps(v[6], v[7]);
+  // Each 128-bit half now holds that half's sums of v[0..3] (resp. v[4..7]).
+  const __m256 quad0123 = _mm256_hadd_ps(pairs01, pairs23);
+  const __m256 quad4567 = _mm256_hadd_ps(pairs45, pairs67);
+  return _mm256_add_ps(_mm256_permute2f128_ps(quad0123, quad4567, 0x20),
+                       _mm256_permute2f128_ps(quad0123, quad4567, 0x31));
+}
+
+// 4 x 2 tiles of C, each element a dot product along K of an A row and a B row
+// (8 accumulators, 6 loads per 8 FMAs, K tail by masked loads); used for narrow
+// A.B^T, where a packed 16-wide tile would leave most lanes idle. Rows and columns
+// past the edge re-read the last valid one and are not stored.
+void dot_nt_avx2(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, float alpha,
+                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                 int64_t ldc) {
+  const int64_t k_full = k / 8 * 8;
+  const __m256i k_tail = first_lanes(k - k_full);
+  for (int64_t i = row_begin; i < row_end; i += 4) {
+    const int64_t rows = row_end - i < 4 ? row_end - i : 4;
+    const float* a_row[4];
+    for (int r = 0; r < 4; ++r) a_row[r] = a + (r < rows ? i + r : i + rows - 1) * lda;
+    for (int64_t j = 0; j < n; j += 2) {
+      const int64_t cols = n - j < 2 ? n - j : 2;
+      const float* b_row[2] = {b + j * ldb, b + (j + cols - 1) * ldb};
+      __m256 acc[8];
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; ++q) acc[q] = _mm256_setzero_ps();
+      for (int64_t p = 0; p < k_full; p += 8) {
+        const __m256 b0 = _mm256_loadu_ps(b_row[0] + p);
+        const __m256 b1 = _mm256_loadu_ps(b_row[1] + p);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r) {
+          const __m256 a_vec = _mm256_loadu_ps(a_row[r] + p);
+          acc[2 * r] = _mm256_fmadd_ps(a_vec, b0, acc[2 * r]);
+          acc[2 * r + 1] = _mm256_fmadd_ps(a_vec, b1, acc[2 * r + 1]);
+        }
+      }
+      if (k_full < k) {
+        const __m256 b0 = _mm256_maskload_ps(b_row[0] + k_full, k_tail);
+        const __m256 b1 = _mm256_maskload_ps(b_row[1] + k_full, k_tail);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r) {
+          const __m256 a_vec = _mm256_maskload_ps(a_row[r] + k_full, k_tail);
+          acc[2 * r] = _mm256_fmadd_ps(a_vec, b0, acc[2 * r]);
+          acc[2 * r + 1] = _mm256_fmadd_ps(a_vec, b1, acc[2 * r + 1]);
+        }
+      }
+      alignas(32) float tile[8];
+      _mm256_store_ps(tile, sum_each_of_8(acc));
+      for (int64_t r = 0; r < rows; ++r) {
+        float* out = c + (i + r) * ldc + j;
+        for (int64_t col = 0; col < cols; ++col) {
+          const float value = alpha * tile[2 * r + col];
+          out[col] = beta == 0.f ? value : value + beta * out[col];
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const GemmKernel& gemm_kernel_avx2() {
   static const GemmKernel kernel{kMr,    kNr,   120, 256, 512, &micro_kernel_avx2,
-                                 &pack_rows_avx2, &pack_columns_avx2, nullptr};
+                                 &pack_rows_avx2, &pack_columns_avx2, &dot_nt_avx2};
   return kernel;
 }
 
