@@ -13,7 +13,7 @@ where cunn gets the same count through cunn._C.set_num_threads. This needs no th
 works whatever BLAS NumPy was built with.
 
 Statistics: within a child, cunn and NumPy samples alternate, each sample timing enough calls to
-last about 1 ms after one untimed call (which wakes that library's worker threads: they sleep
+last about 5 ms after one untimed call (which wakes that library's worker threads: they sleep
 while the other library's pool runs, and waking them on a busy machine can take milliseconds). The GFLOP/s columns are the medians of each side's samples; the ratio is the
 median of the per-pair ratios (each cunn sample against the NumPy sample right after it). On a
 shared VM whole stretches of tens of milliseconds run at a third of the speed (seen as bimodal
@@ -93,7 +93,7 @@ def worker(threads, repeats):
 
         for function in (run_cunn, run_numpy):  # warm caches, thread pools, page faults
             seconds_per_call(function, 3)
-        calls = max(1, int(1e-3 / seconds_per_call(run_numpy, 5)))
+        calls = max(1, int(5e-3 / seconds_per_call(run_numpy, 5)))
         cunn_times, numpy_times = [], []
         for _ in range(repeats):
             cunn_times.append(seconds_per_call(run_cunn, calls))
@@ -111,7 +111,7 @@ def worker(threads, repeats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=61, help="alternating samples per shape")
+    parser.add_argument("--repeats", type=int, default=41, help="alternating samples per shape")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -465,3 +465,22 @@ def test_environment_forces_generic_isa():
     a = np.arange(12, dtype=np.float64).reshape(3, 4)
     assert output[0] == "generic"
     assert float(output[1]) == float((a @ a.T).sum())
+
+
+def test_gemm_is_reentrant_across_python_threads(threads):
+    # The GIL is released and packing buffers are per thread, so concurrent calls from
+    # several Python threads must each get their own correct result.
+    import concurrent.futures
+
+    rng = np.random.default_rng(27)
+    problems = [random_operands(rng, 70 + 9 * index, 90 + 5 * index, 300, False, index % 2 == 1)
+                for index in range(4)]
+    expected = [cpu.gemm(a, b, False, index % 2 == 1) for index, (a, b) in enumerate(problems)]
+
+    def run(index):
+        a, b = problems[index]
+        return all(np.array_equal(cpu.gemm(a, b, False, index % 2 == 1), expected[index])
+                   for _ in range(15))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(run, range(4)))
