@@ -1,6 +1,6 @@
 """GEMM throughput: cunn's compiled sgemm against NumPy's matmul (its BLAS, OpenBLAS in wheels).
 
-    PYTHONPATH=. python3 benchmarks/bench_gemm.py [--repeats 31] [--threads 1 2]
+    PYTHONPATH=. python3 benchmarks/bench_gemm.py [--rounds 5] [--samples 7] [--threads 1 2]
 
 Shapes: 512^3 and the MNIST MLP products (784-128-10, batch 64 and 1024): layer-1 forward
 X @ W1.T, its backward dX = gY @ W1 and dW1 = gY.T @ X, and the layer-2 forward H @ W2.T.
@@ -12,13 +12,14 @@ its own child process started with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_
 where cunn gets the same count through cunn._C.set_num_threads. This needs no threadpoolctl and
 works whatever BLAS NumPy was built with.
 
-Statistics: within a child, cunn and NumPy samples alternate, each sample timing enough calls to
-last about 5 ms after one untimed call (which wakes that library's worker threads: they sleep
-while the other library's pool runs, and waking them on a busy machine can take milliseconds). The GFLOP/s columns are the medians of each side's samples; the ratio is the
-median of the per-pair ratios (each cunn sample against the NumPy sample right after it). On a
-shared VM whole stretches of tens of milliseconds run at a third of the speed (seen as bimodal
-samples); a pair almost always falls in one stretch, so the paired ratio stays stable even when
-one side's median happens to land among the slow samples.
+Statistics: within a child, cunn and NumPy run in alternating rounds. Each round lets the
+other library's worker threads go idle first (OpenBLAS's keep spinning for about 0.1 s after a
+call, and a spinning pool steals a core from the one being timed, so finer alternation measures
+the interference between the two pools rather than either library), makes one untimed call to
+wake its own pool, then times a few samples of about 3 ms each. The GFLOP/s columns are the
+medians of all of a side's samples; the ratio is the median over rounds of the per-round ratio of
+medians, which stays stable when other processes load the machine in bursts (on a shared VM
+whole stretches run at a third of the speed).
 """
 import argparse
 import json
@@ -43,6 +44,7 @@ SHAPES = [
     ("L2 fwd  H.W2T  b1024", 1024, 10, 128, False, True),
 ]
 TARGET = 0.8
+IDLE_SECONDS = 0.15
 
 
 def cpu_model():
@@ -57,17 +59,19 @@ def cpu_model():
 
 
 def seconds_per_call(function, calls):
-    # One untimed call first: it wakes the library's worker threads, which sleep while
-    # the other library runs (two thread pools share the cores), so the timed calls
-    # see the steady state a training loop sees.
-    function()
     start = time.perf_counter()
     for _ in range(calls):
         function()
     return (time.perf_counter() - start) / calls
 
 
-def worker(threads, repeats):
+def timed_round(function, calls, samples, idle):
+    time.sleep(idle)  # the other library's pool stops spinning
+    function()        # wakes this library's pool
+    return [seconds_per_call(function, calls) for _ in range(samples)]
+
+
+def worker(threads, rounds, samples):
     import numpy as np
 
     sys.path.insert(0, ROOT)
@@ -93,30 +97,32 @@ def worker(threads, repeats):
 
         for function in (run_cunn, run_numpy):  # warm caches, thread pools, page faults
             seconds_per_call(function, 3)
-        calls = max(1, int(5e-3 / seconds_per_call(run_numpy, 5)))
-        cunn_times, numpy_times = [], []
-        for _ in range(repeats):
-            cunn_times.append(seconds_per_call(run_cunn, calls))
-            numpy_times.append(seconds_per_call(run_numpy, calls))
-        cunn_times, numpy_times = np.array(cunn_times), np.array(numpy_times)
+        calls = max(1, int(3e-3 / seconds_per_call(run_numpy, 5)))
+        cunn_rounds, numpy_rounds = [], []
+        for _ in range(rounds):
+            cunn_rounds.append(timed_round(run_cunn, calls, samples, IDLE_SECONDS))
+            numpy_rounds.append(timed_round(run_numpy, calls, samples, IDLE_SECONDS))
         flops = 2.0 * m * n * k
+        round_ratios = [np.median(numpy_times) / np.median(cunn_times)
+                        for cunn_times, numpy_times in zip(cunn_rounds, numpy_rounds)]
         rows.append(dict(label=label, shape=f"{m}x{n}x{k}",
                          trans=("T" if trans_a else "N") + ("T" if trans_b else "N"),
                          threads=threads,
-                         cunn=flops / float(np.median(cunn_times)) / 1e9,
-                         numpy=flops / float(np.median(numpy_times)) / 1e9,
-                         ratio=float(np.median(numpy_times / cunn_times))))
+                         cunn=flops / float(np.median(cunn_rounds)) / 1e9,
+                         numpy=flops / float(np.median(numpy_rounds)) / 1e9,
+                         ratio=float(np.median(round_ratios))))
     return dict(isa=_C.isa(), numpy=np.__version__, rows=rows)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=41, help="alternating samples per shape")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per shape")
+    parser.add_argument("--samples", type=int, default=7, help="timed samples per round")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker is not None:
-        print(json.dumps(worker(args.worker, args.repeats)))
+        print(json.dumps(worker(args.worker, args.rounds, args.samples)))
         return
 
     results = []
@@ -126,14 +132,14 @@ def main():
             environment[name] = str(threads)
         output = subprocess.run(
             [sys.executable, os.path.abspath(__file__), "--worker", str(threads),
-             "--repeats", str(args.repeats)],
+             "--rounds", str(args.rounds), "--samples", str(args.samples)],
             env=environment, check=True, capture_output=True, text=True).stdout
         results.append(json.loads(output.strip().splitlines()[-1]))
 
     print(f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs visible)")
     print(f"cunn ISA: {results[0]['isa']}   numpy {results[0]['numpy']}   "
-          f"medians of {args.repeats} alternating samples; ratio = median of paired "
-          f"ratios; target >= {TARGET}")
+          f"{args.rounds} alternating rounds of {args.samples} samples; GF/s: medians; "
+          f"ratio: median of per-round ratios; target >= {TARGET}")
     header = (f"{'product':22} {'M x N x K':>14} {'op':>3} {'thr':>3} {'cunn GF/s':>10} "
               f"{'numpy GF/s':>11} {'ratio':>6}")
     print(header)
