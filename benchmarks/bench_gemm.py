@@ -1,6 +1,6 @@
 """GEMM throughput: cunn's compiled sgemm against NumPy's matmul (its BLAS, OpenBLAS in wheels).
 
-    PYTHONPATH=. python3 benchmarks/bench_gemm.py [--rounds 5] [--samples 7] [--threads 1 2]
+    PYTHONPATH=. python3 benchmarks/bench_gemm.py [--rounds 9] [--samples 7] [--threads 1 2]
 
 Shapes: 512^3 and the MNIST MLP products (784-128-10, batch 64 and 1024): layer-1 forward
 X @ W1.T, its backward dX = gY @ W1 and dW1 = gY.T @ X, and the layer-2 forward H @ W2.T.
@@ -116,7 +116,7 @@ def worker(threads, rounds, samples):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per shape")
+    parser.add_argument("--rounds", type=int, default=9, help="alternating rounds per shape")
     parser.add_argument("--samples", type=int, default=7, help="timed samples per round")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
