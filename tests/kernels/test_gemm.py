@@ -27,12 +27,13 @@ ISAS = ["avx512", "avx2", "generic"]
 
 @pytest.fixture(params=ISAS)
 def isa(request):
+    before = _C.isa()
     active = _C.set_isa_cap(request.param)
     if active != request.param:
-        _C.set_isa_cap("avx512")
+        _C.set_isa_cap(before)
         pytest.skip(f"this CPU cannot run {request.param}")
     yield active
-    _C.set_isa_cap("avx512")
+    _C.set_isa_cap(before)
 
 
 @pytest.fixture(params=[1, 2])
@@ -276,14 +277,14 @@ def test_gemm_property(m, n, k, trans_a, trans_b, beta, isa_name, thread_count, 
     a, b = random_operands(rng, m, n, k, trans_a, trans_b)
     c = rng.standard_normal((m, n)).astype(np.float32)
     out = c.copy()
-    before = _C.get_num_threads()
+    threads_before, isa_before = _C.get_num_threads(), _C.isa()
     _C.set_isa_cap(isa_name)
     _C.set_num_threads(thread_count)
     try:
         cpu.gemm(a, b, trans_a, trans_b, 1.25, beta, out)
     finally:
-        _C.set_isa_cap("avx512")
-        _C.set_num_threads(before)
+        _C.set_isa_cap(isa_before)
+        _C.set_num_threads(threads_before)
     check_against_reference(out, a, b, trans_a, trans_b, 1.25, beta, c)
 
 
