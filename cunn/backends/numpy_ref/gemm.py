@@ -1,17 +1,23 @@
-"""GEMM family, reference: alpha * op(a) @ op(b) + beta * out; linear; bias gradient."""
-import numpy as np
+"""gemm family, NumPy reference: the specification the compiled kernels must match.
 
-from ._common import float_dtype
+Computes in the inputs' dtype (float32 stays float32, float64 stays float64).
+"""
+import numpy as np
 
 __all__ = ["gemm", "linear_forward", "bias_grad"]
 
 
+def _require_matrix(array, name):
+    if array.ndim != 2:
+        raise ValueError(f"gemm: {name} must be 2-D, got shape {array.shape}")
+
+
 def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
-    dtype = float_dtype(a, b)
-    a = np.asarray(a, dtype=dtype)
-    b = np.asarray(b, dtype=dtype)
-    if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"gemm: a and b must be 2-D, got {a.shape} and {b.shape}")
+    """alpha * op(a) @ op(b) + beta * out; out, if given, is updated in place and returned."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    _require_matrix(a, "a")
+    _require_matrix(b, "b")
     op_a = a.T if trans_a else a
     op_b = b.T if trans_b else b
     if op_a.shape[1] != op_b.shape[0]:
@@ -19,29 +25,40 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
                          f"op(b) is {op_b.shape}")
     product = op_a @ op_b
     if alpha != 1.0:
-        product *= dtype(alpha)
+        product *= product.dtype.type(alpha)
     if out is None:
-        return np.ascontiguousarray(product)
+        return product
     if out.shape != product.shape:
         raise ValueError(f"gemm: out must have shape {product.shape}, got {out.shape}")
     if beta == 0.0:
+        # Like BLAS, beta == 0 overwrites out without reading it (NaNs there do not leak).
         out[...] = product
     else:
-        out *= dtype(beta)
-        out += product
+        out[...] = product + out.dtype.type(beta) * out
     return out
 
 
 def linear_forward(x, weight, bias):
-    dtype = float_dtype(x, weight, bias)
-    result = np.asarray(x, dtype=dtype) @ np.asarray(weight, dtype=dtype).T
+    """x (N, in) @ weight (out, in).T + bias (out,) -> (N, out)."""
+    x = np.asarray(x)
+    weight = np.asarray(weight)
+    if x.ndim != 2 or weight.ndim != 2 or weight.shape[1] != x.shape[1]:
+        raise ValueError(f"linear_forward: weight must be (out_features, in_features) with "
+                         f"in_features = {x.shape[-1]} (x is {x.shape}), got {weight.shape}")
+    out = x @ weight.T
     if bias is not None:
-        result += np.asarray(bias, dtype=dtype)
-    return np.ascontiguousarray(result)
+        if np.shape(bias) != (weight.shape[0],):
+            raise ValueError(f"linear_forward: bias must have shape ({weight.shape[0]},), "
+                             f"got {np.shape(bias)}")
+        out += bias
+    return out
 
 
 def bias_grad(grad_output, axis):
+    """Sum of grad_output over every axis except ``axis`` -> (grad_output.shape[axis],)."""
     grad_output = np.asarray(grad_output)
-    axis = axis % grad_output.ndim
-    others = tuple(i for i in range(grad_output.ndim) if i != axis)
-    return grad_output.sum(axis=others, dtype=float_dtype(grad_output))
+    ndim = grad_output.ndim
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"bias_grad: axis {axis} is out of range for a {ndim}-D grad_output")
+    axis %= ndim
+    return grad_output.sum(axis=tuple(d for d in range(ndim) if d != axis))

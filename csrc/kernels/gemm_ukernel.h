@@ -1,0 +1,49 @@
+// The pieces a GEMM instruction set provides to the blocking loops in gemm.cpp:
+// a register-blocked micro-kernel MR x NR, the two packing routines, and the
+// cache block sizes it was tuned with. Only plain declarations live here (no
+// inline code), so nothing compiled with AVX flags can leak into portable code.
+//
+// Packed layouts (both zero-padded to the full panel width):
+//   A micro-panel: element (i, p) of an MR x kc block at a_packed[p * MR + i]
+//   B micro-panel: element (p, j) of a kc x NR block at b_packed[p * NR + j]
+#pragma once
+
+#include <cstdint>
+
+namespace cunn::kernels {
+
+struct GemmKernel {
+  int mr;
+  int nr;
+  int64_t mc;  // rows of A packed at once (a multiple of mr)
+  int64_t kc;  // depth of one packed block
+  int64_t nc;  // columns of B packed at once (a multiple of nr)
+  // c[i * ldc + j] = alpha * sum_p a_packed[p*mr + i] * b_packed[p*nr + j] + beta * c[...]
+  // for i < m <= mr, j < n <= nr; beta == 0 writes c without reading it.
+  void (*micro_kernel)(int64_t k, const float* a_packed, const float* b_packed, float* c,
+                       int64_t ldc, float alpha, float beta, int64_t m, int64_t n);
+  // dest[p * width + q] = src[p * ld + q] for q < count, 0 for count <= q < width.
+  void (*pack_rows)(const float* src, int64_t ld, int64_t count, int64_t k, int width,
+                    float* dest);
+  // dest[p * width + q] = src[q * ld + p] for q < count, 0 for count <= q < width.
+  void (*pack_columns)(const float* src, int64_t ld, int64_t count, int64_t k, int width,
+                       float* dest);
+  // Optional (null if absent): rows [row_begin, row_end) of C = alpha * A * B^T + beta * C
+  // for A (m x k) and B (n x k) both contiguous along K, computed as dot products straight
+  // from the operands, without packing. Used for narrow outputs (n <= 16), where a packed
+  // tile would leave most vector lanes idle and the packing would cost as much as the math.
+  void (*dot_nt)(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, float alpha,
+                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                 int64_t ldc);
+};
+
+// Portable C++ (always built; what CUNN_CPU_ISA=generic runs).
+const GemmKernel& gemm_kernel_reference();
+#if defined(CUNN_X86)
+// AVX2 + FMA, 6 x 16.
+const GemmKernel& gemm_kernel_avx2();
+// AVX-512: `narrow` picks the tile for products with at most 16 columns.
+const GemmKernel& gemm_kernel_avx512(bool narrow);
+#endif
+
+}  // namespace cunn::kernels
