@@ -1,19 +1,9 @@
 """Runtime CPU dispatch and the thread setting of the compiled module."""
-import os
-import subprocess
-import sys
 
 import pytest
 
 from cunn import _C
-
-
-def run_python(code, **environment):
-    env = {**os.environ, **environment}
-    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env=env, timeout=60)
-    assert finished.returncode == 0, finished.stderr
-    return finished.stdout.strip()
+from python_process import run_python
 
 
 def test_environment_forces_the_portable_path():

@@ -13,6 +13,7 @@ import pytest
 
 import cunn
 from cunn import _C
+from python_process import run_python
 
 try:
     from hypothesis import given, settings, strategies as st
@@ -461,16 +462,10 @@ def test_backends_provide_the_family():
 
 def test_environment_forces_generic_isa():
     # CUNN_CPU_ISA=generic must select the portable micro-kernel from the start.
-    import os
-    import subprocess
-    import sys
-
     code = ("import numpy as np; from cunn import _C; a = np.arange(12, dtype=np.float32)"
             ".reshape(3, 4); print(_C.isa(), float(_C.gemm(a, a, False, True, 1.0, 0.0, None)"
             ".sum()))")
-    environment = dict(os.environ, CUNN_CPU_ISA="generic")
-    output = subprocess.run([sys.executable, "-c", code], env=environment, check=True,
-                            capture_output=True, text=True).stdout.split()
+    output = run_python(code, CUNN_CPU_ISA="generic").split()
     a = np.arange(12, dtype=np.float64).reshape(3, 4)
     assert output[0] == "generic"
     assert float(output[1]) == float((a @ a.T).sum())
