@@ -1,22 +1,583 @@
-"""Placeholder Tensor (wraps a NumPy array in ``_data``); the autograd Tensor replaces it."""
+"""Tensor: a NumPy array with reverse-mode autograd and PyTorch's methods.
+
+The array lives in ``_data`` (optimizers update it in place); ``grad_fn`` is the graph
+node that made it (None for leaves). Every method that computes is a thin call into
+cunn/ops, where each op's forward and backward are written once.
+"""
 import numpy as np
+
+from cunn.autograd import engine, grad_mode
+from cunn.autograd.function import Function
+from cunn.device import CPU, check_device
+from cunn.ops import activation, elementwise, linalg, reduce, shape, softmax
+
+__all__ = ["Tensor", "to_array", "from_numpy"]
+
+_KINDS = {"f": np.float32, "i": np.int64, "u": np.int64, "b": np.bool_}
+
+
+def to_array(data, dtype=None):
+    """``data`` as an ndarray with one of cunn's dtypes: floating data becomes float32 and
+    integer data int64 unless ``dtype`` says otherwise (a new array, as ``cunn.tensor``)."""
+    if isinstance(data, Tensor):
+        data = data._data
+    if dtype is not None:
+        try:
+            return np.array(data, dtype=np.dtype(dtype))
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"tensor: cannot make a {np.dtype(dtype)} tensor from "
+                            f"{type(data).__name__}: {error}") from None
+    try:
+        array = np.array(data)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"tensor: data must be rectangular: {error}") from None
+    target = _KINDS.get(array.dtype.kind)
+    if target is None:
+        raise TypeError(f"tensor: cannot make a tensor from data of dtype {array.dtype} "
+                        "(expected numbers or bools)")
+    return array.astype(target, copy=False)
+
+
+def from_numpy(array):
+    """A Tensor sharing memory with ``array``, keeping its dtype."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected an ndarray, got {type(array).__name__}")
+    return Tensor(array)
+
+
+class CastBackward(Function):
+    __slots__ = ()
+
+    def backward(self, grad_output):
+        (dtype,) = self.saved
+        return (grad_output.astype(dtype),)
+
+
+class CloneBackward(Function):
+    __slots__ = ()
+
+    def backward(self, grad_output):
+        return (grad_output,)
+
+
+def _binary_operand(other):
+    return other if isinstance(other, (Tensor, int, float, bool, np.number, np.ndarray, list)) \
+        else NotImplemented
 
 
 class Tensor:
-    def __init__(self, array):
-        self._data = array
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "__weakref__", "__dict__")
+    # numpy gives way to Tensor's operators in `array + tensor`
+    __array_priority__ = 1000
 
-    def __array__(self, dtype=None, copy=None):
-        return self._data if dtype is None else self._data.astype(dtype)
+    def __init__(self, data, requires_grad=False):
+        if not isinstance(data, np.ndarray):
+            data = to_array(data)
+        self._data = data
+        self.grad = None
+        self.grad_fn = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
 
-    def numpy(self):
-        return self._data
+    # ---- attributes ----
 
     @property
     def shape(self):
         return self._data.shape
 
+    @property
+    def dtype(self):
+        return self._data.dtype
 
-def from_numpy(array):
-    """A Tensor sharing memory with ``array``."""
-    return Tensor(np.asarray(array))
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def data(self):
+        """A Tensor sharing this one's array, outside autograd."""
+        return Tensor(self._data)
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else to_array(value)
+
+    @property
+    def T(self):  # noqa: N802  (PyTorch's name)
+        return shape.permute(self, tuple(reversed(range(self._data.ndim))))
+
+    def size(self, dim=None):
+        if dim is None:
+            return self._data.shape
+        return self._data.shape[shape.normalise_dim("size", dim, self._data.ndim)]
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return self._data.size
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self._data.dtype.kind != "f":
+            raise TypeError(f"requires_grad: only floating tensors can require gradients, "
+                            f"got {self._data.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # ---- conversion ----
+
+    def numpy(self):
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
+
+    def item(self):
+        if self._data.size != 1:
+            raise ValueError(f"item: only a tensor with one element can be converted to a "
+                             f"Python number, got shape {self._data.shape}")
+        return self._data.item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise ValueError(f"the truth value of a tensor with {self._data.size} elements is "
+                             "ambiguous; use .any() or .all()")
+        return bool(self._data.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self._data.item())
+
+    def _cast(self, dtype):
+        dtype = np.dtype(dtype)
+        if dtype == self._data.dtype:
+            return self
+        if dtype.kind != "f":
+            return Tensor(self._data.astype(dtype))
+        return CastBackward.record(self._data.astype(dtype), (self,), self._data.dtype)
+
+    def to(self, *args, **kwargs):
+        """``.to(device)``, ``.to(dtype)`` or both; cunn's only device is the CPU."""
+        result = self
+        for target in list(args) + [kwargs[key] for key in ("device", "dtype") if key in kwargs]:
+            if isinstance(target, Tensor):
+                result = result._cast(target.dtype)
+            elif isinstance(target, str) or type(target).__name__ == "device":
+                check_device("to", target)
+            else:
+                result = result._cast(target)
+        return result
+
+    def cpu(self):
+        return self
+
+    def float(self):
+        return self._cast(np.float32)
+
+    def double(self):
+        return self._cast(np.float64)
+
+    def long(self):
+        return self._cast(np.int64)
+
+    def int(self):
+        return self._cast(np.int32)
+
+    def bool(self):
+        return self._cast(np.bool_)
+
+    def type_as(self, other):
+        return self._cast(other.dtype)
+
+    def detach(self):
+        return Tensor(self._data)
+
+    def detach_(self):
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def clone(self):
+        return CloneBackward.record(self._data.copy(), (self,))
+
+    def contiguous(self):
+        if self._data.flags.c_contiguous:
+            return self
+        return CloneBackward.record(np.ascontiguousarray(self._data), (self,))
+
+    # ---- autograd ----
+
+    def backward(self, gradient=None, retain_graph=False):
+        """Sums d(self)/d(leaf) · gradient into the ``.grad`` of every leaf that requires grad."""
+        if not self.requires_grad:
+            raise RuntimeError("backward: this tensor does not require grad and has no "
+                               "grad_fn (was it computed under no_grad, or from tensors that "
+                               "do not require grad?)")
+        if gradient is None:
+            if self._data.size != 1:
+                raise RuntimeError(f"backward: grad can be implicitly created only for a "
+                                   f"tensor with one element, got shape {self._data.shape}; "
+                                   "pass gradient=")
+            gradient = np.ones(self._data.shape, dtype=self._data.dtype)
+        else:
+            gradient = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient,
+                                  dtype=self._data.dtype)
+            if gradient.shape != self._data.shape:
+                raise ValueError(f"backward: gradient has shape {gradient.shape}, expected "
+                                 f"{self._data.shape}")
+        engine.backward(self, gradient, retain_graph)
+
+    # ---- arithmetic ----
+
+    def __add__(self, other):
+        other = _binary_operand(other)
+        return NotImplemented if other is NotImplemented else elementwise.add(self, other)
+
+    def __radd__(self, other):
+        other = _binary_operand(other)
+        return NotImplemented if other is NotImplemented else elementwise.add(other, self)
+
+    def __sub__(self, other):
+        other = _binary_operand(other)
+        return NotImplemented if other is NotImplemented else elementwise.sub(self, other)
+
+    def __rsub__(self, other):
+        other = _binary_operand(other)
+        return NotImplemented if other is NotImplemented else elementwise.sub(other, self)
+
+    def __mul__(self, other):
+        other = _binary_operand(other)
+        return NotImplemented if other is NotImplemented else elementwise.mul(self, other)
+
+    def __rmul__(self, other):
+        other = _binary_operand(other)
+        return NotImplemented if other is NotImplemented else elementwise.mul(other, self)
+
+    def __truediv__(self, other):
+        other = _binary_operand(other)
+        return NotImplemented if other is NotImplemented else elementwise.div(self, other)
+
+    def __rtruediv__(self, other):
+        other = _binary_operand(other)
+        return NotImplemented if other is NotImplemented else elementwise.div(other, self)
+
+    def __pow__(self, other):
+        other = _binary_operand(other)
+        return NotImplemented if other is NotImplemented else elementwise.pow(self, other)
+
+    def __rpow__(self, other):
+        other = _binary_operand(other)
+        return NotImplemented if other is NotImplemented else elementwise.pow(other, self)
+
+    def __matmul__(self, other):
+        return linalg.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return linalg.matmul(other, self)
+
+    def __floordiv__(self, other):
+        return Tensor(np.floor_divide(self._data, _as_data(other, self)))
+
+    def __mod__(self, other):
+        return Tensor(np.mod(self._data, _as_data(other, self)))
+
+    def __neg__(self):
+        return elementwise.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return elementwise.abs(self)
+
+    # In place, outside autograd (initialisation, manual updates such as p.data -= lr * g).
+    def _in_place(self, op, other):
+        if self.requires_grad and grad_mode._state["enabled"]:
+            raise RuntimeError(f"{op}: a tensor that requires grad cannot be changed in place "
+                               "while gradients are recorded; use .data or no_grad()")
+        value = _as_data(other, self)
+        getattr(np, op)(self._data, value, out=self._data, casting="same_kind")
+        return self
+
+    def __iadd__(self, other):
+        return self._in_place("add", other)
+
+    def __isub__(self, other):
+        return self._in_place("subtract", other)
+
+    def __imul__(self, other):
+        return self._in_place("multiply", other)
+
+    def __itruediv__(self, other):
+        return self._in_place("divide", other)
+
+    def add_(self, other, alpha=1):
+        return self._in_place("add", other if alpha == 1 else _as_data(other, self) * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self._in_place("subtract", other if alpha == 1 else _as_data(other, self) * alpha)
+
+    def mul_(self, other):
+        return self._in_place("multiply", other)
+
+    def div_(self, other):
+        return self._in_place("divide", other)
+
+    # Comparisons give bool tensors and never record a graph.
+    def __eq__(self, other):
+        return Tensor(np.equal(self._data, _as_data(other, self)))
+
+    def __ne__(self, other):
+        return Tensor(np.not_equal(self._data, _as_data(other, self)))
+
+    def __lt__(self, other):
+        return Tensor(np.less(self._data, _as_data(other, self)))
+
+    def __le__(self, other):
+        return Tensor(np.less_equal(self._data, _as_data(other, self)))
+
+    def __gt__(self, other):
+        return Tensor(np.greater(self._data, _as_data(other, self)))
+
+    def __ge__(self, other):
+        return Tensor(np.greater_equal(self._data, _as_data(other, self)))
+
+    __hash__ = object.__hash__  # identity, so tensors can key dicts despite elementwise ==
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    def equal(self, other):
+        return bool(np.array_equal(self._data, _as_data(other, self)))
+
+    def any(self):
+        return Tensor(np.asarray(self._data.any()))
+
+    def all(self):
+        return Tensor(np.asarray(self._data.all()))
+
+    # ---- functions ----
+
+    def add(self, other):
+        return elementwise.add(self, other)
+
+    def sub(self, other):
+        return elementwise.sub(self, other)
+
+    def mul(self, other):
+        return elementwise.mul(self, other)
+
+    def div(self, other):
+        return elementwise.div(self, other)
+
+    def pow(self, exponent):
+        return elementwise.pow(self, exponent)
+
+    def matmul(self, other):
+        return linalg.matmul(self, other)
+
+    def mm(self, other):
+        return linalg.matmul(self, other)
+
+    def abs(self):
+        return elementwise.abs(self)
+
+    def exp(self):
+        return elementwise.exp(self)
+
+    def log(self):
+        return elementwise.log(self)
+
+    def sqrt(self):
+        return elementwise.sqrt(self)
+
+    def clamp(self, min=None, max=None):  # noqa: A002
+        return elementwise.clamp(self, min, max)
+
+    clip = clamp
+
+    def relu(self):
+        return activation.relu(self)
+
+    def sigmoid(self):
+        return activation.sigmoid(self)
+
+    def tanh(self):
+        return activation.tanh(self)
+
+    def softmax(self, dim):
+        return softmax.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        return softmax.log_softmax(self, dim)
+
+    def sum(self, dim=None, keepdim=False):
+        return reduce.sum(self, dim, keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        return reduce.mean(self, dim, keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        return reduce.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return reduce.min(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return reduce.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return reduce.argmin(self, dim, keepdim)
+
+    # ---- shape ----
+
+    def reshape(self, *shape_):
+        return shape.reshape(self, *shape_)
+
+    def view(self, *shape_):
+        return shape.reshape(self, *shape_, op="view")
+
+    def view_as(self, other):
+        return shape.reshape(self, other.shape, op="view_as")
+
+    def reshape_as(self, other):
+        return shape.reshape(self, other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return shape.flatten(self, start_dim, end_dim)
+
+    def transpose(self, dim0, dim1):
+        return shape.transpose(self, dim0, dim1)
+
+    def t(self):
+        if self._data.ndim > 2:
+            raise ValueError(f"t: expects a tensor with at most 2 dims, got {self._data.ndim}")
+        return self.T
+
+    def permute(self, *dims):
+        return shape.permute(self, *dims)
+
+    def squeeze(self, dim=None):
+        return shape.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return shape.unsqueeze(self, dim)
+
+    def __getitem__(self, key):
+        return shape.index(self, key)
+
+    def __setitem__(self, key, value):
+        if self.requires_grad and grad_mode._state["enabled"]:
+            raise RuntimeError("setitem: a tensor that requires grad cannot be changed in place "
+                               "while gradients are recorded; use .data or no_grad()")
+        self._data[shape._index_key(key)] = _as_data(value, self)
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    # ---- in place, for initialisation (no graph) ----
+
+    def _check_floating(self, op):
+        if self._data.dtype.kind != "f":
+            raise TypeError(f"{op}: expects a floating tensor, got {self._data.dtype}")
+
+    def normal_(self, mean=0.0, std=1.0):
+        from cunn import random
+
+        self._check_floating("normal_")
+        self._data[...] = random.generator().normal(mean, std, self._data.shape)
+        return self
+
+    def uniform_(self, a=0.0, b=1.0):
+        from cunn import random
+
+        self._check_floating("uniform_")
+        self._data[...] = random.generator().uniform(a, b, self._data.shape)
+        return self
+
+    def zero_(self):
+        self._data.fill(0)
+        return self
+
+    def fill_(self, value):
+        self._data.fill(value.item() if isinstance(value, Tensor) else value)
+        return self
+
+    def copy_(self, src):
+        source = _as_data(src, self)
+        try:
+            np.copyto(self._data, np.broadcast_to(source, self._data.shape), casting="unsafe")
+        except ValueError:
+            raise ValueError(f"copy_: source of shape {np.shape(source)} cannot be copied into "
+                             f"a tensor of shape {self._data.shape}") from None
+        return self
+
+    # ---- printing ----
+
+    def __repr__(self):
+        body = np.array2string(self._data, separator=", ", precision=4, prefix="tensor(",
+                               floatmode="maxprec_equal" if self._data.dtype.kind == "f"
+                               else "maxprec")
+        extras = []
+        if self._data.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype=cunn.{self._data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + extra for extra in extras) + ")"
+
+
+Function.tensor_class = Tensor
+
+
+def _as_data(value, like):
+    """The array of a Tensor, or a number/array in ``like``'s dtype where it is floating."""
+    if isinstance(value, Tensor):
+        return value._data
+    if isinstance(value, (int, float, bool)) and like._data.dtype.kind == "f":
+        return like._data.dtype.type(value)
+    return np.asarray(value)

@@ -19,3 +19,8 @@ def manual_seed(seed):
 def generator():
     """The shared numpy Generator (replaced by manual_seed)."""
     return _generator
+
+
+def dropout_mask(shape, p):
+    """A bool mask keeping each element with probability 1 - p."""
+    return _generator.random(shape, dtype=np.float32) >= np.float32(p)

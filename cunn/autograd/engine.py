@@ -1,0 +1,77 @@
+"""The backward pass: an iterative topological order over the graph, gradients summed.
+
+Depth-first search with an explicit stack (a chain of thousands of ops must not hit
+Python's recursion limit) counts how many consumers each node has; nodes then run
+in Kahn order, each once all the gradients flowing into it have been summed. That
+summing (``+``, never overwrite) is what makes fan-out and parameter reuse right.
+"""
+import numpy as np
+
+__all__ = ["backward"]
+
+
+def _consumer_counts(root):
+    counts = {root: 0}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for tensor in node.inputs:
+            child = None if tensor is None else tensor.grad_fn
+            if child is None:
+                continue
+            if child in counts:
+                counts[child] += 1
+            else:
+                counts[child] = 1
+                stack.append(child)
+    return counts
+
+
+def _accumulate_leaf(tensor, gradient):
+    from cunn._tensor import Tensor
+
+    if gradient.shape != tensor._data.shape:
+        gradient = np.broadcast_to(gradient, tensor._data.shape)
+    if tensor.grad is None:
+        # A copy: the array may be shared with another input's gradient or a saved value.
+        tensor.grad = Tensor(np.array(gradient, dtype=tensor._data.dtype, order="C"))
+    else:
+        np.add(tensor.grad._data, gradient, out=tensor.grad._data, casting="unsafe")
+
+
+def backward(root_tensor, gradient, retain_graph=False):
+    """Runs the graph behind ``root_tensor`` backwards from ``gradient`` (an ndarray)."""
+    root = root_tensor.grad_fn
+    if root is None:
+        if root_tensor.requires_grad:
+            _accumulate_leaf(root_tensor, gradient)
+        return
+    if root.saved is None:
+        raise RuntimeError("backward: the graph has already been freed by an earlier "
+                           "backward(); use backward(retain_graph=True) to run it twice")
+    counts = _consumer_counts(root)
+    pending = {root: gradient}
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        grad_output = pending.pop(node)
+        if node.saved is None:
+            raise RuntimeError(f"backward: {node.name()} was freed by an earlier backward(); "
+                               "use backward(retain_graph=True) to go through it again")
+        input_grads = node.backward(grad_output)
+        for tensor, needs, input_grad in zip(node.inputs, node.needs_input_grad, input_grads):
+            child = None if tensor is None else tensor.grad_fn
+            if child is None:
+                if needs and input_grad is not None:
+                    _accumulate_leaf(tensor, input_grad)
+                continue
+            if needs and input_grad is not None:
+                if child in pending:
+                    pending[child] = pending[child] + input_grad
+                else:
+                    pending[child] = input_grad
+            counts[child] -= 1
+            if counts[child] == 0 and child in pending:
+                ready.append(child)
+        if not retain_graph:
+            node.release()

@@ -1,0 +1,138 @@
+"""Making tensors: cunn.tensor and the factories zeros, ones, empty, full, rand, randn,
+randint, arange and their *_like forms. Random ones draw from cunn/random.py."""
+import numpy as np
+
+from cunn import random
+from cunn._tensor import Tensor, to_array
+from cunn.device import check_device
+
+__all__ = ["tensor", "as_tensor", "zeros", "ones", "empty", "full", "rand", "randn", "randint",
+           "arange", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
+           "empty_like"]
+
+
+def _size(op, size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for value in size:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{op}: sizes must be ints, got {size!r}")
+        if value < 0:
+            raise ValueError(f"{op}: sizes must be >= 0, got {size!r}")
+    return tuple(int(value) for value in size)
+
+
+def _finish(array, requires_grad, device):
+    if device is not None:
+        check_device("tensor", device)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def _float_dtype(dtype):
+    return np.dtype(np.float32 if dtype is None else dtype)
+
+
+def tensor(data, dtype=None, requires_grad=False, device=None):
+    """A new tensor holding a copy of ``data``: floating data becomes float32 and integers
+    int64 unless ``dtype`` says otherwise."""
+    return _finish(to_array(data, dtype), requires_grad, device)
+
+
+def as_tensor(data, dtype=None, device=None):
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return data
+    return _finish(to_array(data, dtype), False, device)
+
+
+def zeros(*size, dtype=None, requires_grad=False, device=None):
+    return _finish(np.zeros(_size("zeros", size), _float_dtype(dtype)), requires_grad,
+                   device)
+
+
+def ones(*size, dtype=None, requires_grad=False, device=None):
+    return _finish(np.ones(_size("ones", size), _float_dtype(dtype)), requires_grad,
+                   device)
+
+
+def empty(*size, dtype=None, requires_grad=False, device=None):
+    return _finish(np.empty(_size("empty", size), _float_dtype(dtype)), requires_grad,
+                   device)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    if dtype is None:
+        dtype = np.int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(
+            fill_value, bool) else (np.bool_ if isinstance(fill_value, bool) else np.float32)
+    return _finish(np.full(_size("full", (size,)), fill_value, dtype), requires_grad, device)
+
+
+def rand(*size, dtype=None, requires_grad=False, device=None):
+    """Uniform in [0, 1)."""
+    dtype = _float_dtype(dtype)
+    array = random.generator().random(_size("rand", size), dtype=np.float64).astype(dtype)
+    return _finish(array, requires_grad, device)
+
+
+def randn(*size, dtype=None, requires_grad=False, device=None):
+    """Standard normal."""
+    dtype = _float_dtype(dtype)
+    array = random.generator().standard_normal(_size("randn", size), dtype=np.float64)
+    return _finish(array.astype(dtype), requires_grad, device)
+
+
+def randint(low, high=None, size=None, dtype=None, requires_grad=False, device=None):
+    """Integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+    if size is None:
+        if high is None or not isinstance(high, (tuple, list)):
+            raise TypeError("randint: size must be given as a tuple, e.g. randint(0, 10, (64,))")
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+    array = random.generator().integers(low, high, _size("randint", (size,)), dtype=np.int64)
+    if dtype is not None:
+        array = array.astype(dtype)
+    return _finish(array, requires_grad, device)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    integral = all(isinstance(value, (int, np.integer)) for value in (start, end, step))
+    if dtype is None:
+        dtype = np.int64 if integral else np.float32
+    return _finish(np.arange(start, end, step, dtype=np.float64 if not integral else np.int64)
+                   .astype(dtype), requires_grad, device)
+
+
+def _like(factory, other, dtype, requires_grad, **extra):
+    dtype = other.dtype if dtype is None else dtype
+    return factory(*other.shape, dtype=dtype, requires_grad=requires_grad, **extra)
+
+
+def zeros_like(other, dtype=None, requires_grad=False):
+    return _like(zeros, other, dtype, requires_grad)
+
+
+def ones_like(other, dtype=None, requires_grad=False):
+    return _like(ones, other, dtype, requires_grad)
+
+
+def empty_like(other, dtype=None, requires_grad=False):
+    return _like(empty, other, dtype, requires_grad)
+
+
+def rand_like(other, dtype=None, requires_grad=False):
+    return _like(rand, other, dtype, requires_grad)
+
+
+def randn_like(other, dtype=None, requires_grad=False):
+    return _like(randn, other, dtype, requires_grad)
+
+
+def full_like(other, fill_value, dtype=None, requires_grad=False):
+    return full(other.shape, fill_value, dtype=other.dtype if dtype is None else dtype,
+                requires_grad=requires_grad)

@@ -1,0 +1,60 @@
+"""What every op needs: turning arguments into Tensors, choosing the backend for a dtype,
+and summing a broadcast gradient back to its input's shape."""
+import importlib
+
+import numpy as np
+
+# the module itself: the package attribute cunn.backends is the function backends()
+_backends = importlib.import_module("cunn.backends")
+
+__all__ = ["as_tensor", "kernels", "kernels_for", "unbroadcast", "FLOAT_DTYPES"]
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_FLOAT32 = np.dtype(np.float32)
+
+
+def kernels():
+    """The backend ops dispatch float32 work to now."""
+    backend = _backends._current
+    return backend if backend is not None else _backends.current()
+
+
+def kernels_for(dtype):
+    """float32 runs on the current backend; other dtypes on the NumPy reference, which
+    computes in float64 when every input is float64 (gradient checks)."""
+    if dtype == _FLOAT32:
+        backend = _backends._current
+        return backend if backend is not None else _backends.current()
+    return _backends.get("numpy")
+
+
+def as_tensor(value, like=None):
+    """``value`` as a Tensor: Tensors pass through, arrays and numbers are wrapped.
+
+    A Python number takes the dtype of ``like`` (so ``x * 2`` stays float32); other
+    data follows ``cunn.tensor``: floating becomes float32, integers int64.
+    """
+    from cunn._tensor import Tensor, to_array
+
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and isinstance(value, (int, float, bool, np.number)) \
+            and not isinstance(value, np.ndarray):
+        dtype = like._data.dtype
+        if dtype.kind != "f" and isinstance(value, (float, np.floating)):
+            dtype = _FLOAT32
+        return Tensor(np.asarray(value, dtype=dtype))
+    return Tensor(to_array(value))
+
+
+def unbroadcast(grad, shape):
+    """Sums ``grad`` over the axes that broadcasting added or stretched to reach it."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + axis for axis, size in enumerate(shape) if size == 1 and grad.shape[extra + axis] != 1)
+    if not axes:
+        return grad.reshape(shape)
+    reduced = kernels_for(grad.dtype).sum(grad, axes, False)
+    return np.asarray(reduced).reshape(shape)

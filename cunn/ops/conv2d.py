@@ -1,0 +1,29 @@
+"""conv2d (NCHW cross-correlation) on the backend's conv2d kernels; the bias gradient is
+bias_grad over the channel axis."""
+from cunn.autograd.function import Function
+from cunn.ops._util import kernels_for
+
+__all__ = ["conv2d"]
+
+
+class Conv2dBackward(Function):
+    __slots__ = ()
+
+    def backward(self, grad_output):
+        x, weight, stride, padding = self.saved
+        kernels = kernels_for(grad_output.dtype)
+        grad_x = grad_weight = grad_bias = None
+        if self.needs_input_grad[0]:
+            grad_x = kernels.conv2d_backward_input(grad_output, weight, x.shape, stride, padding)
+        if self.needs_input_grad[1]:
+            grad_weight = kernels.conv2d_backward_weight(grad_output, x, weight.shape, stride,
+                                                         padding)
+        if self.needs_input_grad[2]:
+            grad_bias = kernels.bias_grad(grad_output, 1)
+        return grad_x, grad_weight, grad_bias
+
+
+def conv2d(x, weight, bias, stride, padding):
+    out = kernels_for(x._data.dtype).conv2d_forward(
+        x._data, weight._data, None if bias is None else bias._data, stride, padding)
+    return Conv2dBackward.record(out, (x, weight, bias), x._data, weight._data, stride, padding)

@@ -1,0 +1,21 @@
+"""max_pool2d on the backend's pool kernels: the forward keeps the index of each maximum,
+the backward sends each gradient there."""
+from cunn.autograd.function import Function
+from cunn.ops._util import kernels_for
+
+__all__ = ["max_pool2d"]
+
+
+class MaxPool2dBackward(Function):
+    __slots__ = ()
+
+    def backward(self, grad_output):
+        indices, input_shape = self.saved
+        return (kernels_for(grad_output.dtype).max_pool2d_backward(
+            grad_output, indices, input_shape),)
+
+
+def max_pool2d(x, kernel_size, stride, padding):
+    out, indices = kernels_for(x._data.dtype).max_pool2d_forward(
+        x._data, kernel_size, stride, padding)
+    return MaxPool2dBackward.record(out, (x,), indices, x._data.shape)
