@@ -76,12 +76,12 @@ class MaxBackward(Function):
     __slots__ = ()
 
     def backward(self, grad_output):
-        shape, axis, indices, keepdim, sign = self.saved
+        shape, axis, indices, keepdim = self.saved
         if not keepdim:
             grad_output = np.expand_dims(grad_output, axis)
             indices = np.expand_dims(indices, axis)
         grad = np.zeros(shape, dtype=grad_output.dtype)
-        np.put_along_axis(grad, indices, grad_output if sign > 0 else -grad_output, axis)
+        np.put_along_axis(grad, indices, grad_output, axis)
         return (grad,)
 
 
@@ -119,9 +119,9 @@ def _reduce_extreme(op, x, dim, keepdim, sign):
         if flat._data.size == 0:
             raise ValueError(f"{op}: cannot reduce an empty tensor")
         values, indices, axis = _max_along(op, flat, 0, False, sign)
-        return MaxBackward.record(values, (flat,), flat._data.shape, axis, indices, False, sign)
+        return MaxBackward.record(values, (flat,), flat._data.shape, axis, indices, False)
     values, indices, axis = _max_along(op, x, dim, keepdim, sign)
-    values = MaxBackward.record(values, (x,), x._data.shape, axis, indices, keepdim, sign)
+    values = MaxBackward.record(values, (x,), x._data.shape, axis, indices, keepdim)
     return ReturnTypes(values, Tensor(indices))
 
 

@@ -97,6 +97,8 @@ def test_max(shape, dim, threads):
             values, indices = cpu.max(x, dim, keepdim)
             want_values, want_indices = ref.max(x, dim, keepdim)
             assert values.dtype == np.float32 and indices.dtype == np.int64
+            # assert_array_equal broadcasts, so the shapes are compared on their own
+            assert values.shape == want_values.shape == indices.shape == want_indices.shape
             np.testing.assert_array_equal(values, want_values)
             np.testing.assert_array_equal(indices, want_indices)
             if x.size:  # first index of the maximum

@@ -48,4 +48,5 @@ def max(x, dim, keepdim=False):  # noqa: A001
         values = np.squeeze(values, axis=axis)
     else:
         indices = np.expand_dims(indices, axis)
-    return np.ascontiguousarray(values), indices.astype(np.int64)
+    # np.ascontiguousarray would turn the 0-d maximum of a 1-D input into shape (1,)
+    return np.asarray(values, order="C"), indices.astype(np.int64)
