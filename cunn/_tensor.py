@@ -558,12 +558,19 @@ class Tensor:
     # ---- printing ----
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", precision=4, prefix="tensor(",
-                               floatmode="maxprec_equal" if self._data.dtype.kind == "f"
-                               else "maxprec")
+        data = self._data
+        options = {"separator": ", ", "prefix": "tensor("}
+        if data.dtype.kind == "f":
+            finite = data[np.isfinite(data)]
+            if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
+                options["formatter"] = {"float_kind": lambda value: f"{value:.0f}."
+                                        if np.isfinite(value) else str(value)}
+            else:
+                options.update(precision=4, floatmode="fixed")
+        body = np.array2string(data, **options)
         extras = []
-        if self._data.dtype not in (np.float32, np.int64, np.bool_):
-            extras.append(f"dtype=cunn.{self._data.dtype}")
+        if data.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype=cunn.{data.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:

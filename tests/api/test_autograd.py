@@ -1,0 +1,143 @@
+"""The autograd engine: fan-out, reuse, deep chains, accumulation, no_grad, freeing."""
+import numpy as np
+import pytest
+
+import cunn
+
+
+def leaf(values):
+    return cunn.tensor(np.asarray(values, dtype=np.float32), requires_grad=True)
+
+
+def test_fan_out_sums_the_gradients_of_every_use():
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * x + x * 3.0 + x.exp()  # x used four times
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() + 3 + np.exp(x.numpy()), rtol=1e-6)
+
+
+def test_a_parameter_reused_in_a_chain():
+    w = leaf([[0.5, -1.0], [2.0, 0.25]])
+    x = cunn.tensor([[1.0, 2.0]])
+    h = x @ w
+    out = (h @ w).sum()
+    out.backward()
+    # d/dw sum(x w w) = x^T (1 w^T) + (x w)^T 1
+    ones = np.ones((1, 2), np.float32)
+    expected = x.numpy().T @ (ones @ w.numpy().T) + (x.numpy() @ w.numpy()).T @ ones
+    np.testing.assert_allclose(w.grad.numpy(), expected, rtol=1e-6)
+
+
+def test_diamond_graph_runs_each_node_once():
+    x = leaf([2.0])
+    a = x * 2.0
+    b = a * 3.0
+    c = a * 4.0
+    (b + c).backward(cunn.ones(1))
+    assert x.grad.item() == pytest.approx(14.0)
+
+
+def test_input_reused_without_in_place_changes():
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    first = (x * 2.0).sum()
+    second = (x * x).sum()
+    (first + second).backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2.0 + 2 * x.numpy())
+
+
+def test_deep_chain_does_not_hit_the_recursion_limit():
+    x = leaf([1.0])
+    y = x
+    for _ in range(5000):
+        y = y * 1.0001
+    y.backward()
+    assert x.grad.item() == pytest.approx(1.0001 ** 5000, rel=1e-3)
+
+
+def test_gradients_accumulate_until_zeroed():
+    x = leaf([1.0, -2.0])
+    for _ in range(3):
+        (x * 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])
+    x.grad.zero_()
+    (x * 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_the_leaf_gradient_is_not_shared_with_another_leaf():
+    a, b = leaf([1.0]), leaf([2.0])
+    (a + b).backward(cunn.ones(1))
+    a.grad += 10.0  # must not leak into b.grad
+    assert b.grad.item() == 1.0
+
+
+def test_no_grad_records_nothing_and_works_as_a_decorator():
+    x = leaf([1.0, 2.0])
+    with cunn.no_grad():
+        y = x * 2.0
+    assert not y.requires_grad and y.grad_fn is None
+
+    @cunn.no_grad()
+    def double(value):
+        return value * 2.0
+
+    assert double(x).grad_fn is None
+    assert (x * 2.0).requires_grad  # restored afterwards
+    with cunn.no_grad():
+        with cunn.enable_grad():
+            assert (x * 2.0).requires_grad
+
+
+def test_the_graph_is_freed_after_backward():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        y.backward()
+    z = (x * x).sum()
+    z.backward(retain_graph=True)
+    z.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3 * 2 * x.numpy())
+
+
+def test_backward_needs_a_scalar_or_a_gradient():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="one element"):
+        (x * 2.0).backward()
+    with pytest.raises(ValueError, match="shape"):
+        (x * 2.0).backward(cunn.ones(3))
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        cunn.ones(2).sum().backward()
+
+
+def test_detach_and_data_leave_the_graph_and_share_storage():
+    x = leaf([1.0, 2.0])
+    d = x.detach()
+    assert not d.requires_grad and np.shares_memory(d.numpy(), x.numpy())
+    x.data.zero_()
+    np.testing.assert_array_equal(x.numpy(), [0.0, 0.0])
+    ((x.detach() * x).sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+
+
+def test_in_place_change_of_a_tensor_requiring_grad_is_refused():
+    x = leaf([1.0])
+    with pytest.raises(RuntimeError, match="in place"):
+        x += 1.0
+    with cunn.no_grad():
+        x -= 0.5
+    assert x.item() == 0.5
+    x.data -= 0.5  # the manual-SGD idiom
+    assert x.item() == 0.0
+
+
+def test_nan_propagates_without_crashing():
+    x = leaf([np.nan, 1.0])
+    y = cunn.relu(x * 2.0).sum()
+    y.backward()
+    assert np.isnan(y.item())
+
+
+def test_integer_tensors_cannot_require_grad():
+    with pytest.raises(TypeError, match="floating"):
+        cunn.tensor([1, 2], requires_grad=True)
