@@ -26,7 +26,7 @@ class Function:
         """The op's result as a Tensor, with a node of this class when the graph is recorded."""
         result = Function.tensor_class(data)
         if grad_mode._state["enabled"]:
-            needs = tuple(tensor is not None and tensor.requires_grad for tensor in inputs)
+            needs = tuple([tensor is not None and tensor.requires_grad for tensor in inputs])
             if True in needs:
                 node = cls()
                 node.inputs = inputs

@@ -4,6 +4,8 @@ import importlib
 
 import numpy as np
 
+from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
+
 # the module itself: the package attribute cunn.backends is the function backends()
 _backends = importlib.import_module("cunn.backends")
 
@@ -34,17 +36,15 @@ def as_tensor(value, like=None):
     A Python number takes the dtype of ``like`` (so ``x * 2`` stays float32); other
     data follows ``cunn.tensor``: floating becomes float32, integers int64.
     """
-    from cunn._tensor import Tensor, to_array
-
-    if isinstance(value, Tensor):
+    if isinstance(value, _tensor.Tensor):
         return value
     if like is not None and isinstance(value, (int, float, bool, np.number)) \
             and not isinstance(value, np.ndarray):
         dtype = like._data.dtype
         if dtype.kind != "f" and isinstance(value, (float, np.floating)):
             dtype = _FLOAT32
-        return Tensor(np.asarray(value, dtype=dtype))
-    return Tensor(to_array(value))
+        return _tensor.Tensor(np.asarray(value, dtype=dtype))
+    return _tensor.Tensor(_tensor.to_array(value))
 
 
 def unbroadcast(grad, shape):

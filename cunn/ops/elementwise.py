@@ -8,6 +8,8 @@ its primitive set small.
 """
 import numpy as np
 
+from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
+
 from cunn.autograd.function import Function
 from cunn.ops._util import FLOAT_DTYPES, as_tensor, kernels_for, unbroadcast
 
@@ -17,9 +19,7 @@ __all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs"
 def _operands(a, b):
     """Both operands as Tensors and their arrays in the common dtype (PyTorch promotion:
     a Python number takes the tensor's dtype, int with float gives the float)."""
-    from cunn._tensor import Tensor
-
-    if isinstance(a, Tensor):
+    if isinstance(a, _tensor.Tensor):
         b = as_tensor(b, like=a)
     else:
         a = as_tensor(a, like=b)

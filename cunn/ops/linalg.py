@@ -5,6 +5,8 @@ dx = g·W, dW = gᵀ·x, db = Σ_N g. Inputs with more than two dims are flatten
 """
 import numpy as np
 
+from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
+
 from cunn.autograd.function import Function
 from cunn.ops._util import as_tensor, kernels_for, unbroadcast
 
@@ -70,10 +72,8 @@ class MatmulBackward(Function):
 
 
 def matmul(a, b):
-    from cunn._tensor import Tensor
-
-    a = as_tensor(a) if not isinstance(a, Tensor) else a
-    b = as_tensor(b) if not isinstance(b, Tensor) else b
+    a = as_tensor(a) if not isinstance(a, _tensor.Tensor) else a
+    b = as_tensor(b) if not isinstance(b, _tensor.Tensor) else b
     x, y = a._data, b._data
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError(f"matmul: both arguments must be at least 1-D, got shapes "

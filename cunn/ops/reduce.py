@@ -7,6 +7,8 @@ import collections
 
 import numpy as np
 
+from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
+
 from cunn.autograd.function import Function
 from cunn.ops._util import as_tensor, kernels_for
 
@@ -111,8 +113,6 @@ def _max_along(op, x, dim, keepdim, sign):
 
 
 def _reduce_extreme(op, x, dim, keepdim, sign):
-    from cunn._tensor import Tensor
-
     x = as_tensor(x)
     if dim is None:
         flat = x.reshape(-1)
@@ -122,7 +122,7 @@ def _reduce_extreme(op, x, dim, keepdim, sign):
         return MaxBackward.record(values, (flat,), flat._data.shape, axis, indices, False)
     values, indices, axis = _max_along(op, x, dim, keepdim, sign)
     values = MaxBackward.record(values, (x,), x._data.shape, axis, indices, keepdim)
-    return ReturnTypes(values, Tensor(indices))
+    return ReturnTypes(values, _tensor.Tensor(indices))
 
 
 def max(x, dim=None, keepdim=False):  # noqa: A001
@@ -135,18 +135,14 @@ def min(x, dim=None, keepdim=False):  # noqa: A001
 
 
 def argmax(x, dim=None, keepdim=False):
-    from cunn._tensor import Tensor
-
     x = as_tensor(x)
     if dim is None:
-        return Tensor(np.asarray(_max_along("argmax", x.reshape(-1), 0, False, 1)[1]))
-    return Tensor(_max_along("argmax", x, dim, keepdim, 1)[1])
+        return _tensor.Tensor(np.asarray(_max_along("argmax", x.reshape(-1), 0, False, 1)[1]))
+    return _tensor.Tensor(_max_along("argmax", x, dim, keepdim, 1)[1])
 
 
 def argmin(x, dim=None, keepdim=False):
-    from cunn._tensor import Tensor
-
     x = as_tensor(x)
     if dim is None:
-        return Tensor(np.asarray(_max_along("argmin", x.reshape(-1), 0, False, -1)[1]))
-    return Tensor(_max_along("argmin", x, dim, keepdim, -1)[1])
+        return _tensor.Tensor(np.asarray(_max_along("argmin", x.reshape(-1), 0, False, -1)[1]))
+    return _tensor.Tensor(_max_along("argmin", x, dim, keepdim, -1)[1])

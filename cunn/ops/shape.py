@@ -3,6 +3,8 @@ indexing, cat and stack. Results are NumPy views where NumPy gives one; gradient
 back the same way (indexing scatters with np.add.at, so repeated indices add up)."""
 import numpy as np
 
+from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
+
 from cunn.autograd.function import Function
 from cunn.ops._util import as_tensor
 
@@ -122,11 +124,9 @@ class IndexBackward(Function):
 
 def _index_key(key):
     """Tensors inside an index become arrays; bool Tensors stay masks."""
-    from cunn._tensor import Tensor
-
     if isinstance(key, tuple):
         return tuple(_index_key(part) for part in key)
-    if isinstance(key, Tensor):
+    if isinstance(key, _tensor.Tensor):
         return key._data
     if isinstance(key, list):
         return np.asarray(key)
