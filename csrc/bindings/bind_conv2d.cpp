@@ -1,8 +1,151 @@
-// Placeholder: the conv2d kernels are not bound yet.
+// conv2d family: conv2d_forward, conv2d_backward_input, conv2d_backward_weight (NCHW,
+// float32, C-contiguous; the cpu adapter copies other layouts). stride and padding are
+// (h, w) pairs; the output size is (H + 2 ph - kh) / sh + 1 as in the reference, and a
+// kernel larger than the padded input is refused. Checks everything, then releases
+// the GIL for the kernel.
 #include "bindings/families.h"
+#include "bindings/validate.h"
+#include "kernels/conv2d.h"
 
 namespace cunn::bind {
+namespace {
 
-void bind_conv2d(pybind11::module_&) {}
+std::string pair_string(int64_t a, int64_t b) { return shape_string(std::vector<int64_t>{a, b}); }
+
+// The geometry shared by the three kernels, from the input's and the weight's shapes.
+kernels::Conv2dShape geometry(const std::vector<int64_t>& input, const char* input_arg,
+                              const std::vector<int64_t>& weight, const char* weight_arg,
+                              const py::object& stride, const py::object& padding,
+                              const char* op) {
+  if (weight[1] != input[1])
+    throw py::value_error(std::string(op) + ": " + weight_arg + " expects " +
+                          std::to_string(weight[1]) + " input channels, " + input_arg + " has " +
+                          std::to_string(input[1]) + " (" + input_arg + " shape " +
+                          shape_string(input) + ", " + weight_arg + " shape " +
+                          shape_string(weight) + ")");
+  if (weight[2] < 1 || weight[3] < 1)
+    throw py::value_error(std::string(op) + ": the kernel size must be at least (1, 1), got " +
+                          pair_string(weight[2], weight[3]) + " (" + weight_arg + " shape " +
+                          shape_string(weight) + ")");
+  const std::vector<int64_t> s = int_sequence(stride, 2, 1, op, "stride");
+  const std::vector<int64_t> pad = int_sequence(padding, 2, 0, op, "padding");
+  kernels::Conv2dShape shape{input[0], input[1], input[2], input[3], weight[0], weight[2],
+                             weight[3], s[0], s[1], pad[0], pad[1], 0, 0};
+  const int64_t padded_h = shape.height + 2 * shape.pad_h;
+  const int64_t padded_w = shape.width + 2 * shape.pad_w;
+  if (padded_h < shape.kernel_h || padded_w < shape.kernel_w)
+    throw py::value_error(std::string(op) + ": kernel " +
+                          pair_string(shape.kernel_h, shape.kernel_w) +
+                          " is larger than the padded input " + pair_string(padded_h, padded_w));
+  shape.out_h = (padded_h - shape.kernel_h) / shape.stride_h + 1;
+  shape.out_w = (padded_w - shape.kernel_w) / shape.stride_w + 1;
+  return shape;
+}
+
+void require_nchw(const py::array& array, const char* op, const char* arg) {
+  require_float32(array, op, arg);
+  if (array.ndim() != 4)
+    throw py::value_error(std::string(op) + ": " + arg + " must be 4-D (N, C, H, W), got shape " +
+                          shape_string(array));
+  require_contiguous(array, op, arg);
+}
+
+void require_weight(const py::array& weight, const char* op) {
+  require_float32(weight, op, "weight");
+  if (weight.ndim() != 4)
+    throw py::value_error(std::string(op) + ": weight must be 4-D (O, C, kh, kw), got shape " +
+                          shape_string(weight));
+  require_contiguous(weight, op, "weight");
+}
+
+std::vector<int64_t> output_shape(const kernels::Conv2dShape& s) {
+  return {s.batch, s.out_channels, s.out_h, s.out_w};
+}
+
+py::array conv2d_forward(const py::array& x, const py::array& weight, const py::object& bias,
+                         const py::object& stride, const py::object& padding) {
+  const char* op = "conv2d_forward";
+  require_nchw(x, op, "x");
+  require_weight(weight, op);
+  const kernels::Conv2dShape s =
+      geometry(shape_of(x), "x", shape_of(weight), "weight", stride, padding, op);
+  const float* bias_data = nullptr;
+  py::array bias_array;
+  if (!bias.is_none()) {
+    if (!py::isinstance<py::array>(bias))
+      throw py::type_error(std::string(op) + ": bias must be a numpy.ndarray or None, got " +
+                           std::string(py::str(py::type::of(bias).attr("__name__"))));
+    bias_array = py::reinterpret_borrow<py::array>(bias);
+    require_float_input(bias_array, op, "bias");
+    require_shape(bias_array, {s.out_channels}, op, "bias");
+    bias_data = cdata_of<float>(bias_array);
+  }
+  py::array out = new_float_array(output_shape(s));
+  const float* x_data = cdata_of<float>(x);
+  const float* weight_data = cdata_of<float>(weight);
+  float* out_data = data_of<float>(out);
+  {
+    py::gil_scoped_release release;
+    kernels::conv2d_forward(s, x_data, weight_data, bias_data, out_data);
+  }
+  return out;
+}
+
+py::array conv2d_backward_input(const py::array& grad_output, const py::array& weight,
+                                const py::object& input_shape, const py::object& stride,
+                                const py::object& padding) {
+  const char* op = "conv2d_backward_input";
+  require_nchw(grad_output, op, "grad_output");
+  require_weight(weight, op);
+  const std::vector<int64_t> input = int_sequence(input_shape, 4, 0, op, "input_shape");
+  const kernels::Conv2dShape s =
+      geometry(input, "input_shape", shape_of(weight), "weight", stride, padding, op);
+  require_shape(grad_output, output_shape(s), op, "grad_output");
+  py::array grad_input = new_float_array(input);
+  const float* grad_data = cdata_of<float>(grad_output);
+  const float* weight_data = cdata_of<float>(weight);
+  float* out_data = data_of<float>(grad_input);
+  {
+    py::gil_scoped_release release;
+    kernels::conv2d_backward_input(s, grad_data, weight_data, out_data);
+  }
+  return grad_input;
+}
+
+py::array conv2d_backward_weight(const py::array& grad_output, const py::array& x,
+                                 const py::object& weight_shape, const py::object& stride,
+                                 const py::object& padding) {
+  const char* op = "conv2d_backward_weight";
+  require_nchw(grad_output, op, "grad_output");
+  require_nchw(x, op, "x");
+  const std::vector<int64_t> weight = int_sequence(weight_shape, 4, 0, op, "weight_shape");
+  const kernels::Conv2dShape s =
+      geometry(shape_of(x), "x", weight, "weight_shape", stride, padding, op);
+  require_shape(grad_output, output_shape(s), op, "grad_output");
+  py::array grad_weight = new_float_array(weight);
+  const float* grad_data = cdata_of<float>(grad_output);
+  const float* x_data = cdata_of<float>(x);
+  float* out_data = data_of<float>(grad_weight);
+  {
+    py::gil_scoped_release release;
+    kernels::conv2d_backward_weight(s, grad_data, x_data, out_data);
+  }
+  return grad_weight;
+}
+
+}  // namespace
+
+void bind_conv2d(py::module_& m) {
+  m.def("conv2d_forward", &conv2d_forward, py::arg("x"), py::arg("weight"), py::arg("bias"),
+        py::arg("stride"), py::arg("padding"),
+        "Cross-correlation of x (N, C, H, W) with weight (O, C, kh, kw), plus bias (O,) or "
+        "None -> (N, O, OH, OW).");
+  m.def("conv2d_backward_input", &conv2d_backward_input, py::arg("grad_output"),
+        py::arg("weight"), py::arg("input_shape"), py::arg("stride"), py::arg("padding"),
+        "Gradient of conv2d_forward with respect to x, of shape input_shape.");
+  m.def("conv2d_backward_weight", &conv2d_backward_weight, py::arg("grad_output"), py::arg("x"),
+        py::arg("weight_shape"), py::arg("stride"), py::arg("padding"),
+        "Gradient of conv2d_forward with respect to weight, of shape weight_shape.");
+}
 
 }  // namespace cunn::bind

@@ -1,8 +1,43 @@
-// Placeholder: the dropout kernels are not bound yet.
+// dropout family: dropout_forward(x, mask, scale) = x * mask * scale and
+// dropout_backward(grad_output, mask, scale), the mask bool or uint8 of x's shape.
+// Any shape (0-d included); float32 and C-contiguous (the cpu adapter copies other
+// layouts).
 #include "bindings/families.h"
+#include "bindings/validate.h"
+#include "kernels/dropout.h"
 
 namespace cunn::bind {
+namespace {
 
-void bind_dropout(pybind11::module_&) {}
+py::array apply(const char* op, const char* arg, const py::array& values, const py::array& mask,
+                double scale) {
+  require_float_input(values, op, arg);
+  require_mask(mask, op, "mask");
+  require_contiguous(mask, op, "mask");
+  require_shape(mask, shape_of(values), op, "mask");
+  py::array out = new_float_array(shape_of(values));
+  const float* values_data = cdata_of<float>(values);
+  const uint8_t* mask_data = cdata_of<uint8_t>(mask);
+  float* out_data = data_of<float>(out);
+  const int64_t n = values.size();
+  const float factor = static_cast<float>(scale);
+  {
+    py::gil_scoped_release release;
+    kernels::dropout_apply(values_data, mask_data, factor, out_data, n);
+  }
+  return out;
+}
+
+}  // namespace
+
+void bind_dropout(py::module_& m) {
+  m.def("dropout_forward", [](const py::array& x, const py::array& mask, double scale) {
+    return apply("dropout_forward", "x", x, mask, scale);
+  }, py::arg("x"), py::arg("mask"), py::arg("scale"), "x * mask * scale.");
+  m.def("dropout_backward", [](const py::array& grad_output, const py::array& mask,
+                               double scale) {
+    return apply("dropout_backward", "grad_output", grad_output, mask, scale);
+  }, py::arg("grad_output"), py::arg("mask"), py::arg("scale"), "grad_output * mask * scale.");
+}
 
 }  // namespace cunn::bind

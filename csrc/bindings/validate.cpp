@@ -90,6 +90,37 @@ void require_float_output(const py::array& array, const std::vector<int64_t>& sh
   require_shape(array, shape, op, arg);
 }
 
+std::vector<int64_t> int_sequence(const py::handle& value, size_t length, int64_t minimum,
+                                  const char* op, const char* arg) {
+  auto type_name = [](const py::handle item) {
+    return std::string(py::str(py::type::of(item).attr("__name__")));
+  };
+  auto is_int = [](const py::handle item) {
+    return PyIndex_Check(item.ptr()) && !py::isinstance<py::bool_>(item);
+  };
+  const std::string what = std::string(op) + ": " + arg + " must be a sequence of " +
+                           std::to_string(length) + " integers";
+  if (!py::isinstance<py::sequence>(value) || py::isinstance<py::str>(value))
+    throw py::type_error(what + ", got " + type_name(value));
+  const py::sequence items = py::reinterpret_borrow<py::sequence>(value);
+  if (items.size() != length)
+    throw py::value_error(what + ", got " + std::to_string(items.size()) + " of them");
+  const std::string given = std::string(py::repr(value));
+  std::vector<int64_t> result;
+  constexpr int64_t kLimit = int64_t{1} << 31;  // keeps every derived size far from overflow
+  for (const py::handle item : items) {
+    if (!is_int(item)) throw py::type_error(what + ", got an item of type " + type_name(item));
+    const py::object number = py::reinterpret_steal<py::object>(PyNumber_Index(item.ptr()));
+    if (!number) throw py::error_already_set();
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(number.ptr(), &overflow);
+    if (overflow || v < minimum || v >= kLimit)
+      throw py::value_error(what + " in [" + std::to_string(minimum) + ", 2^31), got " + given);
+    result.push_back(v);
+  }
+  return result;
+}
+
 Reduction parse_reduction(const std::string& reduction, const char* op) {
   if (reduction == "mean") return Reduction::mean;
   if (reduction == "sum") return Reduction::sum;

@@ -36,6 +36,11 @@ void require_float_input(const py::array& array, const char* op, const char* arg
 // float32, C-contiguous, writable, exactly `shape`.
 void require_float_output(const py::array& array, const std::vector<int64_t>& shape,
                           const char* op, const char* arg);
+// A stride, padding, kernel size or shape argument: a sequence of exactly `length`
+// integers (Python or NumPy ints, not bools), each in [minimum, 2^31). TypeError if it
+// is not a sequence of integers, ValueError for a wrong length or a value out of range.
+std::vector<int64_t> int_sequence(const py::handle& value, size_t length, int64_t minimum,
+                                  const char* op, const char* arg);
 // "mean" | "sum" | "none"; ValueError otherwise.
 enum class Reduction { none = 0, mean = 1, sum = 2 };
 Reduction parse_reduction(const std::string& reduction, const char* op);

@@ -40,6 +40,11 @@ def max_pool2d_forward(x, kernel_size, stride, padding):
     ).reshape(batch, channels, out_h, out_w, kernel_h * kernel_w)
     offset = np.argmax(windows, axis=-1)  # first maximum; first NaN if any
     output = np.take_along_axis(windows, offset[..., None], axis=-1)[..., 0]
+    # A window of nothing but -inf reports its first position, which may be padding:
+    # take its first position inside the input instead, as PyTorch does.
+    first_row = np.maximum(pad_h - np.arange(out_h) * stride_h, 0)[:, None]
+    first_col = np.maximum(pad_w - np.arange(out_w) * stride_w, 0)[None, :]
+    offset = np.where(output == -np.inf, first_row * kernel_w + first_col, offset)
     row = (np.arange(out_h) * stride_h - pad_h)[:, None] + offset // kernel_w
     col = (np.arange(out_w) * stride_w - pad_w)[None, :] + offset % kernel_w
     indices = (row * width + col).astype(np.int64)
