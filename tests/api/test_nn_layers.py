@@ -255,7 +255,8 @@ def test_max_pool2d_constructor_checks(args, kwargs, error):
         nn.MaxPool2d(*args, **kwargs)
 
 
-@pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 1, 1), ((3, 2), (2, 1), (1, 0))])
+@pytest.mark.parametrize("kernel, stride, padding",
+                         [(2, None, 0), (3, 1, 1), ((3, 2), (2, 1), (1, 0))])
 def test_max_pool2d_forward_and_backward(backend, kernel, stride, padding):
     pool = nn.MaxPool2d(kernel, stride, padding)
     x = rand(2, 3, 7, 6)

@@ -52,13 +52,11 @@ def _implicit_dim(name, ndim):
     dim = 0 if ndim in (0, 1, 3) else 1
     warnings.warn(f"{name}: implicit dimension choice is deprecated (PyTorch's legacy rule "
                   f"picks dim={dim} for a {ndim}-D input); pass dim= explicitly",
-                  UserWarning, stacklevel=3)
+                  UserWarning, stacklevel=5)
     return dim
 
 
 class _SoftmaxBase(Module):
-    _function = None
-
     def __init__(self, dim=None):
         super().__init__()
         if dim is not None and not is_int(dim):
@@ -66,21 +64,24 @@ class _SoftmaxBase(Module):
                             f"{type(dim).__name__} {dim!r}")
         self.dim = None if dim is None else int(dim)
 
-    def forward(self, input):
-        dim = self.dim
-        if dim is None:
-            dim = _implicit_dim(type(self).__name__, len(getattr(input, "shape", ())))
-        return type(self)._function(input, dim)
+    def _dim(self, input):
+        if self.dim is not None:
+            return self.dim
+        return _implicit_dim(type(self).__name__, len(getattr(input, "shape", ())))
 
     def extra_repr(self):
         return f"dim={self.dim}"
 
 
 class Softmax(_SoftmaxBase):
-    """Softmax along ``dim`` (rows sum to one)."""
-    _function = staticmethod(F.softmax)
+    """Softmax along ``dim`` (slices along it sum to one)."""
+
+    def forward(self, input):
+        return F.softmax(input, self._dim(input))
 
 
 class LogSoftmax(_SoftmaxBase):
     """log(softmax(x)) along ``dim``, computed stably."""
-    _function = staticmethod(F.log_softmax)
+
+    def forward(self, input):
+        return F.log_softmax(input, self._dim(input))

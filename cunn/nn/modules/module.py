@@ -131,12 +131,19 @@ class Module:
     # ---- attribute protocol (PyTorch's rules) ----
 
     def __getattr__(self, name):
-        # Only reached when ordinary lookup fails.
+        # Only reached when ordinary lookup misses; unrolled, as it runs on every
+        # self.weight / self.fc1 in a forward.
         d = self.__dict__
         if "_parameters" in d:
-            for store in (d["_parameters"], d["_buffers"], d["_modules"]):
-                if name in store:
-                    return store[name]
+            store = d["_parameters"]
+            if name in store:
+                return store[name]
+            store = d["_buffers"]
+            if name in store:
+                return store[name]
+            store = d["_modules"]
+            if name in store:
+                return store[name]
         elif not name.startswith("__"):
             raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}' "
                                  "(did its __init__ call super().__init__()?)")
