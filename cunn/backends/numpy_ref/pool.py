@@ -63,6 +63,7 @@ def max_pool2d_backward(grad_output, indices, input_shape):
         raise ValueError(f"max_pool2d: indices must be in [0, {height * width})")
     grad_input = np.zeros((batch * channels, height * width), dtype=dtype)
     planes = np.arange(batch * channels)[:, None]
-    np.add.at(grad_input, (planes, indices.reshape(batch * channels, -1)),
-              grad_output.reshape(batch * channels, -1))
+    out_plane = int(np.prod(indices.shape[2:]))  # not -1: that cannot reshape an empty batch
+    np.add.at(grad_input, (planes, indices.reshape(batch * channels, out_plane)),
+              grad_output.reshape(batch * channels, out_plane))
     return grad_input.reshape(input_shape)
