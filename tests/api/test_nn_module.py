@@ -368,6 +368,26 @@ def test_to_anything_else_is_a_value_error(target):
         Tiny().to(target)
 
 
+def test_other_precisions_are_a_value_error():
+    with pytest.raises(ValueError, match="float32"):
+        Tiny().double()
+    with pytest.raises(ValueError, match="float32"):
+        Tiny().half()
+
+
+def test_pickle_round_trip():
+    import pickle
+
+    model = nn.Sequential(Tiny(), nn.Dropout(0.1))
+    model.register_buffer("steps", cunn.zeros(1))
+    model.eval()
+    clone = pickle.loads(pickle.dumps(model))
+    assert repr(clone) == repr(model) and not clone.training
+    assert isinstance(clone[0].fc1.weight, nn.Parameter) and clone[0].fc1.weight.requires_grad
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(clone.state_dict()[key], value)
+
+
 def test_cuda_is_a_value_error():
     with pytest.raises(ValueError, match="use_backend"):
         Tiny().cuda()

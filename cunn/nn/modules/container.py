@@ -152,8 +152,7 @@ class ModuleList(Module):
         return self
 
     def extend(self, modules):
-        if not isinstance(modules, collections.abc.Iterable) or isinstance(modules, Module) \
-                and not isinstance(modules, (ModuleList, Sequential)):
+        if not isinstance(modules, collections.abc.Iterable):
             raise TypeError(f"ModuleList.extend should be called with an iterable of modules, "
                             f"got {type(modules).__name__}")
         for module in list(modules):

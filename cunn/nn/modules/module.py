@@ -363,6 +363,14 @@ class Module:
     def float(self):
         return self
 
+    def double(self):
+        raise ValueError(f"double: cunn layers compute in float32; {self._get_name()} stays "
+                         "float32 (gradient checks use the functional API in float64)")
+
+    def half(self):
+        raise ValueError(f"half: cunn layers compute in float32; {self._get_name()} stays "
+                         "float32")
+
     # ---- state dicts ----
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
