@@ -60,9 +60,29 @@ class CloneBackward(Function):
         return (grad_output,)
 
 
-def _binary_operand(other):
-    return other if isinstance(other, (Tensor, int, float, bool, np.number, np.ndarray, list)) \
-        else NotImplemented
+_OPERANDS = (int, float, bool, np.number, np.ndarray, list)
+
+
+def _arithmetic(op):
+    """The operator and its reflected form (``a - b`` and ``b - a`` for a non-Tensor b)."""
+    def method(self, other):
+        if isinstance(other, Tensor) or isinstance(other, _OPERANDS):
+            return op(self, other)
+        return NotImplemented
+
+    def reflected(self, other):
+        if isinstance(other, _OPERANDS):
+            return op(other, self)
+        return NotImplemented
+
+    return method, reflected
+
+
+def _comparison(ufunc):
+    """A comparison: a bool Tensor, never recorded in the graph."""
+    def method(self, other):
+        return Tensor(ufunc(self._data, _as_data(other, self)))
+    return method
 
 
 class Tensor:
@@ -255,45 +275,11 @@ class Tensor:
 
     # ---- arithmetic ----
 
-    def __add__(self, other):
-        other = _binary_operand(other)
-        return NotImplemented if other is NotImplemented else elementwise.add(self, other)
-
-    def __radd__(self, other):
-        other = _binary_operand(other)
-        return NotImplemented if other is NotImplemented else elementwise.add(other, self)
-
-    def __sub__(self, other):
-        other = _binary_operand(other)
-        return NotImplemented if other is NotImplemented else elementwise.sub(self, other)
-
-    def __rsub__(self, other):
-        other = _binary_operand(other)
-        return NotImplemented if other is NotImplemented else elementwise.sub(other, self)
-
-    def __mul__(self, other):
-        other = _binary_operand(other)
-        return NotImplemented if other is NotImplemented else elementwise.mul(self, other)
-
-    def __rmul__(self, other):
-        other = _binary_operand(other)
-        return NotImplemented if other is NotImplemented else elementwise.mul(other, self)
-
-    def __truediv__(self, other):
-        other = _binary_operand(other)
-        return NotImplemented if other is NotImplemented else elementwise.div(self, other)
-
-    def __rtruediv__(self, other):
-        other = _binary_operand(other)
-        return NotImplemented if other is NotImplemented else elementwise.div(other, self)
-
-    def __pow__(self, other):
-        other = _binary_operand(other)
-        return NotImplemented if other is NotImplemented else elementwise.pow(self, other)
-
-    def __rpow__(self, other):
-        other = _binary_operand(other)
-        return NotImplemented if other is NotImplemented else elementwise.pow(other, self)
+    __add__, __radd__ = _arithmetic(elementwise.add)
+    __sub__, __rsub__ = _arithmetic(elementwise.sub)
+    __mul__, __rmul__ = _arithmetic(elementwise.mul)
+    __truediv__, __rtruediv__ = _arithmetic(elementwise.div)
+    __pow__, __rpow__ = _arithmetic(elementwise.pow)
 
     def __matmul__(self, other):
         return linalg.matmul(self, other)
@@ -350,23 +336,12 @@ class Tensor:
         return self._in_place("divide", other)
 
     # Comparisons give bool tensors and never record a graph.
-    def __eq__(self, other):
-        return Tensor(np.equal(self._data, _as_data(other, self)))
-
-    def __ne__(self, other):
-        return Tensor(np.not_equal(self._data, _as_data(other, self)))
-
-    def __lt__(self, other):
-        return Tensor(np.less(self._data, _as_data(other, self)))
-
-    def __le__(self, other):
-        return Tensor(np.less_equal(self._data, _as_data(other, self)))
-
-    def __gt__(self, other):
-        return Tensor(np.greater(self._data, _as_data(other, self)))
-
-    def __ge__(self, other):
-        return Tensor(np.greater_equal(self._data, _as_data(other, self)))
+    __eq__ = _comparison(np.equal)
+    __ne__ = _comparison(np.not_equal)
+    __lt__ = _comparison(np.less)
+    __le__ = _comparison(np.less_equal)
+    __gt__ = _comparison(np.greater)
+    __ge__ = _comparison(np.greater_equal)
 
     __hash__ = object.__hash__  # identity, so tensors can key dicts despite elementwise ==
 
