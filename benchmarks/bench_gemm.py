@@ -24,12 +24,11 @@ whole stretches run at a third of the speed).
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _harness import (IDLE_SECONDS, ROOT, cpu_model, seconds_per_call, thread_environment,
+                      timed_round)
 
 # (label, M, N, K, trans_a, trans_b)
 SHAPES = [
@@ -44,31 +43,6 @@ SHAPES = [
     ("L2 fwd  H.W2T  b1024", 1024, 10, 128, False, True),
 ]
 TARGET = 0.8
-IDLE_SECONDS = 0.15
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def seconds_per_call(function, calls):
-    start = time.perf_counter()
-    for _ in range(calls):
-        function()
-    return (time.perf_counter() - start) / calls
-
-
-def timed_round(function, calls, samples, idle):
-    time.sleep(idle)  # the other library's pool stops spinning
-    function()        # wakes this library's pool
-    return [seconds_per_call(function, calls) for _ in range(samples)]
 
 
 def worker(threads, rounds, samples):
@@ -127,9 +101,7 @@ def main():
 
     results = []
     for threads in args.threads:
-        environment = dict(os.environ)
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            environment[name] = str(threads)
+        environment = thread_environment(threads)
         output = subprocess.run(
             [sys.executable, os.path.abspath(__file__), "--worker", str(threads),
              "--rounds", str(args.rounds), "--samples", str(args.samples)],
