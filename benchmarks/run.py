@@ -88,7 +88,7 @@ MODELS = {
                  layers=[("Linear", 784, 128), ("ReLU",), ("Linear", 128, 64), ("ReLU",),
                          ("Linear", 64, 10)],
                  optimizer=("SGD", dict(lr=0.01, momentum=0.9))),
-    "cnn": dict(title="CNN 2xConv3x3+pool, 3136-128-10 + Adam(1e-3)", image=True,
+    "cnn": dict(title="CNN conv32-conv64-fc128 + Adam(1e-3)", image=True,
                 layers=[("Conv2d", 1, 32, 3, 1), ("ReLU",), ("MaxPool2d", 2),
                         ("Conv2d", 32, 64, 3, 1), ("ReLU",), ("MaxPool2d", 2), ("Flatten",),
                         ("Linear", 3136, 128), ("ReLU",), ("Linear", 128, 10)],
@@ -926,15 +926,22 @@ def write_png(report, path):
     threads = max(report["machine"]["threads"])
     for axis, panel in zip(axes, panels):
         if panel == "train":
-            rows = [r for r in report["train"] if r["threads"] == threads]
+            # time relative to cunn's (linear axis; the absolute s/epoch written on each bar)
+            rows = [r for r in report["train"] if r["threads"] == threads
+                    and r["cunn"]["status"] == "ok"]
             for offset, name in enumerate(MODEL_FRAMEWORKS):
-                values = [r[name].get("epoch_s", 0.0) if r[name]["status"] == "ok" else 0.0
-                          for r in rows]
                 positions = [i + (offset - 1) * 0.27 for i in range(len(rows))]
-                axis.bar(positions, values, width=0.27, label=name, color=colours[name])
+                values = [r[name]["epoch_s"] / r["cunn"]["epoch_s"]
+                          if r[name]["status"] == "ok" else 0.0 for r in rows]
+                bars_drawn = axis.bar(positions, values, width=0.27, label=name,
+                                      color=colours[name])
+                for bar, row in zip(bars_drawn, rows):
+                    if row[name]["status"] == "ok":
+                        axis.annotate(f"{row[name]['epoch_s']:.2f}s",
+                                      (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                                      ha="center", va="bottom", fontsize=7)
             axis.set_xticks(range(len(rows)), [r["workload"] for r in rows])
-            axis.set_yscale("log")
-            axis.set(ylabel="seconds per epoch (log)",
+            axis.set(ylabel="time per epoch / cunn's",
                      title=f"MNIST training, batch 64, {threads} threads")
         elif panel == "gemm":
             rows = [r for r in report["gemm"] if r["threads"] == threads
@@ -943,6 +950,10 @@ def write_png(report, path):
             for name in GEMM_FRAMEWORKS:
                 values = [r[name] if isinstance(r[name], float) else float("nan") for r in rows]
                 axis.plot(sizes, values, marker="o", label=name, color=colours[name])
+            peak_line = report.get("peak_used_gflops_per_thread")
+            if peak_line:
+                axis.axhline(peak_line * threads, color="grey", linestyle=":",
+                             label="FMA peak")
             axis.set_xscale("log", base=2)
             axis.set(xlabel="n (n x n x n)", ylabel="GFLOP/s",
                      title=f"square SGEMM, {threads} threads")
@@ -1061,7 +1072,7 @@ def main():
         report = {"machine": machine_description(python, args.threads, peak, source),
                   "options": {k: v for k, v in vars(args).items()
                               if k not in ("worker", "prepare_data")},
-                  "peak": peak, "peak_used_gflops_per_thread": peak_used}
+                  "peak": peak, "peak_used_gflops_per_thread": peak_used, "load": []}
         data_path = None
         if any(w in MODELS for w in args.workloads):
             data_path = prepare_data(args.data, folder, python)
@@ -1069,8 +1080,11 @@ def main():
             for workload in args.workloads:
                 if workload in ("peak", "import"):
                     continue
+                load = os.getloadavg()[0]
+                report["load"].append({"workload": workload, "threads": threads,
+                                       "loadavg_1min": load})
                 print(f"[{time.perf_counter() - started:6.0f} s] {workload}, {threads} "
-                      f"thread(s)", file=sys.stderr)
+                      f"thread(s), load average {load:.2f}", file=sys.stderr)
                 if workload == "gemm":
                     report.setdefault("gemm", []).extend(
                         run_gemm(threads, args, python, have_torch))
@@ -1092,6 +1106,15 @@ def main():
     for bar in report["bars"]:
         print(f"  {bar['verdict']:4}  {bar['bar']:42} {bar['detail']}")
     print(f"\n({report['seconds']:.0f} s)")
+    # the suite itself keeps about `threads` CPUs busy; more than that is someone else
+    busy = [entry for entry in report["load"]
+            if entry["loadavg_1min"] > entry["threads"] + 0.75]
+    if busy:
+        worst = max(entry["loadavg_1min"] for entry in busy)
+        print(f"warning: other processes were busy during {len(busy)} of "
+              f"{len(report['load'])} workloads (1-minute load average up to {worst:.1f} "
+              f"on {cpu_counts()['usable']} CPUs); ratios hold up better than absolute "
+              "figures, but rerun on a quiet machine for numbers to quote")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as handle:
