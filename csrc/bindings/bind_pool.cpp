@@ -1,8 +1,9 @@
 // pool family: max_pool2d_forward -> (output, int64 indices), max_pool2d_backward.
 // NCHW float32, C-contiguous (the cpu adapter copies other layouts). kernel_size, stride
 // and padding are (h, w) pairs with padding at most half the kernel, as in the reference
-// (and PyTorch), so every window overlaps the input. The backward checks every index
-// against the input plane before the kernel runs, so a bad one cannot write out of bounds.
+// (and PyTorch), so every window overlaps the input. The backward kernel checks every
+// index against the input plane as it reads it (one pass, never writing through a bad
+// one) and returns the first bad position, which is raised here.
 #include "bindings/families.h"
 #include "bindings/validate.h"
 #include "kernels/pool.h"
@@ -75,9 +76,8 @@ py::array max_pool2d_backward(const py::array& grad_output, const py::array& ind
   int64_t bad;
   {
     py::gil_scoped_release release;
-    bad = kernels::max_pool2d_first_bad_index(indices_data, planes * out_plane, in_plane);
-    if (bad < 0)
-      kernels::max_pool2d_backward(grad_data, indices_data, out_data, planes, in_plane, out_plane);
+    bad = kernels::max_pool2d_backward(grad_data, indices_data, out_data, planes, in_plane,
+                                       out_plane);
   }
   if (bad >= 0)
     throw py::value_error(std::string(op) + ": indices must be in [0, " +
