@@ -412,8 +412,11 @@ class Child:
     def call(self, command, **fields):
         if self.process.poll() is not None:
             return {"error": "child is not running"}
-        self.process.stdin.write(json.dumps(dict(cmd=command, **fields)) + "\n")
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write(json.dumps(dict(cmd=command, **fields)) + "\n")
+            self.process.stdin.flush()
+        except OSError:  # it died between poll and write
+            pass
         return self._read()
 
     def close(self):
@@ -444,7 +447,8 @@ def short_error(error):
 
 def alternate(children, kind, params, rounds, samples, calls=None, label=""):
     """Runs one case in every child in alternating rounds; returns per-framework results:
-    {"times": [[samples] per round], "median": s, ...info} or {"error": why}."""
+    {"rounds": [[seconds per call, one per sample] per round], "median": s, ...what the
+    case reports} or {"error": why}."""
     results, active = {}, []
     for name, child in children.items():
         if child.error:
