@@ -6,6 +6,7 @@
 // Shapes: x (N, C, H, W), w (O, C, kh, kw), bias (O,) or null, out (N, O, OH, OW) with
 // OH = (H + 2 ph - kh) / sh + 1. Must match cunn/backends/numpy_ref/conv2d.py up to float
 // rounding. The binding has checked every size (OH, OW >= 1, kh, kw, sh, sw >= 1).
+// With AVX-512, 3x3 kernels at stride 1 use Winograd F(2x2, 3x3) (see conv2d.cpp).
 #pragma once
 
 #include <cstdint>
@@ -25,5 +26,16 @@ void conv2d_backward_input(const Conv2dShape& shape, const float* grad_output,
                            const float* weight, float* grad_input);
 void conv2d_backward_weight(const Conv2dShape& shape, const float* grad_output, const float* x,
                             float* grad_weight);
+
+// The AVX-512 Winograd F(2x2, 3x3) transforms (conv2d_avx512.cpp says what they
+// compute). A run is `count` consecutive tiles of tile row a, from tile column b, of one
+// channel plane.
+namespace avx512 {
+void winograd_input_run(const float* plane, int64_t height, int64_t width, int64_t pad_h,
+                        int64_t pad_w, int64_t a, int64_t b, int64_t count, float* v,
+                        int64_t v_xi_stride);
+void winograd_output_run(const float* m, int64_t m_xi_stride, int64_t count, float bias,
+                         float* out_plane, int64_t out_h, int64_t out_w, int64_t a, int64_t b);
+}  // namespace avx512
 
 }  // namespace cunn::kernels

@@ -126,6 +126,17 @@ SHAPES = [
     (2, 64, 40, 40, 8, 3, 3, (1, 1), (1, 1)),      # several column blocks; K = 576 > 512
     (1, 128, 33, 33, 5, 3, 3, (2, 2), (1, 1)),     # column blocks with stride 2
     (1, 600, 12, 12, 3, 3, 3, (1, 1), (1, 1)),     # one output row per column block
+    # 3x3 at stride 1 with >= 16 channels each way: Winograd F(2x2, 3x3) with AVX-512
+    (2, 16, 5, 5, 16, 3, 3, (1, 1), (1, 1)),       # the fewest channels it takes
+    (1, 17, 7, 9, 19, 3, 3, (1, 1), (0, 0)),       # odd OH, OW: the last tiles are clipped
+    (2, 16, 6, 8, 24, 3, 3, (1, 1), (2, 2)),       # padding 2: the input gradient has none
+    (1, 16, 6, 6, 16, 3, 3, (1, 1), (3, 1)),       # padding 3: input gradient by im2col
+    (2, 18, 9, 10, 16, 3, 3, (1, 1), (1, 2)),      # asymmetric padding
+    (3, 20, 31, 37, 18, 3, 3, (1, 1), (1, 1)),     # 19 tiles a row; blocks split tile rows
+    (3, 16, 4, 4, 16, 3, 3, (1, 1), (0, 0)),       # one tile per image
+    (2, 16, 3, 3, 17, 3, 3, (1, 1), (0, 0)),       # a 1x1 output
+    (2, 16, 1, 1, 16, 3, 3, (1, 1), (1, 1)),       # a 1x1 input
+    (1, 15, 8, 8, 64, 3, 3, (1, 1), (1, 1)),       # 15 channels: just below, im2col
 ]
 
 

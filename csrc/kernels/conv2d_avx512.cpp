@@ -1,0 +1,106 @@
+// AVX-512 Winograd F(2x2, 3x3) transforms for conv2d.cpp (the method, matrices and the
+// V / M layouts are described there). For a run of tiles of one tile row of one plane:
+//   input:  V[xi][j] = (B^T d_j B)[xi], d_j the 4x4 patch of the zero-padded plane whose
+//           corner is (2a - pad_h, 2(b + j) - pad_w);
+//   output: out[2a + r][2(b + j) + s] = (A^T m_j A)[r][s] + bias, clipped to the plane,
+//           m_j[xi] = M[xi][j].
+// Tiles go in chunks: 7 for the input (their 16 input columns fill one vector), 8 for the
+// output (16 output columns). Masked loads and stores never touch memory outside the
+// plane. Compiled with AVX-512 flags only here; internal linkage only.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/conv2d.h"
+
+namespace cunn::kernels::avx512 {
+namespace {
+
+__mmask16 lanes_between(int64_t lo, int64_t hi) {  // lanes [lo, hi) of 16, clamped
+  lo = lo < 0 ? 0 : lo > 16 ? 16 : lo;
+  hi = hi < lo ? lo : hi > 16 ? 16 : hi;
+  const uint32_t below_hi = hi >= 16 ? 0xFFFFu : (1u << hi) - 1u;
+  const uint32_t below_lo = (1u << lo) - 1u;
+  return static_cast<__mmask16>(below_hi & ~below_lo);
+}
+
+// 16 floats of row[column + l] (0 where the column is outside [0, width)). The address
+// is formed as an integer: `column` may be negative, and those lanes are never read.
+__m512 load_row(const float* row, int64_t column, int64_t width) {
+  const __mmask16 valid = lanes_between(-column, width - column);
+  const float* start = reinterpret_cast<const float*>(
+      reinterpret_cast<uintptr_t>(row) + static_cast<uintptr_t>(column * 4));
+  return _mm512_maskz_loadu_ps(valid, start);
+}
+
+}  // namespace
+
+void winograd_input_run(const float* plane, int64_t height, int64_t width, int64_t pad_h,
+                        int64_t pad_w, int64_t a, int64_t b, int64_t count, float* v,
+                        int64_t v_xi_stride) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  // Lane j < 8 of p[s] is column 2j + s of the chunk.
+  const __m512i two_j = _mm512_slli_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(7)), 1);
+  __m512i pick[4];
+  for (int s = 0; s < 4; ++s) pick[s] = _mm512_add_epi32(two_j, _mm512_set1_epi32(s));
+  for (int64_t done = 0; done < count; done += 7) {
+    const int64_t n = count - done < 7 ? count - done : 7;
+    const int64_t column = 2 * (b + done) - pad_w;
+    __m512 d[4];  // the 4 patch rows; lanes past the chunk's 2n + 2 columns are unused
+    for (int r = 0; r < 4; ++r) {
+      const int64_t h = 2 * a - pad_h + r;
+      d[r] = h < 0 || h >= height ? _mm512_setzero_ps() : load_row(plane + h * width, column, width);
+    }
+    const __m512 t[4] = {_mm512_sub_ps(d[0], d[2]), _mm512_add_ps(d[1], d[2]),
+                         _mm512_sub_ps(d[2], d[1]), _mm512_sub_ps(d[1], d[3])};
+    const __mmask16 tiles = lanes_between(0, n);
+    for (int k = 0; k < 4; ++k) {
+      const __m512 p0 = _mm512_permutexvar_ps(pick[0], t[k]);
+      const __m512 p1 = _mm512_permutexvar_ps(pick[1], t[k]);
+      const __m512 p2 = _mm512_permutexvar_ps(pick[2], t[k]);
+      const __m512 p3 = _mm512_permutexvar_ps(pick[3], t[k]);
+      float* out = v + (4 * k) * v_xi_stride + done;
+      _mm512_mask_storeu_ps(out, tiles, _mm512_sub_ps(p0, p2));
+      _mm512_mask_storeu_ps(out + v_xi_stride, tiles, _mm512_add_ps(p1, p2));
+      _mm512_mask_storeu_ps(out + 2 * v_xi_stride, tiles, _mm512_sub_ps(p2, p1));
+      _mm512_mask_storeu_ps(out + 3 * v_xi_stride, tiles, _mm512_sub_ps(p1, p3));
+    }
+  }
+}
+
+void winograd_output_run(const float* m, int64_t m_xi_stride, int64_t count, float bias,
+                         float* out_plane, int64_t out_h, int64_t out_w, int64_t a, int64_t b) {
+  // Lane 2j + s of a row is tile j's column s: interleave y[.][0] (lanes 0..7 of the
+  // first source) with y[.][1] (the second).
+  const __m512i interleave = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22,
+                                               7, 23);
+  const __m256 bias_vector = _mm256_set1_ps(bias);
+  const int64_t row = 2 * a;
+  for (int64_t done = 0; done < count; done += 8) {
+    const int64_t n = count - done < 8 ? count - done : 8;
+    const __mmask8 tiles = static_cast<__mmask8>(lanes_between(0, n));
+    __m256 x[16];
+    for (int xi = 0; xi < 16; ++xi) x[xi] = _mm256_maskz_loadu_ps(tiles, m + xi * m_xi_stride + done);
+    __m256 s0[4], s1[4];
+    for (int k = 0; k < 4; ++k) {
+      s0[k] = _mm256_add_ps(_mm256_add_ps(x[4 * k], x[4 * k + 1]), x[4 * k + 2]);
+      s1[k] = _mm256_sub_ps(_mm256_sub_ps(x[4 * k + 1], x[4 * k + 2]), x[4 * k + 3]);
+    }
+    const __m256 y00 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]), bias_vector);
+    const __m256 y01 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]), bias_vector);
+    const __m256 y10 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]), bias_vector);
+    const __m256 y11 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]), bias_vector);
+    const int64_t column = 2 * (b + done);
+    const __mmask16 columns = lanes_between(0, out_w - column < 2 * n ? out_w - column : 2 * n);
+    const __m512 top = _mm512_permutex2var_ps(_mm512_castps256_ps512(y00), interleave,
+                                              _mm512_castps256_ps512(y01));
+    _mm512_mask_storeu_ps(out_plane + row * out_w + column, columns, top);
+    if (row + 1 < out_h) {
+      const __m512 bottom = _mm512_permutex2var_ps(_mm512_castps256_ps512(y10), interleave,
+                                                   _mm512_castps256_ps512(y11));
+      _mm512_mask_storeu_ps(out_plane + (row + 1) * out_w + column, columns, bottom);
+    }
+  }
+}
+
+}  // namespace cunn::kernels::avx512
