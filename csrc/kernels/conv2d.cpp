@@ -339,6 +339,87 @@ void winograd_conv(const Winograd& g, const float* x, const float* u, const floa
 #endif
 }
 
+// grad_weight (O, C, 3, 3) of the stride-1 3x3 convolution of x (N, C, H, W) whose output
+// gradient is grad_output (N, O, OH, OW). Each tile's share of the weight gradient is
+// Winograd F(3x3, 2x2), with the same matrices transposed:
+//   dW[o, c] += G^T [ (A gy_t[o] A^T) (.) (B^T d_t[c] B) ] G
+// (gy_t the tile's 2x2 block of grad_output, d_t its 4x4 input patch, as in the forward),
+// so the sum over tiles is, per xi, S[xi] (O, C) += GT[xi] (O, T) . V[xi] (C, T)^T, and
+// G^T S G is applied once at the end. The tile blocks are summed in a fixed number of
+// groups (blocks in order within a group, partials added in group order), so the result
+// does not depend on the thread count.
+void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_output,
+                          float* grad_weight) {
+#if defined(CUNN_X86)
+  const int64_t tiles = g.batch * g.tiles_h * g.tiles_w;
+  const int64_t blocks = (tiles + g.block - 1) / g.block;
+  const int64_t c_count = g.in_channels, o_count = g.out_channels;
+  const int64_t sums_size = 16 * o_count * c_count;
+  // Fewer groups than the im2col path's: each partial is 16 O C floats.
+  const int64_t per_group = (blocks + 7) / 8;
+  const int64_t groups = (blocks + per_group - 1) / per_group;
+  std::vector<float> sums(static_cast<size_t>(groups * sums_size));
+  const double flops = 2.0 * 16 * static_cast<double>(tiles) * static_cast<double>(c_count) *
+                       static_cast<double>(o_count);
+  for_units(groups, flops, [&](int64_t first_group, int64_t last_group) {
+    const int64_t nb = g.block;
+    float* v = scratch(static_cast<size_t>(16 * (c_count + o_count) * nb));
+    float* gt = v + 16 * c_count * nb;
+    for (int64_t group = first_group; group < last_group; ++group) {
+      float* sum = sums.data() + group * sums_size;
+      float beta = 0.f;
+      const int64_t block_end = std::min(blocks, (group + 1) * per_group);
+      for (int64_t block = group * per_group; block < block_end; ++block) {
+        const int64_t first = block * nb, last = std::min(tiles, first + nb);
+        const int64_t width = last - first;
+        for_tile_runs(g, first, last, [&](const TileRun& run) {
+          for (int64_t c = 0; c < c_count; ++c) {
+            const float* plane = x + (run.n * c_count + c) * g.height * g.width;
+            avx512::winograd_input_run(plane, g.height, g.width, g.pad_h, g.pad_w, run.a, run.b,
+                                       run.count, v + c * 16 * width + run.local, width);
+          }
+          for (int64_t o = 0; o < o_count; ++o) {
+            const float* plane = grad_output + (run.n * o_count + o) * g.out_h * g.out_w;
+            avx512::winograd_gradient_run(plane, g.out_h, g.out_w, run.a, run.b, run.count,
+                                          gt + o * 16 * width + run.local, width);
+          }
+        });
+        for (int xi = 0; xi < 16; ++xi)
+          sgemm(false, true, o_count, c_count, width, 1.f, gt + xi * width, 16 * width,
+                v + xi * width, 16 * width, beta, sum + xi * o_count * c_count, c_count);
+        beta = 1.f;
+      }
+    }
+  });
+  float* total = sums.data();
+  for (int64_t group = 1; group < groups; ++group) {
+    const float* partial = sums.data() + group * sums_size;
+    for (int64_t i = 0; i < sums_size; ++i) total[i] += partial[i];
+  }
+  // dW = G^T S G, G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
+  for (int64_t o = 0; o < o_count; ++o) {
+    for (int64_t c = 0; c < c_count; ++c) {
+      float m[4][4];
+      for (int xi = 0; xi < 16; ++xi) m[xi / 4][xi % 4] = total[(xi * o_count + o) * c_count + c];
+      float t[3][4];  // G^T S
+      for (int l = 0; l < 4; ++l) {
+        t[0][l] = m[0][l] + 0.5f * (m[1][l] + m[2][l]);
+        t[1][l] = 0.5f * (m[1][l] - m[2][l]);
+        t[2][l] = 0.5f * (m[1][l] + m[2][l]) + m[3][l];
+      }
+      float* out = grad_weight + (o * c_count + c) * 9;
+      for (int p = 0; p < 3; ++p) {  // (G^T S) G
+        out[p * 3 + 0] = t[p][0] + 0.5f * (t[p][1] + t[p][2]);
+        out[p * 3 + 1] = 0.5f * (t[p][1] - t[p][2]);
+        out[p * 3 + 2] = 0.5f * (t[p][1] + t[p][2]) + t[p][3];
+      }
+    }
+  }
+#else
+  (void)g, (void)x, (void)grad_output, (void)grad_weight;  // never called: see winograd_applies
+#endif
+}
+
 // Worth it when both channel counts fill the GEMMs' tiles (MNIST's first layer, C = 1,
 // is not: its products would have K = 1).
 constexpr int64_t kWinogradMinChannels = 16;
@@ -447,6 +528,12 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* grad_output, cons
   if (size <= 0) return;
   if (s.batch <= 0) {
     std::fill(grad_weight, grad_weight + size, 0.f);
+    return;
+  }
+  if (winograd_applies(s)) {
+    winograd_weight_grad(make_winograd(s.batch, s.channels, s.out_channels, s.height, s.width,
+                                       s.pad_h, s.pad_w),
+                         x, grad_output, grad_weight);
     return;
   }
   const int64_t image = s.channels * s.height * s.width;

@@ -36,6 +36,8 @@ void winograd_input_run(const float* plane, int64_t height, int64_t width, int64
                         int64_t v_xi_stride);
 void winograd_output_run(const float* m, int64_t m_xi_stride, int64_t count, float bias,
                          float* out_plane, int64_t out_h, int64_t out_w, int64_t a, int64_t b);
+void winograd_gradient_run(const float* plane, int64_t out_h, int64_t out_w, int64_t a,
+                           int64_t b, int64_t count, float* gt, int64_t gt_xi_stride);
 }  // namespace avx512
 
 }  // namespace cunn::kernels

@@ -3,7 +3,9 @@
 //   input:  V[xi][j] = (B^T d_j B)[xi], d_j the 4x4 patch of the zero-padded plane whose
 //           corner is (2a - pad_h, 2(b + j) - pad_w);
 //   output: out[2a + r][2(b + j) + s] = (A^T m_j A)[r][s] + bias, clipped to the plane,
-//           m_j[xi] = M[xi][j].
+//           m_j[xi] = M[xi][j];
+//   gradient (for the weight gradient): GT[xi][j] = (A g_j A^T)[xi], g_j the 2x2 block of
+//           the output gradient plane at (2a, 2(b + j)), zero past its edges.
 // Tiles go in chunks: 7 for the input (their 16 input columns fill one vector), 8 for the
 // output (16 output columns). Masked loads and stores never touch memory outside the
 // plane. Compiled with AVX-512 flags only here; internal linkage only.
@@ -99,6 +101,47 @@ void winograd_output_run(const float* m, int64_t m_xi_stride, int64_t count, flo
       const __m512 bottom = _mm512_permutex2var_ps(_mm512_castps256_ps512(y10), interleave,
                                                    _mm512_castps256_ps512(y11));
       _mm512_mask_storeu_ps(out_plane + (row + 1) * out_w + column, columns, bottom);
+    }
+  }
+}
+
+void winograd_gradient_run(const float* plane, int64_t out_h, int64_t out_w, int64_t a,
+                           int64_t b, int64_t count, float* gt, int64_t gt_xi_stride) {
+  // Even and odd lanes of a 16-float row: tile j's columns 0 and 1.
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const int64_t row = 2 * a;
+  for (int64_t done = 0; done < count; done += 8) {
+    const int64_t n = count - done < 8 ? count - done : 8;
+    const int64_t column = 2 * (b + done);
+    // Positions past the output's edge (a clipped tile) count as zero gradient.
+    const __mmask16 columns = lanes_between(0, out_w - column < 2 * n ? out_w - column : 2 * n);
+    const __m512 top = _mm512_maskz_loadu_ps(columns, plane + row * out_w + column);
+    const __m512 bottom = row + 1 < out_h
+                              ? _mm512_maskz_loadu_ps(columns, plane + (row + 1) * out_w + column)
+                              : _mm512_setzero_ps();
+    const __m256 g[2][2] = {
+        {_mm512_castps512_ps256(_mm512_permutexvar_ps(even, top)),
+         _mm512_castps512_ps256(_mm512_permutexvar_ps(odd, top))},
+        {_mm512_castps512_ps256(_mm512_permutexvar_ps(even, bottom)),
+         _mm512_castps512_ps256(_mm512_permutexvar_ps(odd, bottom))}};
+    const __m256 zero = _mm256_setzero_ps();
+    const __mmask8 tiles = static_cast<__mmask8>(lanes_between(0, n));
+    // A g: rows g0, g0 + g1, g0 - g1, -g1 (for each of the tile's two columns).
+    __m256 r[4][2];
+    for (int s = 0; s < 2; ++s) {
+      r[0][s] = g[0][s];
+      r[1][s] = _mm256_add_ps(g[0][s], g[1][s]);
+      r[2][s] = _mm256_sub_ps(g[0][s], g[1][s]);
+      r[3][s] = _mm256_sub_ps(zero, g[1][s]);
+    }
+    // (A g) A^T: the same on each row's two columns.
+    for (int k = 0; k < 4; ++k) {
+      float* out = gt + (4 * k) * gt_xi_stride + done;
+      _mm256_mask_storeu_ps(out, tiles, r[k][0]);
+      _mm256_mask_storeu_ps(out + gt_xi_stride, tiles, _mm256_add_ps(r[k][0], r[k][1]));
+      _mm256_mask_storeu_ps(out + 2 * gt_xi_stride, tiles, _mm256_sub_ps(r[k][0], r[k][1]));
+      _mm256_mask_storeu_ps(out + 3 * gt_xi_stride, tiles, _mm256_sub_ps(zero, r[k][1]));
     }
   }
 }
