@@ -23,11 +23,13 @@
 #include "kernels/conv2d.h"
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "dispatch/cpu.h"
 #include "dispatch/parallel.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_ukernel.h"
 
 namespace cunn::kernels {
 namespace {
@@ -285,59 +287,97 @@ struct TileRun {
   int64_t n, a, b, count, local;  // local: the first tile's column in the block
 };
 
+// The runs of tiles [first, last), also cut where `local` crosses a multiple of `split`.
 template <class Body>
-void for_tile_runs(const Winograd& g, int64_t first, int64_t last, const Body& body) {
+void for_tile_runs(const Winograd& g, int64_t first, int64_t last, int64_t split,
+                   const Body& body) {
   const int64_t per_image = g.tiles_h * g.tiles_w;
   for (int64_t t = first; t < last;) {
     const int64_t n = t / per_image, a = t % per_image / g.tiles_w, b = t % g.tiles_w;
-    const int64_t count = std::min(g.tiles_w - b, last - t);
-    body(TileRun{n, a, b, count, t - first});
+    const int64_t local = t - first;
+    const int64_t count = std::min({g.tiles_w - b, last - t, split - local % split});
+    body(TileRun{n, a, b, count, local});
     t += count;
   }
 }
 
+#if defined(CUNN_X86)
 // out (N, O, OH, OW) = the stride-1 3x3 convolution of x (N, C, H, W) whose transformed
 // kernels are u (see winograd_weights), plus bias (or null).
+//
+// The 16 products run on the AVX-512 GEMM micro-kernel directly (gemm_ukernel.h), with
+// both operands already in its packed layouts, so nothing is copied twice: U is packed
+// once per call into MR-row panels, and the input transform writes V straight into
+// NR-tile panels (runs are cut at panel boundaries). For each panel
+// of MR output channels the 16 products fill a small M (16 x MR x block tiles, in L2
+// with V) that the output transform consumes at once.
 void winograd_conv(const Winograd& g, const float* x, const float* u, const float* bias,
                    float* out) {
-#if defined(CUNN_X86)
+  const GemmKernel& kernel = gemm_kernel_avx512(false);
+  const int64_t mr = kernel.mr, nr = kernel.nr;
   const int64_t tiles = g.batch * g.tiles_h * g.tiles_w;
-  const int64_t blocks = (tiles + g.block - 1) / g.block;
   const int64_t c_count = g.in_channels, o_count = g.out_channels;
+  // V of one block (16 C tiles floats) stays near half of kColumnBudget.
+  const int64_t block = std::max<int64_t>(
+      nr, std::min<int64_t>(16 * nr, kColumnBudget / 2 / (16 * c_count) / nr * nr));
+  const int64_t blocks = (tiles + block - 1) / block;
+  const int64_t row_panels = (o_count + mr - 1) / mr;
+  const std::unique_ptr<float[]> u_packed(new float[static_cast<size_t>(16 * row_panels * mr * c_count)]);
+  for (int xi = 0; xi < 16; ++xi)
+    for (int64_t r = 0; r < row_panels; ++r)
+      kernel.pack_columns(u + (xi * o_count + r * mr) * c_count, c_count,
+                          std::min(mr, o_count - r * mr), c_count, static_cast<int>(mr),
+                          u_packed.get() + (xi * row_panels + r) * mr * c_count);
   const double flops = 2.0 * 16 * static_cast<double>(tiles) * static_cast<double>(c_count) *
                        static_cast<double>(o_count);
-
+  // Strides padded by 32 floats: at whole multiples of 4 KiB the 16 streams one transform
+  // writes or reads would share L1 sets (the input transform ran 2.7x slower).
+  const int64_t v_xi = c_count * nr + 32;  // from one xi's panel to the next
+  const int64_t m_xi = mr * block + 32;
   for_units(blocks, flops, [&](int64_t first_block, int64_t last_block) {
-    const int64_t nb = g.block;
-    float* v = scratch(static_cast<size_t>(16 * (c_count + o_count) * nb));
-    float* m = v + 16 * c_count * nb;
-    for (int64_t block = first_block; block < last_block; ++block) {
-      const int64_t first = block * nb, last = std::min(tiles, first + nb);
-      const int64_t width = last - first;  // this block's tiles: the GEMMs' N
-      for_tile_runs(g, first, last, [&](const TileRun& run) {
+    float* v = scratch(static_cast<size_t>(16 * v_xi * (block / nr) + 16 * m_xi));
+    float* m = v + 16 * v_xi * (block / nr);
+    for (int64_t index = first_block; index < last_block; ++index) {
+      const int64_t first = index * block, last = std::min(tiles, first + block);
+      const int64_t width = last - first;
+      const int64_t panels = (width + nr - 1) / nr;
+      // V[panel][xi][c][nr]: every (panel, xi) is one packed B panel of c_count x nr.
+      for_tile_runs(g, first, last, nr, [&](const TileRun& run) {
+        float* v_run = v + (run.local / nr) * 16 * v_xi + run.local % nr;
         for (int64_t c = 0; c < c_count; ++c) {
           const float* plane = x + (run.n * c_count + c) * g.height * g.width;
           avx512::winograd_input_run(plane, g.height, g.width, g.pad_h, g.pad_w, run.a, run.b,
-                                     run.count, v + c * 16 * width + run.local, width);
+                                     run.count, v_run + c * nr, v_xi);
         }
       });
-      for (int xi = 0; xi < 16; ++xi)
-        sgemm(false, false, o_count, width, c_count, 1.f, u + xi * o_count * c_count, c_count,
-              v + xi * width, 16 * width, 0.f, m + xi * width, 16 * width);
-      for_tile_runs(g, first, last, [&](const TileRun& run) {
-        for (int64_t o = 0; o < o_count; ++o) {
-          float* plane = out + (run.n * o_count + o) * g.out_h * g.out_w;
-          const float b = bias ? bias[o] : 0.f;
-          avx512::winograd_output_run(m + o * 16 * width + run.local, width, run.count, b, plane,
-                                      g.out_h, g.out_w, run.a, run.b);
+      // M[xi][i][t] for the panel's channels i < mr, row stride `block`.
+      for (int64_t r = 0; r < row_panels; ++r) {
+        const int64_t rows = std::min(mr, o_count - r * mr);
+        for (int xi = 0; xi < 16; ++xi) {
+          const float* a_panel = u_packed.get() + (xi * row_panels + r) * mr * c_count;
+          for (int64_t j = 0; j < panels; ++j)
+            kernel.micro_kernel(c_count, a_panel, v + (j * 16 + xi) * v_xi,
+                                m + xi * m_xi + j * nr, block, 1.f, 0.f, rows,
+                                std::min(nr, width - j * nr));
         }
-      });
+        for_tile_runs(g, first, last, width, [&](const TileRun& run) {
+          for (int64_t i = 0; i < rows; ++i) {
+            const int64_t o = r * mr + i;
+            float* plane = out + (run.n * o_count + o) * g.out_h * g.out_w;
+            avx512::winograd_output_run(m + i * block + run.local, m_xi, run.count,
+                                        bias ? bias[o] : 0.f, plane, g.out_h, g.out_w, run.a,
+                                        run.b);
+          }
+        });
+      }
     }
   });
-#else
-  (void)g, (void)x, (void)u, (void)bias, (void)out;  // never called: see winograd_applies
-#endif
 }
+#else
+void winograd_conv(const Winograd&, const float*, const float*, const float*, float*) {
+  // Never called: see winograd_applies.
+}
+#endif
 
 // grad_weight (O, C, 3, 3) of the stride-1 3x3 convolution of x (N, C, H, W) whose output
 // gradient is grad_output (N, O, OH, OW). Each tile's share of the weight gradient is
@@ -358,7 +398,7 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
   // Fewer groups than the im2col path's: each partial is 16 O C floats.
   const int64_t per_group = (blocks + 7) / 8;
   const int64_t groups = (blocks + per_group - 1) / per_group;
-  std::vector<float> sums(static_cast<size_t>(groups * sums_size));
+  const std::unique_ptr<float[]> sums(new float[static_cast<size_t>(groups * sums_size)]);
   const double flops = 2.0 * 16 * static_cast<double>(tiles) * static_cast<double>(c_count) *
                        static_cast<double>(o_count);
   for_units(groups, flops, [&](int64_t first_group, int64_t last_group) {
@@ -366,13 +406,13 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
     float* v = scratch(static_cast<size_t>(16 * (c_count + o_count) * nb));
     float* gt = v + 16 * c_count * nb;
     for (int64_t group = first_group; group < last_group; ++group) {
-      float* sum = sums.data() + group * sums_size;
+      float* sum = sums.get() + group * sums_size;
       float beta = 0.f;
       const int64_t block_end = std::min(blocks, (group + 1) * per_group);
       for (int64_t block = group * per_group; block < block_end; ++block) {
         const int64_t first = block * nb, last = std::min(tiles, first + nb);
         const int64_t width = last - first;
-        for_tile_runs(g, first, last, [&](const TileRun& run) {
+        for_tile_runs(g, first, last, width, [&](const TileRun& run) {
           for (int64_t c = 0; c < c_count; ++c) {
             const float* plane = x + (run.n * c_count + c) * g.height * g.width;
             avx512::winograd_input_run(plane, g.height, g.width, g.pad_h, g.pad_w, run.a, run.b,
@@ -391,9 +431,9 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
       }
     }
   });
-  float* total = sums.data();
+  float* total = sums.get();
   for (int64_t group = 1; group < groups; ++group) {
-    const float* partial = sums.data() + group * sums_size;
+    const float* partial = sums.get() + group * sums_size;
     for (int64_t i = 0; i < sums_size; ++i) total[i] += partial[i];
   }
   // dW = G^T S G, G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
@@ -449,11 +489,11 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight,
                     const float* bias, float* out) {
   if (s.batch <= 0 || s.out_channels <= 0) return;
   if (winograd_applies(s)) {
-    std::vector<float> u(static_cast<size_t>(16 * s.out_channels * s.channels));
-    winograd_weights(weight, s.out_channels, s.channels, false, u.data());
+    const std::unique_ptr<float[]> u(new float[static_cast<size_t>(16 * s.out_channels * s.channels)]);
+    winograd_weights(weight, s.out_channels, s.channels, false, u.get());
     winograd_conv(make_winograd(s.batch, s.channels, s.out_channels, s.height, s.width, s.pad_h,
                                 s.pad_w),
-                  x, u.data(), bias, out);
+                  x, u.get(), bias, out);
     return;
   }
   const Plan plan = make_plan(s);
@@ -489,11 +529,11 @@ void conv2d_backward_input(const Conv2dShape& s, const float* grad_output, const
                            float* grad_input) {
   if (s.batch <= 0 || s.channels <= 0) return;
   if (winograd_backward_input_applies(s)) {
-    std::vector<float> u(static_cast<size_t>(16 * s.channels * s.out_channels));
-    winograd_weights(weight, s.channels, s.out_channels, true, u.data());
+    const std::unique_ptr<float[]> u(new float[static_cast<size_t>(16 * s.channels * s.out_channels)]);
+    winograd_weights(weight, s.channels, s.out_channels, true, u.get());
     winograd_conv(make_winograd(s.batch, s.out_channels, s.channels, s.out_h, s.out_w,
                                 2 - s.pad_h, 2 - s.pad_w),
-                  grad_output, u.data(), nullptr, grad_input);
+                  grad_output, u.get(), nullptr, grad_input);
     return;
   }
   const Plan plan = make_plan(s);
@@ -541,11 +581,11 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* grad_output, cons
       (s.batch + kMaxWeightGroups - 1) / kMaxWeightGroups;
   const int64_t groups = (s.batch + per_group - 1) / per_group;
   // Group 0 sums straight into grad_weight; the others into their own partials.
-  std::vector<float> partials(static_cast<size_t>((groups - 1) * size));
+  const std::unique_ptr<float[]> partials(new float[static_cast<size_t>((groups - 1) * size)]);
   for_units(groups, flops(s, plan), [&](int64_t first, int64_t last) {
     float* cols = plan.direct ? nullptr : scratch(static_cast<size_t>(k * plan.block_rows * s.out_w));
     for (int64_t group = first; group < last; ++group) {
-      float* dest = group == 0 ? grad_weight : partials.data() + (group - 1) * size;
+      float* dest = group == 0 ? grad_weight : partials.get() + (group - 1) * size;
       float beta = 0.f;
       const int64_t n_end = std::min(s.batch, (group + 1) * per_group);
       for (int64_t n = group * per_group; n < n_end; ++n) {
@@ -568,7 +608,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* grad_output, cons
     }
   });
   for (int64_t group = 1; group < groups; ++group) {
-    const float* partial = partials.data() + (group - 1) * size;
+    const float* partial = partials.get() + (group - 1) * size;
     for (int64_t i = 0; i < size; ++i) grad_weight[i] += partial[i];
   }
 }

@@ -173,10 +173,12 @@ def test_conv2d_mnist_batch_64(threads):
     (64, 1, 28, 28, 32, 3, 3, (1, 1), (1, 1)), (64, 32, 14, 14, 64, 3, 3, (1, 1), (1, 1)),
     (1, 32, 14, 14, 64, 3, 3, (1, 1), (1, 1)), (17, 8, 9, 9, 5, 3, 3, (2, 2), (1, 1)),
     (3, 16, 10, 10, 24, 1, 1, (1, 1), (0, 0)), (2, 64, 40, 40, 8, 3, 3, (1, 1), (1, 1)),
+    (5, 16, 11, 13, 20, 3, 3, (1, 1), (1, 1)), (3, 20, 31, 37, 18, 3, 3, (1, 1), (0, 2)),
+    (9, 48, 20, 20, 40, 3, 3, (1, 1), (1, 1)),
 ], ids=shape_id)
 def test_conv2d_same_for_any_thread_count(shape, isa):
-    # Threads take whole images (or sgemm splits a lone image), and the weight gradient
-    # sums fixed groups of images in order, so the bits cannot depend on the thread count.
+    # Threads take whole images or tile blocks (or sgemm splits a lone one), and the weight
+    # gradient sums fixed groups in order, so the bits cannot depend on the thread count.
     *sizes, stride, padding = shape
     x, weight, bias, grad = operands(*sizes, stride, padding, seed=3)
     saved_isa = _C.isa()
@@ -254,8 +256,9 @@ def test_conv2d_nan_and_inf_propagate_like_the_reference():
 def test_conv2d_is_reentrant_across_python_threads():
     # The GIL is released and the column buffers are per thread: concurrent calls from
     # several Python threads each get their own, unchanged result.
-    problems = [operands(4, 8 + index, 12, 12, 16, 3, 3, (1, 1), (1, 1), seed=index)
-                for index in range(4)]
+    # im2col (8, 9 channels) and Winograd (16, 17 channels with AVX-512) side by side.
+    problems = [operands(4, channels, 12, 12, 16, 3, 3, (1, 1), (1, 1), seed=channels)
+                for channels in (8, 9, 16, 17)]
     expected = [(cpu.conv2d_forward(x, w, b, (1, 1), (1, 1)),
                  cpu.conv2d_backward_input(g, w, x.shape, (1, 1), (1, 1)),
                  cpu.conv2d_backward_weight(g, x, w.shape, (1, 1), (1, 1)))
