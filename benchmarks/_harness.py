@@ -50,6 +50,46 @@ def cpu_counts():
     return counts
 
 
+def machine_busy_seconds():
+    """CPU seconds the whole machine has spent busy since boot (every process, plus time the
+    hypervisor stole), from /proc/stat; None where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()[1:]
+        user, nice, system, idle, iowait, irq, softirq, steal = map(int, fields[:8])
+    except (OSError, ValueError):
+        return None
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds():
+    """CPU seconds used by this process and its finished (waited-for) children."""
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+class OthersMeter:
+    """How much of the machine other processes used while a block ran: busy CPU time of the
+    whole machine minus our own (children included once they have been waited for), as a
+    fraction of wall time x usable CPUs."""
+
+    def __enter__(self):
+        self.start = (time.perf_counter(), machine_busy_seconds(), own_cpu_seconds())
+        return self
+
+    def __exit__(self, *exc_info):
+        wall0, busy0, own0 = self.start
+        wall, busy, own = time.perf_counter() - wall0, machine_busy_seconds(), own_cpu_seconds()
+        if busy is None or busy0 is None or wall <= 0:
+            self.fraction = None
+            return
+        cpus = cpu_counts()["usable"] or 1
+        self.fraction = max(0.0, ((busy - busy0) - (own - own0)) / (wall * cpus))
+
+
 def thread_environment(threads, base=None):
     """A copy of the environment with every thread-count variable set to ``threads``."""
     environment = dict(os.environ if base is None else base)

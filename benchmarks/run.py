@@ -48,8 +48,8 @@ import tempfile
 import time
 import traceback
 
-from _harness import (IDLE_SECONDS, ROOT, SAMPLE_SECONDS, calls_per_sample, cpu_counts,
-                      cpu_model, median, thread_environment, timed_round)
+from _harness import (IDLE_SECONDS, ROOT, SAMPLE_SECONDS, OthersMeter, calls_per_sample,
+                      cpu_counts, cpu_model, median, thread_environment, timed_round)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALL_WORKLOADS = ("peak", "gemm", "mlp", "mlp3", "cnn", "overhead", "inference", "import")
@@ -61,6 +61,7 @@ BATCH = 64
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 NOMINAL_PEAK = 114.0           # GFLOP/s per core, AVX-512 FMA, this project's dev machine
 NOT_INSTALLED = "not installed"
+BUSY_FRACTION = 0.05           # other processes' share of the CPUs that earns a warning
 
 # (label, M, N, K, trans_a, trans_b): C = op(A) op(B), op(A) M x K, op(B) K x N
 SQUARES = [(f"square {n}", n, n, n, False, False) for n in (64, 128, 256, 512, 1024, 2048)]
@@ -1084,20 +1085,24 @@ def main():
             for workload in args.workloads:
                 if workload in ("peak", "import"):
                     continue
-                load = os.getloadavg()[0]
-                report["load"].append({"workload": workload, "threads": threads,
-                                       "loadavg_1min": load})
                 print(f"[{time.perf_counter() - started:6.0f} s] {workload}, {threads} "
-                      f"thread(s), load average {load:.2f}", file=sys.stderr)
-                if workload == "gemm":
-                    report.setdefault("gemm", []).extend(
-                        run_gemm(threads, args, python, have_torch))
-                elif workload in MODELS:
-                    report.setdefault("train", []).append(
-                        run_train(workload, threads, args, python, have_torch, data_path))
-                else:
-                    report.setdefault("micro", []).extend(
-                        run_micro(workload, threads, args, python, have_torch))
+                      f"thread(s)", file=sys.stderr)
+                with OthersMeter() as others:
+                    if workload == "gemm":
+                        report.setdefault("gemm", []).extend(
+                            run_gemm(threads, args, python, have_torch))
+                    elif workload in MODELS:
+                        report.setdefault("train", []).append(
+                            run_train(workload, threads, args, python, have_torch, data_path))
+                    else:
+                        report.setdefault("micro", []).extend(
+                            run_micro(workload, threads, args, python, have_torch))
+                report["load"].append({"workload": workload, "threads": threads,
+                                       "others_fraction": others.fraction,
+                                       "loadavg_1min": os.getloadavg()[0]})
+                if others.fraction is not None:
+                    print(f"  other processes used {100 * others.fraction:.0f}% of the "
+                          f"machine's CPU time meanwhile", file=sys.stderr)
         if "import" in args.workloads:
             print(f"[{time.perf_counter() - started:6.0f} s] import", file=sys.stderr)
             report["import"] = run_import(max(args.threads), args, python, have_torch)
@@ -1110,15 +1115,16 @@ def main():
     for bar in report["bars"]:
         print(f"  {bar['verdict']:4}  {bar['bar']:42} {bar['detail']}")
     print(f"\n({report['seconds']:.0f} s)")
-    # the suite itself keeps about `threads` CPUs busy; more than that is someone else
     busy = [entry for entry in report["load"]
-            if entry["loadavg_1min"] > entry["threads"] + 0.75]
+            if (entry["others_fraction"] or 0.0) > BUSY_FRACTION]
     if busy:
-        worst = max(entry["loadavg_1min"] for entry in busy)
-        print(f"warning: other processes were busy during {len(busy)} of "
-              f"{len(report['load'])} workloads (1-minute load average up to {worst:.1f} "
-              f"on {cpu_counts()['usable']} CPUs); ratios hold up better than absolute "
-              "figures, but rerun on a quiet machine for numbers to quote")
+        print(f"warning: other processes used more than {100 * BUSY_FRACTION:.0f}% of the "
+              f"machine during {len(busy)} of {len(report['load'])} workloads (" +
+              ", ".join(f"{e['workload']} {e['threads']}t {100 * e['others_fraction']:.0f}%"
+                        for e in busy) +
+              "): ratios hold up better than absolute figures (multi-threaded runs suffer "
+              "most: a barrier waits for the preempted thread), but rerun on a quiet machine "
+              "for figures to quote")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as handle:
