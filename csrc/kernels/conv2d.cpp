@@ -15,8 +15,8 @@
 // sgemm split the product instead. sgemm sums each element in an order fixed by the
 // problem's shape alone, so either way the result does not depend on the thread count.
 // The weight gradient is a sum over images: images are cut into at most
-// kMaxWeightGroups groups fixed by the batch size, each group sums its images in order
-// into its own partial, and the partials are added in group order afterwards.
+// kMaxWeightGroups groups fixed by the batch and layer sizes, each group sums its images
+// in order into its own partial, and the partials are added in group order afterwards.
 // Column buffers are per thread (thread_local), which keeps the kernels re-entrant; a
 // large image is processed in blocks of output rows so the buffer stays near
 // kColumnBudget floats.
@@ -40,8 +40,18 @@ constexpr double kParallelMinFlops = 0.5e6;
 // MNIST layers (K*P = 7056 and 56448) never need more than one block.
 constexpr int64_t kColumnBudget = int64_t{1} << 18;
 // The weight gradient's partial sums: enough groups to keep 16 threads busy on a large
-// batch, few enough that adding the partials stays cheap.
+// batch, few enough that adding the partials stays cheap, and never more than
+// kPartialBudget floats of them (16 MiB) for large layers.
 constexpr int64_t kMaxWeightGroups = 16;
+constexpr int64_t kPartialBudget = int64_t{1} << 22;
+
+// How many units (images or tile blocks) each of at most `max_groups` groups sums, for
+// partials of `size` floats each. Depends on the shape only, never on the thread count.
+int64_t units_per_group(int64_t units, int64_t max_groups, int64_t size) {
+  const int64_t groups = std::max<int64_t>(
+      1, std::min({units, max_groups, kPartialBudget / std::max<int64_t>(1, size)}));
+  return (units + groups - 1) / groups;
+}
 
 struct Plan {
   int64_t k;           // C * kh * kw
@@ -396,7 +406,7 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
   const int64_t c_count = g.in_channels, o_count = g.out_channels;
   const int64_t sums_size = 16 * o_count * c_count;
   // Fewer groups than the im2col path's: each partial is 16 O C floats.
-  const int64_t per_group = (blocks + 7) / 8;
+  const int64_t per_group = units_per_group(blocks, 8, sums_size);
   const int64_t groups = (blocks + per_group - 1) / per_group;
   const std::unique_ptr<float[]> sums(new float[static_cast<size_t>(groups * sums_size)]);
   const double flops = 2.0 * 16 * static_cast<double>(tiles) * static_cast<double>(c_count) *
@@ -577,8 +587,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* grad_output, cons
     return;
   }
   const int64_t image = s.channels * s.height * s.width;
-  const int64_t per_group =
-      (s.batch + kMaxWeightGroups - 1) / kMaxWeightGroups;
+  const int64_t per_group = units_per_group(s.batch, kMaxWeightGroups, size);
   const int64_t groups = (s.batch + per_group - 1) / per_group;
   // Group 0 sums straight into grad_weight; the others into their own partials.
   const std::unique_ptr<float[]> partials(new float[static_cast<size_t>((groups - 1) * size)]);
