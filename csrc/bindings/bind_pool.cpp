@@ -28,6 +28,11 @@ py::tuple max_pool2d_forward(const py::array& x, const py::object& kernel_size,
     throw py::value_error(std::string(op) + ": padding must be at most half the kernel size, "
                           "got padding " + pair_string(pad[0], pad[1]) + " for kernel " +
                           pair_string(kernel[0], kernel[1]));
+  // An empty plane has no maximum (PyTorch refuses it too); a window over padding alone
+  // would report a position that does not exist.
+  if (x.shape(2) == 0 || x.shape(3) == 0)
+    throw py::value_error(std::string(op) + ": x must have planes of at least 1x1, got shape " +
+                          shape_string(x));
   const int64_t batch = x.shape(0), channels = x.shape(1);
   kernels::Pool2dShape s{batch * channels, x.shape(2), x.shape(3), kernel[0], kernel[1],
                          steps[0], steps[1], pad[0], pad[1], 0, 0};

@@ -126,6 +126,7 @@ SHAPES = [
     (2, 64, 40, 40, 8, 3, 3, (1, 1), (1, 1)),      # several column blocks; K = 576 > 512
     (1, 128, 33, 33, 5, 3, 3, (2, 2), (1, 1)),     # column blocks with stride 2
     (1, 600, 12, 12, 3, 3, 3, (1, 1), (1, 1)),     # one output row per column block
+    (16, 512, 6, 6, 64, 3, 3, (2, 2), (1, 1)),     # weight-gradient partials capped: 14 groups
     # 3x3 at stride 1 with >= 16 channels each way: Winograd F(2x2, 3x3) with AVX-512
     (2, 16, 5, 5, 16, 3, 3, (1, 1), (1, 1)),       # the fewest channels it takes
     (1, 17, 7, 9, 19, 3, 3, (1, 1), (0, 0)),       # odd OH, OW: the last tiles are clipped

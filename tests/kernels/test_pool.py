@@ -197,6 +197,9 @@ def test_max_pool2d_forward_errors():
         f(x, (2,), (2, 2), (0, 0))
     with pytest.raises(TypeError, match="max_pool2d_forward: kernel_size must be a sequence"):
         f(x, 2, (2, 2), (0, 0))
+    with pytest.raises(ValueError, match=r"max_pool2d_forward: x must have planes of at least "
+                                         r"1x1, got shape \(2, 3, 0, 8\)"):
+        f(np.ones((2, 3, 0, 8), np.float32), (2, 2), (2, 2), (1, 1))
     for bad in [((3, 3), (1, 1), (2, 0)), ((9, 2), (1, 1), (0, 0)), ((0, 2), (1, 1), (0, 0))]:
         with pytest.raises(ValueError, match="max_pool2d"):
             ref.max_pool2d_forward(x, *bad)
