@@ -23,7 +23,6 @@
 #include "kernels/conv2d.h"
 
 #include <algorithm>
-#include <memory>
 #include <vector>
 
 #include "dispatch/cpu.h"
@@ -89,7 +88,18 @@ void for_units(int64_t count, double total_flops, const Body& body) {
     body(int64_t{0}, count);
 }
 
+// Per-thread buffers that grow and are kept, so that no call pays page faults for fresh
+// memory (a large new[] is a fresh mmap each time; on the 2-core VM first-touching 1 MiB
+// cost ~0.2 ms). scratch() is each thread's working area inside a parallel region;
+// call_scratch() holds what the calling thread shares with the others during one call
+// (packed weights, partial sums). Per thread, so the kernels stay re-entrant.
 float* scratch(size_t floats) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < floats) buffer.resize(floats);
+  return buffer.data();
+}
+
+float* call_scratch(size_t floats) {
   thread_local std::vector<float> buffer;
   if (buffer.size() < floats) buffer.resize(floats);
   return buffer.data();
@@ -312,8 +322,8 @@ void for_tile_runs(const Winograd& g, int64_t first, int64_t last, int64_t split
 }
 
 #if defined(CUNN_X86)
-// out (N, O, OH, OW) = the stride-1 3x3 convolution of x (N, C, H, W) whose transformed
-// kernels are u (see winograd_weights), plus bias (or null).
+// out (N, O, OH, OW) = the stride-1 3x3 convolution of x (N, C, H, W) with the kernels
+// of `weight` (read as winograd_weights does), plus bias (or null).
 //
 // The 16 products run on the AVX-512 GEMM micro-kernel directly (gemm_ukernel.h), with
 // both operands already in its packed layouts, so nothing is copied twice: U is packed
@@ -321,8 +331,8 @@ void for_tile_runs(const Winograd& g, int64_t first, int64_t last, int64_t split
 // NR-tile panels (runs are cut at panel boundaries). For each panel
 // of MR output channels the 16 products fill a small M (16 x MR x block tiles, in L2
 // with V) that the output transform consumes at once.
-void winograd_conv(const Winograd& g, const float* x, const float* u, const float* bias,
-                   float* out) {
+void winograd_conv(const Winograd& g, const float* x, const float* weight, bool transposed,
+                   const float* bias, float* out) {
   const GemmKernel& kernel = gemm_kernel_avx512(false);
   const int64_t mr = kernel.mr, nr = kernel.nr;
   const int64_t tiles = g.batch * g.tiles_h * g.tiles_w;
@@ -332,12 +342,14 @@ void winograd_conv(const Winograd& g, const float* x, const float* u, const floa
       nr, std::min<int64_t>(16 * nr, kColumnBudget / 2 / (16 * c_count) / nr * nr));
   const int64_t blocks = (tiles + block - 1) / block;
   const int64_t row_panels = (o_count + mr - 1) / mr;
-  const std::unique_ptr<float[]> u_packed(new float[static_cast<size_t>(16 * row_panels * mr * c_count)]);
+  float* u = call_scratch(static_cast<size_t>(16 * (o_count + row_panels * mr) * c_count));
+  float* u_packed = u + 16 * o_count * c_count;
+  winograd_weights(weight, o_count, c_count, transposed, u);
   for (int xi = 0; xi < 16; ++xi)
     for (int64_t r = 0; r < row_panels; ++r)
       kernel.pack_columns(u + (xi * o_count + r * mr) * c_count, c_count,
                           std::min(mr, o_count - r * mr), c_count, static_cast<int>(mr),
-                          u_packed.get() + (xi * row_panels + r) * mr * c_count);
+                          u_packed + (xi * row_panels + r) * mr * c_count);
   const double flops = 2.0 * 16 * static_cast<double>(tiles) * static_cast<double>(c_count) *
                        static_cast<double>(o_count);
   // Strides padded by 32 floats: at whole multiples of 4 KiB the 16 streams one transform
@@ -364,7 +376,7 @@ void winograd_conv(const Winograd& g, const float* x, const float* u, const floa
       for (int64_t r = 0; r < row_panels; ++r) {
         const int64_t rows = std::min(mr, o_count - r * mr);
         for (int xi = 0; xi < 16; ++xi) {
-          const float* a_panel = u_packed.get() + (xi * row_panels + r) * mr * c_count;
+          const float* a_panel = u_packed + (xi * row_panels + r) * mr * c_count;
           for (int64_t j = 0; j < panels; ++j)
             kernel.micro_kernel(c_count, a_panel, v + (j * 16 + xi) * v_xi,
                                 m + xi * m_xi + j * nr, block, 1.f, 0.f, rows,
@@ -384,7 +396,7 @@ void winograd_conv(const Winograd& g, const float* x, const float* u, const floa
   });
 }
 #else
-void winograd_conv(const Winograd&, const float*, const float*, const float*, float*) {
+void winograd_conv(const Winograd&, const float*, const float*, bool, const float*, float*) {
   // Never called: see winograd_applies.
 }
 #endif
@@ -408,7 +420,7 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
   // Fewer groups than the im2col path's: each partial is 16 O C floats.
   const int64_t per_group = units_per_group(blocks, 8, sums_size);
   const int64_t groups = (blocks + per_group - 1) / per_group;
-  const std::unique_ptr<float[]> sums(new float[static_cast<size_t>(groups * sums_size)]);
+  float* sums = call_scratch(static_cast<size_t>(groups * sums_size));
   const double flops = 2.0 * 16 * static_cast<double>(tiles) * static_cast<double>(c_count) *
                        static_cast<double>(o_count);
   for_units(groups, flops, [&](int64_t first_group, int64_t last_group) {
@@ -416,7 +428,7 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
     float* v = scratch(static_cast<size_t>(16 * (c_count + o_count) * nb));
     float* gt = v + 16 * c_count * nb;
     for (int64_t group = first_group; group < last_group; ++group) {
-      float* sum = sums.get() + group * sums_size;
+      float* sum = sums + group * sums_size;
       float beta = 0.f;
       const int64_t block_end = std::min(blocks, (group + 1) * per_group);
       for (int64_t block = group * per_group; block < block_end; ++block) {
@@ -441,9 +453,9 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
       }
     }
   });
-  float* total = sums.get();
+  float* total = sums;
   for (int64_t group = 1; group < groups; ++group) {
-    const float* partial = sums.get() + group * sums_size;
+    const float* partial = sums + group * sums_size;
     for (int64_t i = 0; i < sums_size; ++i) total[i] += partial[i];
   }
   // dW = G^T S G, G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
@@ -499,11 +511,9 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight,
                     const float* bias, float* out) {
   if (s.batch <= 0 || s.out_channels <= 0) return;
   if (winograd_applies(s)) {
-    const std::unique_ptr<float[]> u(new float[static_cast<size_t>(16 * s.out_channels * s.channels)]);
-    winograd_weights(weight, s.out_channels, s.channels, false, u.get());
     winograd_conv(make_winograd(s.batch, s.channels, s.out_channels, s.height, s.width, s.pad_h,
                                 s.pad_w),
-                  x, u.get(), bias, out);
+                  x, weight, false, bias, out);
     return;
   }
   const Plan plan = make_plan(s);
@@ -539,11 +549,9 @@ void conv2d_backward_input(const Conv2dShape& s, const float* grad_output, const
                            float* grad_input) {
   if (s.batch <= 0 || s.channels <= 0) return;
   if (winograd_backward_input_applies(s)) {
-    const std::unique_ptr<float[]> u(new float[static_cast<size_t>(16 * s.channels * s.out_channels)]);
-    winograd_weights(weight, s.channels, s.out_channels, true, u.get());
     winograd_conv(make_winograd(s.batch, s.out_channels, s.channels, s.out_h, s.out_w,
                                 2 - s.pad_h, 2 - s.pad_w),
-                  grad_output, u.get(), nullptr, grad_input);
+                  grad_output, weight, true, nullptr, grad_input);
     return;
   }
   const Plan plan = make_plan(s);
@@ -590,11 +598,11 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* grad_output, cons
   const int64_t per_group = units_per_group(s.batch, kMaxWeightGroups, size);
   const int64_t groups = (s.batch + per_group - 1) / per_group;
   // Group 0 sums straight into grad_weight; the others into their own partials.
-  const std::unique_ptr<float[]> partials(new float[static_cast<size_t>((groups - 1) * size)]);
+  float* partials = call_scratch(static_cast<size_t>((groups - 1) * size));
   for_units(groups, flops(s, plan), [&](int64_t first, int64_t last) {
     float* cols = plan.direct ? nullptr : scratch(static_cast<size_t>(k * plan.block_rows * s.out_w));
     for (int64_t group = first; group < last; ++group) {
-      float* dest = group == 0 ? grad_weight : partials.get() + (group - 1) * size;
+      float* dest = group == 0 ? grad_weight : partials + (group - 1) * size;
       float beta = 0.f;
       const int64_t n_end = std::min(s.batch, (group + 1) * per_group);
       for (int64_t n = group * per_group; n < n_end; ++n) {
@@ -617,7 +625,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* grad_output, cons
     }
   });
   for (int64_t group = 1; group < groups; ++group) {
-    const float* partial = partials.get() + (group - 1) * size;
+    const float* partial = partials + (group - 1) * size;
     for (int64_t i = 0; i < size; ++i) grad_weight[i] += partial[i];
   }
 }
