@@ -82,7 +82,8 @@ def cases(np, cpu, ref):
             ("backward_weight", lambda b, g=grad, x=x, s=weight.shape:
                 b.conv2d_backward_weight(g, x, s, (1, 1), (1, 1))),
         ]:
-            result.append((f"{label} {name}", lambda call=call: call(cpu), lambda call=call: call(ref)))
+            result.append((f"{label} {name}", lambda call=call: call(cpu),
+                           lambda call=call: call(ref)))
     for label, channels, size in POOLS:
         x = rng.standard_normal((BATCH, channels, size, size)).astype(np.float32)
         out, indices = cpu.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))

@@ -235,8 +235,9 @@ void col2im_add(const Conv2dShape& s, float* cols, int64_t row_begin, int64_t ro
 // A^T = [1 1 1 0; 0 1 -1 -1]: 16 elementwise products per tile and channel instead of 36
 // multiply-adds, i.e. 2.25x fewer flops. The sum over c is a GEMM per transformed
 // position xi (16 of them): M[xi] (O, T) = U[xi] (O, C) . V[xi] (C, T) over a block of T
-// tiles, with V stored [c][xi][t] and M [o][xi][t] (row strides 16 T) so that the 16
-// values one channel's transform writes, or one output channel's reads, sit together.
+// tiles (winograd_conv keeps V in the micro-kernel's packed panels; the weight gradient
+// stores V [c][xi][t], row stride 16 T, so the 16 values one channel's transform writes
+// sit together).
 // Tiles are numbered image by image, row by row; threads take whole blocks, so each
 // output is computed the same way whatever the thread count. The transforms only add,
 // subtract and halve, so the rounding is that of the 16 dot products plus a few
@@ -284,7 +285,8 @@ void winograd_weights(const float* weight, int64_t out_channels, int64_t in_chan
       const float* kernel = transposed ? weight + (c * forward_in + o) * 9
                                        : weight + (o * forward_in + c) * 9;
       for (int p = 0; p < 3; ++p)
-        for (int q = 0; q < 3; ++q) g[p][q] = transposed ? kernel[(2 - p) * 3 + (2 - q)] : kernel[p * 3 + q];
+        for (int q = 0; q < 3; ++q)
+          g[p][q] = transposed ? kernel[(2 - p) * 3 + (2 - q)] : kernel[p * 3 + q];
       float t[4][3];  // G g
       for (int q = 0; q < 3; ++q) {
         t[0][q] = g[0][q];
@@ -520,14 +522,16 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight,
   const int64_t o = s.out_channels, k = plan.k, p = plan.p;
   const int64_t image = s.channels * s.height * s.width;
   for_units(s.batch, flops(s, plan), [&](int64_t first, int64_t last) {
-    float* cols = plan.direct ? nullptr : scratch(static_cast<size_t>(k * plan.block_rows * s.out_w));
+    float* cols =
+        plan.direct ? nullptr : scratch(static_cast<size_t>(k * plan.block_rows * s.out_w));
     for (int64_t n = first; n < last; ++n) {
       const float* x_n = x + n * image;
       float* out_n = out + n * o * p;
       float beta = 0.f;
       if (bias) {
         // Seed each output plane with its bias and let sgemm add onto it.
-        for (int64_t row = 0; row < o; ++row) std::fill(out_n + row * p, out_n + (row + 1) * p, bias[row]);
+        for (int64_t row = 0; row < o; ++row)
+          std::fill(out_n + row * p, out_n + (row + 1) * p, bias[row]);
         beta = 1.f;
       }
       if (plan.direct) {
@@ -558,7 +562,8 @@ void conv2d_backward_input(const Conv2dShape& s, const float* grad_output, const
   const int64_t o = s.out_channels, k = plan.k, p = plan.p;
   const int64_t image = s.channels * s.height * s.width;
   for_units(s.batch, flops(s, plan), [&](int64_t first, int64_t last) {
-    float* cols = plan.direct ? nullptr : scratch(static_cast<size_t>(k * plan.block_rows * s.out_w));
+    float* cols =
+        plan.direct ? nullptr : scratch(static_cast<size_t>(k * plan.block_rows * s.out_w));
     for (int64_t n = first; n < last; ++n) {
       const float* grad_n = grad_output + n * o * p;
       float* dx_n = grad_input + n * image;
@@ -600,7 +605,8 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* grad_output, cons
   // Group 0 sums straight into grad_weight; the others into their own partials.
   float* partials = call_scratch(static_cast<size_t>((groups - 1) * size));
   for_units(groups, flops(s, plan), [&](int64_t first, int64_t last) {
-    float* cols = plan.direct ? nullptr : scratch(static_cast<size_t>(k * plan.block_rows * s.out_w));
+    float* cols =
+        plan.direct ? nullptr : scratch(static_cast<size_t>(k * plan.block_rows * s.out_w));
     for (int64_t group = first; group < last; ++group) {
       float* dest = group == 0 ? grad_weight : partials + (group - 1) * size;
       float beta = 0.f;

@@ -51,7 +51,8 @@ void winograd_input_run(const float* plane, int64_t height, int64_t width, int64
     __m512 d[4];  // the 4 patch rows; lanes past the chunk's 2n + 2 columns are unused
     for (int r = 0; r < 4; ++r) {
       const int64_t h = 2 * a - pad_h + r;
-      d[r] = h < 0 || h >= height ? _mm512_setzero_ps() : load_row(plane + h * width, column, width);
+      d[r] = h < 0 || h >= height ? _mm512_setzero_ps()
+                                  : load_row(plane + h * width, column, width);
     }
     const __m512 t[4] = {_mm512_sub_ps(d[0], d[2]), _mm512_add_ps(d[1], d[2]),
                          _mm512_sub_ps(d[2], d[1]), _mm512_sub_ps(d[1], d[3])};
@@ -76,22 +77,23 @@ void winograd_output_run(const float* m, int64_t m_xi_stride, int64_t count, flo
   // first source) with y[.][1] (the second).
   const __m512i interleave = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22,
                                                7, 23);
-  const __m256 bias_vector = _mm256_set1_ps(bias);
+  const __m256 bias8 = _mm256_set1_ps(bias);
   const int64_t row = 2 * a;
   for (int64_t done = 0; done < count; done += 8) {
     const int64_t n = count - done < 8 ? count - done : 8;
     const __mmask8 tiles = static_cast<__mmask8>(lanes_between(0, n));
     __m256 x[16];
-    for (int xi = 0; xi < 16; ++xi) x[xi] = _mm256_maskz_loadu_ps(tiles, m + xi * m_xi_stride + done);
+    for (int xi = 0; xi < 16; ++xi)
+      x[xi] = _mm256_maskz_loadu_ps(tiles, m + xi * m_xi_stride + done);
     __m256 s0[4], s1[4];
     for (int k = 0; k < 4; ++k) {
       s0[k] = _mm256_add_ps(_mm256_add_ps(x[4 * k], x[4 * k + 1]), x[4 * k + 2]);
       s1[k] = _mm256_sub_ps(_mm256_sub_ps(x[4 * k + 1], x[4 * k + 2]), x[4 * k + 3]);
     }
-    const __m256 y00 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]), bias_vector);
-    const __m256 y01 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]), bias_vector);
-    const __m256 y10 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]), bias_vector);
-    const __m256 y11 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]), bias_vector);
+    const __m256 y00 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]), bias8);
+    const __m256 y01 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]), bias8);
+    const __m256 y10 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]), bias8);
+    const __m256 y11 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]), bias8);
     const int64_t column = 2 * (b + done);
     const __mmask16 columns = lanes_between(0, out_w - column < 2 * n ? out_w - column : 2 * n);
     const __m512 top = _mm512_permutex2var_ps(_mm512_castps256_ps512(y00), interleave,

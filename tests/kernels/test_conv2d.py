@@ -186,10 +186,12 @@ def test_conv2d_same_for_any_thread_count(shape, isa):
     if isa is not None:
         _C.set_isa_cap(isa)
     try:
-        results = [with_threads(count, lambda: (
-            cpu.conv2d_forward(x, weight, bias, stride, padding),
-            cpu.conv2d_backward_input(grad, weight, x.shape, stride, padding),
-            cpu.conv2d_backward_weight(grad, x, weight.shape, stride, padding))) for count in (1, 2)]
+        def run():
+            return (cpu.conv2d_forward(x, weight, bias, stride, padding),
+                    cpu.conv2d_backward_input(grad, weight, x.shape, stride, padding),
+                    cpu.conv2d_backward_weight(grad, x, weight.shape, stride, padding))
+
+        results = [with_threads(count, run) for count in (1, 2)]
     finally:
         _C.set_isa_cap(saved_isa)
     for single, double in zip(*results):
@@ -297,9 +299,11 @@ def test_conv2d_forward_errors():
         f(x[0], weight, bias, (1, 1), (1, 1))
     with pytest.raises(ValueError, match=r"conv2d_forward: weight must be 4-D"):
         f(x, weight[0], bias, (1, 1), (1, 1))
-    with pytest.raises(ValueError, match="conv2d_forward: weight expects 2 input channels, x has 3"):
+    with pytest.raises(ValueError,
+                       match="conv2d_forward: weight expects 2 input channels, x has 3"):
         f(x, weight[:, :2], bias, (1, 1), (1, 1))
-    with pytest.raises(ValueError, match=r"conv2d_forward: bias must have shape \(4,\), got \(3,\)"):
+    with pytest.raises(ValueError,
+                       match=r"conv2d_forward: bias must have shape \(4,\), got \(3,\)"):
         f(x, weight, bias[:3], (1, 1), (1, 1))
     with pytest.raises(ValueError, match=r"conv2d_forward: stride must be a sequence of 2 "
                                          r"integers in \[1, 2\^31\), got \(0, 1\)"):

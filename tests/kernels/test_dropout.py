@@ -64,7 +64,8 @@ def test_dropout_noncontiguous_inputs(threads):
     mask = (rng.random((20, 10)) > 0.5)[::2].T
     assert not x.flags.c_contiguous and not mask.flags.c_contiguous
     assert_same_bits(cpu.dropout_forward(x, mask, 1.25), ref.dropout_forward(x, mask, 1.25))
-    assert_same_bits(cpu.dropout_backward(x.T, mask.T, 1.25), ref.dropout_backward(x.T, mask.T, 1.25))
+    assert_same_bits(cpu.dropout_backward(x.T, mask.T, 1.25),
+                     ref.dropout_backward(x.T, mask.T, 1.25))
 
 
 def test_dropout_same_for_any_thread_count():
