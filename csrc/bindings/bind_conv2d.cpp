@@ -20,12 +20,12 @@ kernels::Conv2dShape geometry(const std::vector<int64_t>& input, const char* inp
   if (weight[1] != input[1])
     throw py::value_error(std::string(op) + ": " + weight_arg + " expects " +
                           std::to_string(weight[1]) + " input channels, " + input_arg + " has " +
-                          std::to_string(input[1]) + " (" + input_arg + " shape " +
-                          shape_string(input) + ", " + weight_arg + " shape " +
-                          shape_string(weight) + ")");
+                          std::to_string(input[1]) + " (" + input_arg + ": " +
+                          shape_string(input) + ", " + weight_arg + ": " + shape_string(weight) +
+                          ")");
   if (weight[2] < 1 || weight[3] < 1)
     throw py::value_error(std::string(op) + ": the kernel size must be at least (1, 1), got " +
-                          pair_string(weight[2], weight[3]) + " (" + weight_arg + " shape " +
+                          pair_string(weight[2], weight[3]) + " (" + weight_arg + ": " +
                           shape_string(weight) + ")");
   const std::vector<int64_t> s = int_sequence(stride, 2, 1, op, "stride");
   const std::vector<int64_t> pad = int_sequence(padding, 2, 0, op, "padding");
