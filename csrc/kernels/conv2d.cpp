@@ -521,20 +521,34 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight,
   const Plan plan = make_plan(s);
   const int64_t o = s.out_channels, k = plan.k, p = plan.p;
   const int64_t image = s.channels * s.height * s.width;
+  // With a column matrix of our own, the bias rides along as one more row of it (all
+  // ones) and one more column of the weights, so the output is written once; otherwise
+  // it is seeded into the output for sgemm to add onto (beta = 1). The bias comes last in
+  // the sum either way, as in the reference (columns . weights^T + bias).
+  const bool bias_row = bias && !plan.direct;
+  const int64_t depth = bias_row ? k + 1 : k;
+  const float* weights = weight;
+  if (bias_row) {
+    float* augmented = call_scratch(static_cast<size_t>(o * depth));
+    for (int64_t row = 0; row < o; ++row) {
+      std::copy(weight + row * k, weight + (row + 1) * k, augmented + row * depth);
+      augmented[row * depth + k] = bias[row];
+    }
+    weights = augmented;
+  }
   for_units(s.batch, flops(s, plan), [&](int64_t first, int64_t last) {
     float* cols =
-        plan.direct ? nullptr : scratch(static_cast<size_t>(k * plan.block_rows * s.out_w));
+        plan.direct ? nullptr : scratch(static_cast<size_t>(depth * plan.block_rows * s.out_w));
     for (int64_t n = first; n < last; ++n) {
       const float* x_n = x + n * image;
       float* out_n = out + n * o * p;
-      float beta = 0.f;
-      if (bias) {
-        // Seed each output plane with its bias and let sgemm add onto it.
-        for (int64_t row = 0; row < o; ++row)
-          std::fill(out_n + row * p, out_n + (row + 1) * p, bias[row]);
-        beta = 1.f;
-      }
       if (plan.direct) {
+        float beta = 0.f;
+        if (bias) {
+          for (int64_t row = 0; row < o; ++row)
+            std::fill(out_n + row * p, out_n + (row + 1) * p, bias[row]);
+          beta = 1.f;
+        }
         sgemm(false, false, o, p, k, 1.f, weight, k, x_n, p, beta, out_n, p);
         continue;
       }
@@ -542,8 +556,9 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight,
         const int64_t row_end = std::min(s.out_h, row + plan.block_rows);
         const int64_t width = (row_end - row) * s.out_w;
         im2col(s, x_n, row, row_end, cols);
-        sgemm(false, false, o, width, k, 1.f, weight, k, cols, width, beta, out_n + row * s.out_w,
-              p);
+        if (bias_row) std::fill(cols + k * width, cols + (k + 1) * width, 1.f);
+        sgemm(false, false, o, width, depth, 1.f, weights, depth, cols, width, 0.f,
+              out_n + row * s.out_w, p);
       }
     }
   });
