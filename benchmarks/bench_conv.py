@@ -8,30 +8,31 @@ backward_weight (conv1's input gradient is never needed in training, but it is t
 MaxPool2d(2) after each (64x32x28x28 and 64x64x14x14), forward / backward. Both sides are
 called through the backend modules, as the library calls them.
 
-Thread counts: each runs in its own child process started with OMP_NUM_THREADS /
-OPENBLAS_NUM_THREADS / MKL_NUM_THREADS set (a BLAS reads its count once, when it starts), where
-cunn gets the same count through cunn.backends.cpu.set_num_threads. Within a child, cunn and the
-reference run in alternating rounds with an idle gap first (so one library's spinning pool
-does not steal the core the other is timed on); times are medians of all samples, the ratio
-(reference time / cunn time) is the median of the per-round ratios, which stays stable on a
-shared machine that slows down in bursts. The "training step" line adds what one training
-step calls: both forwards, conv1's weight gradient, conv2's input and weight gradients, both
-pool forwards and backwards.
+Method (_harness.py, as bench_gemm.py): each thread count runs in its own child process started
+with OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS set (a BLAS reads its count once,
+when it starts), where cunn gets the same count through cunn.backends.cpu.set_num_threads.
+Within a child, cunn and the reference run in alternating rounds with an idle gap first (so one
+library's spinning pool does not steal the core the other is timed on); times are medians of
+all samples, the ratio (reference time / cunn time) is the median of the per-round ratios,
+which stays stable on a shared machine that slows down in bursts. "others" is the share of the
+CPUs other processes used while a row ran; above 5% the row is flagged. The "training step"
+line adds what one training step calls: both forwards, conv1's weight gradient, conv2's input
+and weight gradients, both pool forwards and backwards.
 """
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-IDLE_SECONDS = 0.15
+from _harness import (ROOT, OthersMeter, cpu_model, seconds_per_call, thread_environment,
+                      timed_round)
+
 SAMPLE_SECONDS = 5e-3
 BATCH = 64
+# Warn when other processes used more than this share of the CPUs during a row.
+BUSY_WARNING = 0.05
 # (label, C, H, O): 3x3 kernels, stride 1, padding 1.
 CONVS = [("conv1", 1, 28, 32), ("conv2", 32, 14, 64)]
 # (label, C, H): 2x2 windows, stride 2.
@@ -40,30 +41,6 @@ POOLS = [("pool1", 32, 28), ("pool2", 64, 14)]
 STEP = {"conv1 forward", "conv1 backward_weight", "conv2 forward", "conv2 backward_input",
         "conv2 backward_weight", "pool1 forward", "pool1 backward", "pool2 forward",
         "pool2 backward"}
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def seconds_per_call(function, calls):
-    start = time.perf_counter()
-    for _ in range(calls):
-        function()
-    return (time.perf_counter() - start) / calls
-
-
-def timed_round(function, calls, samples):
-    time.sleep(IDLE_SECONDS)  # the other side's pool stops spinning
-    function()                # wakes this side's pool
-    return [seconds_per_call(function, calls) for _ in range(samples)]
 
 
 def cases(np, cpu, ref):
@@ -113,15 +90,16 @@ def worker(threads, rounds, samples):
         cunn_calls = max(1, int(SAMPLE_SECONDS / seconds_per_call(run_cunn, 3)))
         ref_calls = max(1, int(SAMPLE_SECONDS / seconds_per_call(run_ref, 2)))
         cunn_rounds, ref_rounds = [], []
-        for _ in range(rounds):
-            cunn_rounds.append(timed_round(run_cunn, cunn_calls, samples))
-            ref_rounds.append(timed_round(run_ref, ref_calls, samples))
+        with OthersMeter() as others:
+            for _ in range(rounds):
+                cunn_rounds.append(timed_round(run_cunn, cunn_calls, samples))
+                ref_rounds.append(timed_round(run_ref, ref_calls, samples))
         ratios = [statistics.median(r) / statistics.median(c)
                   for c, r in zip(cunn_rounds, ref_rounds)]
         rows.append(dict(label=label, threads=threads,
                          cunn=statistics.median([t for r in cunn_rounds for t in r]),
                          ref=statistics.median([t for r in ref_rounds for t in r]),
-                         ratio=statistics.median(ratios)))
+                         ratio=statistics.median(ratios), others=others.fraction))
     return dict(isa=_C.isa(), numpy=np.__version__, rows=rows)
 
 
@@ -138,9 +116,7 @@ def main():
 
     results = []
     for threads in args.threads:
-        environment = dict(os.environ)
-        for name in THREAD_VARIABLES:
-            environment[name] = str(threads)
+        environment = thread_environment(threads)
         output = subprocess.run(
             [sys.executable, os.path.abspath(__file__), "--worker", str(threads),
              "--rounds", str(args.rounds), "--samples", str(args.samples)],
@@ -150,15 +126,20 @@ def main():
     print(f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs visible)")
     print(f"cunn ISA: {results[0]['isa']}   numpy {results[0]['numpy']}   batch {BATCH}   "
           f"{args.rounds} alternating rounds of {args.samples} samples; times: medians; "
-          f"ratio = reference / cunn, median of per-round ratios")
-    header = f"{'kernel':24} {'thr':>3} {'cunn ms':>9} {'numpy_ref ms':>13} {'ratio':>7}"
+          f"ratio = reference / cunn, median of per-round ratios; others = the CPU share other "
+          f"processes took meanwhile")
+    header = (f"{'kernel':24} {'thr':>3} {'cunn ms':>9} {'numpy_ref ms':>13} {'ratio':>7} "
+              f"{'others':>7}")
     print(header)
     print("-" * len(header))
     for result in results:
         step_cunn = step_ref = 0.0
         for row in result["rows"]:
+            others = row["others"]
+            flag = "  busy machine" if others is not None and others > BUSY_WARNING else ""
+            share = "n/a" if others is None else f"{others:.0%}"
             print(f"{row['label']:24} {row['threads']:>3} {row['cunn'] * 1e3:9.3f} "
-                  f"{row['ref'] * 1e3:13.3f} {row['ratio']:7.1f}")
+                  f"{row['ref'] * 1e3:13.3f} {row['ratio']:7.1f} {share:>7}{flag}")
             if row["label"] in STEP:
                 step_cunn += row["cunn"]
                 step_ref += row["ref"]
