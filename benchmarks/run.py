@@ -498,10 +498,21 @@ def round_ratio(results, numerator, denominator):
     return median(ratios) if ratios else None
 
 
+SKIPPED = "skipped"
+SELECTED = None  # --frameworks: the frameworks to run (None: all)
+
+
+def absent(name):
+    """Why a framework has no result: left out by --frameworks, or not installed."""
+    return SKIPPED if SELECTED is not None and name not in SELECTED else NOT_INSTALLED
+
+
 def start_children(frameworks, threads, python, have_torch):
     children = {}
     for name in frameworks:
         if name == "torch" and not have_torch:
+            continue
+        if SELECTED is not None and name not in SELECTED:
             continue
         children[name] = Child(name, threads, python)
     return children
@@ -568,7 +579,7 @@ def run_gemm(threads, args, python, have_torch):
             for name in GEMM_FRAMEWORKS:
                 result = results.get(name)
                 if result is None:
-                    row[name] = NOT_INSTALLED
+                    row[name] = absent(name)
                 elif "error" in result:
                     row[name] = "unavailable: " + short_error(result["error"])
                 else:
@@ -603,7 +614,7 @@ def run_train(model, threads, args, python, have_torch, data_path):
     for name in MODEL_FRAMEWORKS:
         result = results.get(name)
         if result is None:
-            row[name] = {"status": NOT_INSTALLED}
+            row[name] = {"status": absent(name)}
         elif "error" in result:
             row[name] = {"status": "unavailable", "error": result["error"]}
         else:
@@ -639,7 +650,7 @@ def run_micro(workload, threads, args, python, have_torch):
             for name in MODEL_FRAMEWORKS:
                 result = results.get(name)
                 if result is None:
-                    row[name] = NOT_INSTALLED
+                    row[name] = absent(name)
                 elif "error" in result:
                     row[name] = "unavailable: " + short_error(result["error"])
                 elif unit == "images/s":
@@ -812,8 +823,8 @@ def print_report(report, peak_used):
                 width = 17 if name == "cunn-numpy" else 16
                 if cell["status"] == "ok":
                     text = f"{cell['epoch_s']:.2f} ({cell['step_ms']:.2f})"
-                elif cell["status"] == NOT_INSTALLED:
-                    text = NOT_INSTALLED
+                elif cell["status"] in (NOT_INSTALLED, SKIPPED):
+                    text = cell["status"]
                 else:
                     text = "unavailable"
                 cells.append(f"{text:>{width}}")
@@ -828,7 +839,7 @@ def print_report(report, peak_used):
                 if cell["status"] == "ok":
                     parts.append(f"{name} {cell['final_loss']:.4f} "
                                  f"({cell['rss_data_mb']:.0f}/{cell['rss_peak_mb']:.0f} MB)")
-                elif cell["status"] != NOT_INSTALLED:
+                elif cell["status"] not in (NOT_INSTALLED, SKIPPED):
                     parts.append(f"{name} unavailable: {short_error(cell.get('error'))}")
             print(f"  {row['workload']:5} {row['threads']}t  {row['basis']}, "
                   f"{row['steps_per_round']}x{row['rounds']} rounds after "
@@ -885,6 +896,10 @@ def bars(report):
             out.append((f"{title}: >= {versus_torch:g}x PyTorch's speed", "n/a",
                         "not measured at 2 threads"))
             continue
+        if row["cunn"]["status"] == SKIPPED:
+            out.append((f"{title}: >= {versus_numpy:g}x NumPy backend", "n/a", "cunn skipped"))
+            out.append((f"{title}: >= {versus_torch:g}x PyTorch's speed", "n/a", "cunn skipped"))
+            continue
         if row["cunn"]["status"] != "ok":
             why = "cunn cannot run it yet: " + short_error(row["cunn"].get("error"))
             out.append((f"{title}: >= {versus_numpy:g}x NumPy backend", "MISS", why))
@@ -892,9 +907,9 @@ def bars(report):
             continue
         out.append(check(f"{title}: >= {versus_numpy:g}x NumPy backend", row["cunn_vs_numpy"],
                          versus_numpy, f"(cunn {row['cunn']['epoch_s']:.2f} s/epoch)"))
-        if row["torch"]["status"] == NOT_INSTALLED:
+        if row["torch"]["status"] in (NOT_INSTALLED, SKIPPED):
             out.append((f"{title}: >= {versus_torch:g}x PyTorch's speed", "n/a",
-                        "PyTorch not installed"))
+                        f"PyTorch {row['torch']['status']}"))
         else:
             out.append(check(f"{title}: >= {versus_torch:g}x PyTorch's speed",
                              row["cunn_vs_torch"], versus_torch,
@@ -1027,6 +1042,9 @@ def parse_args():
     parser.add_argument("--steps", type=int, default=None,
                         help="training steps per round (default: a whole epoch for the MLPs, "
                              "25 for the CNN)")
+    parser.add_argument("--frameworks", nargs="+", default=None, metavar="NAME",
+                        help="run only these of: cunn cunn-numpy numpy torch (default: all; "
+                             "numpy is plain NumPy matmul, for GEMM)")
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
     parser.add_argument("--data", default=None,
                         help="folder holding the MNIST IDX files (default $CUNN_DATA/mnist)")
@@ -1047,6 +1065,9 @@ def parse_args():
                 if item not in workloads:
                     workloads.append(item)
         args.workloads = workloads
+        for name in args.frameworks or ():
+            if name not in MODEL_FRAMEWORKS + GEMM_FRAMEWORKS:
+                parser.error(f"--frameworks: unknown framework {name!r}")
         if any(t < 1 for t in args.threads):
             parser.error("--threads: counts must be >= 1")
         args.repeats = args.repeats or (2 if args.quick else 5)
@@ -1062,6 +1083,8 @@ def main():
     if args.prepare_data is not None:
         write_data(args.data, args.prepare_data)
         return
+    global SELECTED
+    SELECTED = args.frameworks
     python = args.python
     have_torch = torch_installed(python)
     started = time.perf_counter()
