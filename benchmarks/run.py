@@ -2,6 +2,7 @@
 
     PYTHONPATH=. python benchmarks/run.py [--workloads gemm mlp ...] [--threads 1 2]
                                           [--repeats 5] [--quick] [--json PATH] [--png PATH]
+                                          [--frameworks cunn cunn-numpy numpy torch]
 
 Workloads (default: all):
   peak       the machine's FMA ceiling per core (fma_peak.c, compiled with cc); GEMM rows are
@@ -489,12 +490,17 @@ def alternate(children, kind, params, rounds, samples, calls=None, label=""):
     return results
 
 
-def round_ratio(results, numerator, denominator):
-    """Median over rounds of (numerator's round median / denominator's round median)."""
+def round_ratios(results, numerator, denominator):
+    """Per round: numerator's round median / denominator's round median."""
     a, b = results.get(numerator, {}), results.get(denominator, {})
     if "rounds" not in a or "rounds" not in b or "median" not in a or "median" not in b:
-        return None
-    ratios = [median(x) / median(y) for x, y in zip(a["rounds"], b["rounds"])]
+        return []
+    return [median(x) / median(y) for x, y in zip(a["rounds"], b["rounds"])]
+
+
+def round_ratio(results, numerator, denominator):
+    """Median over rounds of (numerator's round median / denominator's round median)."""
+    ratios = round_ratios(results, numerator, denominator)
     return median(ratios) if ratios else None
 
 
@@ -628,6 +634,8 @@ def run_train(model, threads, args, python, have_torch, data_path):
                          "round_epoch_s": [median(r) * STEPS_PER_EPOCH for r in result["rounds"]]}
     row["cunn_vs_numpy"] = round_ratio(results, "cunn-numpy", "cunn")
     row["cunn_vs_torch"] = round_ratio(results, "torch", "cunn")
+    row["cunn_vs_numpy_rounds"] = round_ratios(results, "cunn-numpy", "cunn")
+    row["cunn_vs_torch_rounds"] = round_ratios(results, "torch", "cunn")
     return row
 
 
@@ -882,10 +890,15 @@ def bars(report):
                 return row
         return None
 
-    def check(name, value, threshold, unit_text):
+    def check(name, value, threshold, unit_text, rounds=()):
         if value is None:
-            return (name, "n/a", unit_text)
-        return (name, "PASS" if value >= threshold else "MISS", f"{value:.2f}x {unit_text}")
+            return (name, "n/a", unit_text + ")")
+        # unit_text opens a bracket that this closes, after the per-round spread
+        spread = (f"; rounds {min(rounds):.2f}-{max(rounds):.2f}x, "
+                  f"{sum(r >= threshold for r in rounds)} of {len(rounds)} at the bar"
+                  if rounds else "")
+        return (name, "PASS" if value >= threshold else "MISS",
+                f"{value:.2f}x {unit_text}{spread})")
 
     for workload, versus_numpy, versus_torch in (("mlp", 3.0, 1.0), ("cnn", 5.0, 0.7)):
         row = train_row(workload)
@@ -906,14 +919,17 @@ def bars(report):
             out.append((f"{title}: >= {versus_torch:g}x PyTorch's speed", "MISS", why))
             continue
         out.append(check(f"{title}: >= {versus_numpy:g}x NumPy backend", row["cunn_vs_numpy"],
-                         versus_numpy, f"(cunn {row['cunn']['epoch_s']:.2f} s/epoch)"))
+                         versus_numpy, f"(cunn {row['cunn']['epoch_s']:.2f} s/epoch, NumPy "
+                         f"backend {row['cunn-numpy'].get('epoch_s', float('nan')):.2f}",
+                         row.get("cunn_vs_numpy_rounds", ())))
         if row["torch"]["status"] in (NOT_INSTALLED, SKIPPED):
             out.append((f"{title}: >= {versus_torch:g}x PyTorch's speed", "n/a",
                         f"PyTorch {row['torch']['status']}"))
         else:
             out.append(check(f"{title}: >= {versus_torch:g}x PyTorch's speed",
                              row["cunn_vs_torch"], versus_torch,
-                             f"(torch {row['torch'].get('epoch_s', float('nan')):.2f} s/epoch)"))
+                             f"(torch {row['torch'].get('epoch_s', float('nan')):.2f} s/epoch",
+                             row.get("cunn_vs_torch_rounds", ())))
     imports = {row["label"]: row for row in report.get("import", [])}
     cunn_import = imports.get("import cunn")
     if cunn_import is None or cunn_import["status"] != "ok":
