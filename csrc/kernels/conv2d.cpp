@@ -44,12 +44,24 @@ constexpr int64_t kColumnBudget = int64_t{1} << 18;
 constexpr int64_t kMaxWeightGroups = 16;
 constexpr int64_t kPartialBudget = int64_t{1} << 22;
 
-// How many units (images or tile blocks) each of at most `max_groups` groups sums, for
-// partials of `size` floats each. Depends on the shape only, never on the thread count.
-int64_t units_per_group(int64_t units, int64_t max_groups, int64_t size) {
-  const int64_t groups = std::max<int64_t>(
+// Work is cut into `parts` contiguous ranges of units, part p being
+// [part_begin(units, parts, p), part_begin(units, parts, p + 1)): sizes differ by at most
+// one, so threads taking whole parts get equal shares. Every count below depends on the
+// shape only, never on the thread count.
+int64_t part_begin(int64_t units, int64_t parts, int64_t part) { return units * part / parts; }
+
+// Parts of at most `max_units` units each; their number is rounded up to a multiple of 4
+// where there are units enough, so that 2 or 4 threads get the same number of parts.
+int64_t balanced_parts(int64_t units, int64_t max_units) {
+  const int64_t parts = (units + max_units - 1) / std::max<int64_t>(1, max_units);
+  return std::max<int64_t>(1, std::min(units, (parts + 3) / 4 * 4));
+}
+
+// How many groups (of images or tile blocks) a weight gradient sums into partials of
+// `size` floats each: at most `max_groups`, and within kPartialBudget.
+int64_t group_count(int64_t units, int64_t max_groups, int64_t size) {
+  return std::max<int64_t>(
       1, std::min({units, max_groups, kPartialBudget / std::max<int64_t>(1, size)}));
-  return (units + groups - 1) / groups;
 }
 
 struct Plan {
@@ -339,10 +351,13 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
   const int64_t mr = kernel.mr, nr = kernel.nr;
   const int64_t tiles = g.batch * g.tiles_h * g.tiles_w;
   const int64_t c_count = g.in_channels, o_count = g.out_channels;
-  // V of one block (16 C tiles floats) stays near half of kColumnBudget.
-  const int64_t block = std::max<int64_t>(
-      nr, std::min<int64_t>(16 * nr, kColumnBudget / 2 / (16 * c_count) / nr * nr));
-  const int64_t blocks = (tiles + block - 1) / block;
+  // Blocks of whole NR-tile panels; V of one block (16 C tiles floats) stays within half
+  // of kColumnBudget.
+  const int64_t max_panels =
+      std::max<int64_t>(1, std::min<int64_t>(16, kColumnBudget / 2 / (16 * c_count) / nr));
+  const int64_t all_panels = (tiles + nr - 1) / nr;
+  const int64_t blocks = balanced_parts(all_panels, max_panels);
+  const int64_t block = (all_panels + blocks - 1) / blocks * nr;  // the most tiles in one
   const int64_t row_panels = (o_count + mr - 1) / mr;
   float* u = call_scratch(static_cast<size_t>(16 * (o_count + row_panels * mr) * c_count));
   float* u_packed = u + 16 * o_count * c_count;
@@ -362,7 +377,8 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
     float* v = scratch(static_cast<size_t>(16 * v_xi * (block / nr) + 16 * m_xi));
     float* m = v + 16 * v_xi * (block / nr);
     for (int64_t index = first_block; index < last_block; ++index) {
-      const int64_t first = index * block, last = std::min(tiles, first + block);
+      const int64_t first = part_begin(all_panels, blocks, index) * nr;
+      const int64_t last = std::min(tiles, part_begin(all_panels, blocks, index + 1) * nr);
       const int64_t width = last - first;
       const int64_t panels = (width + nr - 1) / nr;
       // V[panel][xi][c][nr]: every (panel, xi) is one packed B panel of c_count x nr.
@@ -416,25 +432,25 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
                           float* grad_weight) {
 #if defined(CUNN_X86)
   const int64_t tiles = g.batch * g.tiles_h * g.tiles_w;
-  const int64_t blocks = (tiles + g.block - 1) / g.block;
+  const int64_t blocks = balanced_parts(tiles, g.block);
   const int64_t c_count = g.in_channels, o_count = g.out_channels;
   const int64_t sums_size = 16 * o_count * c_count;
   // Fewer groups than the im2col path's: each partial is 16 O C floats.
-  const int64_t per_group = units_per_group(blocks, 8, sums_size);
-  const int64_t groups = (blocks + per_group - 1) / per_group;
+  const int64_t groups = group_count(blocks, 8, sums_size);
   float* sums = call_scratch(static_cast<size_t>(groups * sums_size));
   const double flops = 2.0 * 16 * static_cast<double>(tiles) * static_cast<double>(c_count) *
                        static_cast<double>(o_count);
   for_units(groups, flops, [&](int64_t first_group, int64_t last_group) {
-    const int64_t nb = g.block;
+    const int64_t nb = (tiles + blocks - 1) / blocks;  // the most tiles in one block
     float* v = scratch(static_cast<size_t>(16 * (c_count + o_count) * nb));
     float* gt = v + 16 * c_count * nb;
     for (int64_t group = first_group; group < last_group; ++group) {
       float* sum = sums + group * sums_size;
       float beta = 0.f;
-      const int64_t block_end = std::min(blocks, (group + 1) * per_group);
-      for (int64_t block = group * per_group; block < block_end; ++block) {
-        const int64_t first = block * nb, last = std::min(tiles, first + nb);
+      const int64_t block_end = part_begin(blocks, groups, group + 1);
+      for (int64_t block = part_begin(blocks, groups, group); block < block_end; ++block) {
+        const int64_t first = part_begin(tiles, blocks, block);
+        const int64_t last = part_begin(tiles, blocks, block + 1);
         const int64_t width = last - first;
         for_tile_runs(g, first, last, width, [&](const TileRun& run) {
           for (int64_t c = 0; c < c_count; ++c) {
@@ -615,8 +631,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* grad_output, cons
     return;
   }
   const int64_t image = s.channels * s.height * s.width;
-  const int64_t per_group = units_per_group(s.batch, kMaxWeightGroups, size);
-  const int64_t groups = (s.batch + per_group - 1) / per_group;
+  const int64_t groups = group_count(s.batch, kMaxWeightGroups, size);
   // Group 0 sums straight into grad_weight; the others into their own partials.
   float* partials = call_scratch(static_cast<size_t>((groups - 1) * size));
   for_units(groups, flops(s, plan), [&](int64_t first, int64_t last) {
@@ -625,8 +640,8 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* grad_output, cons
     for (int64_t group = first; group < last; ++group) {
       float* dest = group == 0 ? grad_weight : partials + (group - 1) * size;
       float beta = 0.f;
-      const int64_t n_end = std::min(s.batch, (group + 1) * per_group);
-      for (int64_t n = group * per_group; n < n_end; ++n) {
+      const int64_t n_end = part_begin(s.batch, groups, group + 1);
+      for (int64_t n = part_begin(s.batch, groups, group); n < n_end; ++n) {
         const float* grad_n = grad_output + n * o * p;
         const float* x_n = x + n * image;
         if (plan.direct) {
