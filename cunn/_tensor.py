@@ -266,8 +266,9 @@ class Tensor:
                                    "pass gradient=")
             gradient = np.ones(self._data.shape, dtype=self._data.dtype)
         else:
-            gradient = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient,
-                                  dtype=self._data.dtype)
+            # A copy: the engine may hand this array on as a leaf's .grad.
+            gradient = np.array(gradient._data if isinstance(gradient, Tensor) else gradient,
+                                dtype=self._data.dtype)
             if gradient.shape != self._data.shape:
                 raise ValueError(f"backward: gradient has shape {gradient.shape}, expected "
                                  f"{self._data.shape}")

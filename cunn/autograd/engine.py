@@ -27,24 +27,42 @@ def _consumer_counts(root):
     return counts
 
 
-def _accumulate_leaf(tensor, gradient):
+def _accumulate_leaf(tensor, gradient, shared):
+    """Adds ``gradient`` into ``tensor.grad``. A first gradient is adopted without a copy
+    when nothing else can see it: an array of its own (not a view), writeable, of the
+    leaf's dtype and layout, and not ``shared`` with another destination of this node.
+    Copying every one costs a fresh allocation per parameter per step."""
     from cunn._tensor import Tensor
 
     if gradient.shape != tensor._data.shape:
         gradient = np.broadcast_to(gradient, tensor._data.shape)
     if tensor.grad is None:
-        # A copy: the array may be shared with another input's gradient or a saved value.
-        tensor.grad = Tensor(np.array(gradient, dtype=tensor._data.dtype, order="C"))
+        adoptable = (not shared and gradient.base is None and gradient.flags.writeable
+                     and gradient.flags.c_contiguous and gradient.dtype == tensor._data.dtype)
+        tensor.grad = Tensor(gradient if adoptable else
+                             np.array(gradient, dtype=tensor._data.dtype, order="C"))
     else:
         np.add(tensor.grad._data, gradient, out=tensor.grad._data, casting="unsafe")
 
 
+def _shared_ids(gradients):
+    """ids of the arrays a node sends to more than one place (``a + b`` passes one
+    array to both inputs)."""
+    seen, shared = set(), set()
+    for gradient in gradients:
+        if gradient is not None:
+            key = id(gradient)
+            (shared if key in seen else seen).add(key)
+    return shared
+
+
 def backward(root_tensor, gradient, retain_graph=False):
-    """Runs the graph behind ``root_tensor`` backwards from ``gradient`` (an ndarray)."""
+    """Runs the graph behind ``root_tensor`` backwards from ``gradient``, an ndarray the
+    engine may keep (it can end up as a leaf's ``.grad``)."""
     root = root_tensor.grad_fn
     if root is None:
         if root_tensor.requires_grad:
-            _accumulate_leaf(root_tensor, gradient)
+            _accumulate_leaf(root_tensor, gradient, True)
         return
     if root.saved is None:
         raise RuntimeError("backward: the graph has already been freed by an earlier "
@@ -59,11 +77,12 @@ def backward(root_tensor, gradient, retain_graph=False):
             raise RuntimeError(f"backward: {node.name()} was freed by an earlier backward(); "
                                "use backward(retain_graph=True) to go through it again")
         input_grads = node.backward(grad_output)
+        shared = _shared_ids(input_grads) if len(input_grads) > 1 else ()
         for tensor, needs, input_grad in zip(node.inputs, node.needs_input_grad, input_grads):
             child = None if tensor is None else tensor.grad_fn
             if child is None:
                 if needs and input_grad is not None:
-                    _accumulate_leaf(tensor, input_grad)
+                    _accumulate_leaf(tensor, input_grad, id(input_grad) in shared)
                 continue
             if needs and input_grad is not None:
                 if child in pending:

@@ -141,3 +141,29 @@ def test_nan_propagates_without_crashing():
 def test_integer_tensors_cannot_require_grad():
     with pytest.raises(TypeError, match="floating"):
         cunn.tensor([1, 2], requires_grad=True)
+
+
+def test_gradients_stay_independent_when_one_array_feeds_several_places():
+    # a + b hands one array to both; c also flows on into a later node
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    c = a * 1.0
+    total = (a + c) + b
+    total.backward(cunn.tensor([1.0, 1.0]))
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
+    a.grad += 100.0
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
+
+
+def test_the_gradient_given_to_backward_is_not_aliased():
+    x = leaf([1.0, 2.0])
+    seed = np.array([1.0, 1.0], np.float32)
+    (x + 0.0).backward(seed)
+    x.grad += 5.0
+    np.testing.assert_array_equal(seed, [1.0, 1.0])
+
+
+def test_a_leaf_used_twice_in_one_op_gets_both_gradients():
+    x = leaf([1.0, 2.0])
+    (x + x).backward(cunn.ones(2))
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
