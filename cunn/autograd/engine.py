@@ -7,6 +7,8 @@ summing (``+``, never overwrite) is what makes fan-out and parameter reuse right
 """
 import numpy as np
 
+from cunn.autograd.function import Function
+
 __all__ = ["backward"]
 
 
@@ -32,14 +34,12 @@ def _accumulate_leaf(tensor, gradient, shared):
     when nothing else can see it: an array of its own (not a view), writeable, of the
     leaf's dtype and layout, and not ``shared`` with another destination of this node.
     Copying every one costs a fresh allocation per parameter per step."""
-    from cunn._tensor import Tensor
-
     if gradient.shape != tensor._data.shape:
         gradient = np.broadcast_to(gradient, tensor._data.shape)
     if tensor.grad is None:
         adoptable = (not shared and gradient.base is None and gradient.flags.writeable
                      and gradient.flags.c_contiguous and gradient.dtype == tensor._data.dtype)
-        tensor.grad = Tensor(gradient if adoptable else
+        tensor.grad = Function.tensor_class(gradient if adoptable else
                              np.array(gradient, dtype=tensor._data.dtype, order="C"))
     else:
         np.add(tensor.grad._data, gradient, out=tensor.grad._data, casting="unsafe")

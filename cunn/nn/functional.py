@@ -67,9 +67,19 @@ def _pair(op, name, value, minimum):
 
 # ---- layers ----
 
+def _all_float32(*tensors):
+    """The common case, checked without building argument dicts: Tensors of float32."""
+    for tensor in tensors:
+        if tensor is not None and (not isinstance(tensor, Tensor)
+                                   or tensor._data.dtype != _FLOAT32):
+            return False
+    return True
+
+
 def linear(input, weight, bias=None):
     """y = input @ weight.T + bias over the last dim of input."""
-    input, weight, bias = _floats("linear", input=input, weight=weight, bias=bias)
+    if not _all_float32(input, weight, bias):
+        input, weight, bias = _floats("linear", input=input, weight=weight, bias=bias)
     if weight._data.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
                          f"{weight._data.shape}")
@@ -126,7 +136,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0):
 
 
 def relu(input):
-    (input,) = _floats("relu", input=input)
+    if not _all_float32(input):
+        (input,) = _floats("relu", input=input)
     return _activation.relu(input)
 
 
@@ -199,7 +210,8 @@ def _labels(op, target, batch):
 
 
 def _class_scores(op, name, input):
-    (input,) = _floats(op, **{name: input})
+    if not _all_float32(input):
+        (input,) = _floats(op, **{name: input})
     if input._data.ndim != 2:
         raise ValueError(f"{op}: {name} must be 2-D (batch, classes), got shape "
                          f"{input._data.shape}")
