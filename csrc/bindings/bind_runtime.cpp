@@ -1,9 +1,10 @@
-// Threads and CPU dispatch: cunn.set_num_threads / get_num_threads and the
-// cpu_features() report.
+// Threads, CPU dispatch and allocator tuning: cunn.set_num_threads /
+// get_num_threads, the cpu_features() report, allocator_tuned().
 #include <pybind11/pybind11.h>
 
 #include "bindings/families.h"
 #include "dispatch/cpu.h"
+#include "dispatch/memory.h"
 #include "dispatch/parallel.h"
 
 namespace py = pybind11;
@@ -11,6 +12,9 @@ namespace py = pybind11;
 namespace cunn::bind {
 
 void bind_runtime(py::module_& m) {
+  tune_allocator();  // at import, before the first training step allocates
+  m.def("allocator_tuned", &tune_allocator,
+        "Whether freed memory is kept for reuse (see csrc/dispatch/memory.h).");
   m.def("set_num_threads", [](int threads) {
     if (threads < 1) throw py::value_error("set_num_threads: threads must be >= 1, got " +
                                            std::to_string(threads));

@@ -1,4 +1,5 @@
-"""Runtime CPU dispatch and the thread setting of the compiled module."""
+"""Runtime CPU dispatch, the thread setting and the allocator tuning of the compiled module."""
+import platform
 
 import pytest
 
@@ -55,3 +56,14 @@ def test_cpu_features_report_is_complete():
     report = _C.cpu_features()
     for key in ("avx2", "fma", "avx512f", "best_isa", "active_isa"):
         assert key in report
+
+
+def test_allocator_tuning_is_on_by_default_and_can_be_switched_off(monkeypatch):
+    for name in ("CUNN_MALLOC_DEFAULTS", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+        monkeypatch.delenv(name, raising=False)
+    expected = "True" if platform.libc_ver()[0] == "glibc" else "False"
+    assert run_python("from cunn import _C; print(_C.allocator_tuned())") == expected
+    assert run_python("from cunn import _C; print(_C.allocator_tuned())",
+                      CUNN_MALLOC_DEFAULTS="1") == "False"
+    assert run_python("from cunn import _C; print(_C.allocator_tuned())",
+                      MALLOC_TRIM_THRESHOLD_="131072") == "False"
