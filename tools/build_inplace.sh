@@ -8,4 +8,8 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" \
   -DPython_EXECUTABLE="$(command -v python3)" ${CUNN_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build" -j "${CUNN_BUILD_JOBS:-2}"
-cp "$build"/_C*.so cunn/
+# Copy then rename: a process that has the old module loaded keeps its mapping intact.
+for module in "$build"/_C*.so; do
+  cp "$module" "cunn/.$(basename "$module").tmp"
+  mv -f "cunn/.$(basename "$module").tmp" "cunn/$(basename "$module")"
+done
