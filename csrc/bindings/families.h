@@ -16,6 +16,7 @@ void bind_conv2d(pybind11::module_& m);
 void bind_pool(pybind11::module_& m);
 void bind_dropout(pybind11::module_& m);
 void bind_optim(pybind11::module_& m);
+void bind_image_batch(pybind11::module_& m);
 void bind_cuda(pybind11::module_& m);
 
 }  // namespace cunn::bind

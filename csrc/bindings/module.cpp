@@ -15,5 +15,6 @@ PYBIND11_MODULE(_C, m) {
   cunn::bind::bind_pool(m);
   cunn::bind::bind_dropout(m);
   cunn::bind::bind_optim(m);
+  cunn::bind::bind_image_batch(m);
   cunn::bind::bind_cuda(m);
 }

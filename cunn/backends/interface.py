@@ -80,6 +80,12 @@ optim (in place, over lists of parameters in one call; PyTorch's formulas exactl
     rmsprop_step_(params, grads, square_avgs, momentum_buffers, grad_avgs, lr, alpha, eps,
                   weight_decay, momentum, centered)
         momentum_buffers is [] when momentum == 0, grad_avgs is [] unless centered.
+image_batch (the data loader's fused gather + ToTensor + Normalize)
+    normalize_images(images, indices, mean, std)
+        images uint8 C-contiguous (N, ...) (refused otherwise, never copied), indices
+        int64 1-D in [0, N), mean/std numbers with float32(std) != 0 -> float32
+        (len(indices), *images.shape[1:]) = ((float32)images[indices] / 255 - mean) / std,
+        those float32 operations in that order (bit-identical to cunn.data.transforms).
 runtime
     set_num_threads(n)  get_num_threads()
 """
@@ -110,6 +116,7 @@ KERNELS = {
     "pool": ("max_pool2d_forward", "max_pool2d_backward"),
     "dropout": ("dropout_forward", "dropout_backward"),
     "optim": ("sgd_step_", "adam_step_", "rmsprop_step_"),
+    "image_batch": ("normalize_images",),
     "runtime": ("set_num_threads", "get_num_threads"),
 }
 

@@ -18,15 +18,18 @@ them; ``DatasetError`` when a file is corrupt or inconsistent, or a download fai
 checksum (nothing is left behind then).
 """
 import collections
+import operator
 import os
 import threading
 
 import numpy as np
 
+from cunn._tensor import from_numpy
+from cunn.backends import current as current_backend
 from cunn.data.dataset import Dataset, check_index
 from cunn.data.download import fetch
 from cunn.data.idx import DatasetError, read_idx
-from cunn.data.transforms import apply_batch
+from cunn.data.transforms import Compose, Flatten, Normalize, ToTensor, apply_batch
 
 SPLITS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -184,14 +187,51 @@ def load(root=None, download=True, *, mirrors=None, progress=True, timeout=30.0)
     return tuple(result)
 
 
+def _fused_plan(transform):
+    """``(mean, std, flatten)`` when ``transform`` is ToTensor, or Compose of ToTensor, at most
+    one single-channel Normalize and optionally a Flatten, in that order; else None.
+
+    Those transforms are then computed by the backend's fused ``normalize_images``, which
+    gives the same bits ((x / 255 - mean) / std in float32; mean 0, std 1 without Normalize
+    is exact). Exact types only: a subclass may change what a step does.
+    """
+    steps = transform.transforms if type(transform) is Compose else [transform]
+    if not steps or type(steps[0]) is not ToTensor:
+        return None
+    mean, std, rest = 0.0, 1.0, list(steps[1:])
+    if rest and type(rest[0]) is Normalize:
+        normalize = rest.pop(0)
+        if len(normalize.mean) != 1 or len(normalize.std) != 1:
+            return None
+        mean, std = float(normalize.mean[0]), float(normalize.std[0])
+    flatten = bool(rest) and type(rest[0]) is Flatten
+    if flatten:
+        rest.pop(0)
+    return None if rest else (mean, std, flatten)
+
+
+def _plan_key(transform):
+    # The transform and, for a Compose (whose list can be edited), its steps: held, so that
+    # compared by identity they cannot be confused with new objects at a reused address.
+    if type(transform) is Compose:
+        return (transform,) + tuple(transform.transforms)
+    return (transform,)
+
+
+def _same_objects(first, second):
+    return len(first) == len(second) and all(map(operator.is_, first, second))
+
+
 class MNIST(Dataset):
     """MNIST as a Dataset of ``(image, label)``.
 
     ``root``, ``download`` as for ``load``. ``dataset[i]`` is ``(transform(image), label)``
     with ``label`` a Python int; without a transform the image is the raw uint8 (28, 28)
     array (use ``transforms.ToTensor``). ``get_batch`` gathers a batch with one indexing
-    operation and applies the transform once to the whole batch. ``data`` (uint8) and
-    ``targets`` (int64) are read-only arrays shared with the loader's cache.
+    operation and applies the transform once to the whole batch (ToTensor, optionally
+    followed by one single-channel Normalize and a Flatten, runs as the backend's fused
+    ``normalize_images``: same bits, one pass). ``data`` (uint8) and ``targets`` (int64)
+    are read-only arrays shared with the loader's cache.
     """
 
     classes = CLASSES
@@ -221,9 +261,37 @@ class MNIST(Dataset):
             label = self.target_transform(label)
         return image, label
 
+    def _plan(self):
+        """The fused plan for the current transform, decided once per transform object
+        (``self.transform`` may be reassigned, a Compose's list edited)."""
+        key = _plan_key(self.transform)
+        cached = getattr(self, "_plan_cache", None)
+        if cached is None or not _same_objects(cached[0], key):
+            cached = (key, _fused_plan(self.transform))
+            self._plan_cache = cached
+        return cached[1]
+
     def get_batch(self, indices):
+        data = self.data
+        if (self.transform is not None and isinstance(data, np.ndarray) and data.ndim == 3
+                and data.dtype == np.uint8 and data.flags.c_contiguous):
+            indices = np.asarray(indices)
+            plan = self._plan() if indices.dtype == np.int64 and indices.ndim == 1 else None
+            if plan is not None:
+                mean, std, flatten = plan
+                try:
+                    images = current_backend().normalize_images(data, indices, mean, std)
+                except ValueError:
+                    images = None  # e.g. negative indices: the generic path's np.take semantics
+                if images is not None:
+                    rows, height, width = images.shape
+                    shape = (rows, height * width) if flatten else (rows, 1, height, width)
+                    labels = np.take(self.targets, indices)
+                    if self.target_transform is not None:
+                        labels = apply_batch(self.target_transform, labels)
+                    return from_numpy(images.reshape(shape)), labels
         # np.take gathers whole rows: about half the time of fancy indexing on a 3-D array.
-        images, labels = np.take(self.data, indices, axis=0), np.take(self.targets, indices)
+        images, labels = np.take(data, indices, axis=0), np.take(self.targets, indices)
         if self.transform is not None:
             images = apply_batch(self.transform, images)
         if self.target_transform is not None:

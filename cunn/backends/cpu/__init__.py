@@ -13,4 +13,5 @@ from .conv2d import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
+from .image_batch import *  # noqa: F401,F403
 from .runtime import *  # noqa: F401,F403
