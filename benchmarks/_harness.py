@@ -118,3 +118,28 @@ def timed_round(function, calls, samples, idle=IDLE_SECONDS):
 
 def median(values):
     return float(statistics.median(values)) if values else float("nan")
+
+
+def worker_results(script, worker, thread_counts, rounds, samples):
+    """Runs ``script --worker N`` in a child per thread count (with thread_environment set)
+    or, in such a child, ``worker(threads, rounds, samples)``; returns the list of results,
+    or None when this process was the child (it has printed its result as JSON)."""
+    import argparse
+    import json
+    import subprocess
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--worker", type=int)
+    known, _ = parser.parse_known_args()
+    if known.worker is not None:
+        print(json.dumps(worker(known.worker, rounds, samples)))
+        return None
+    results = []
+    for threads in thread_counts:
+        output = subprocess.run(
+            [sys.executable, os.path.abspath(script), "--worker", str(threads),
+             "--rounds", str(rounds), "--samples", str(samples)],
+            env=thread_environment(threads), check=True, capture_output=True, text=True).stdout
+        results.append(json.loads(output.strip().splitlines()[-1]))
+    return results

@@ -20,14 +20,12 @@ line adds what one training step calls: both forwards, conv1's weight gradient, 
 and weight gradients, both pool forwards and backwards.
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 
-from _harness import (ROOT, OthersMeter, cpu_model, seconds_per_call, thread_environment,
-                      timed_round)
+from _harness import (ROOT, OthersMeter, cpu_model, seconds_per_call,
+                      timed_round, worker_results)
 
 SAMPLE_SECONDS = 5e-3
 BATCH = 64
@@ -110,18 +108,9 @@ def main():
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker is not None:
-        print(json.dumps(worker(args.worker, args.rounds, args.samples)))
+    results = worker_results(__file__, worker, args.threads, args.rounds, args.samples)
+    if results is None:
         return
-
-    results = []
-    for threads in args.threads:
-        environment = thread_environment(threads)
-        output = subprocess.run(
-            [sys.executable, os.path.abspath(__file__), "--worker", str(threads),
-             "--rounds", str(args.rounds), "--samples", str(args.samples)],
-            env=environment, check=True, capture_output=True, text=True).stdout
-        results.append(json.loads(output.strip().splitlines()[-1]))
 
     print(f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs visible)")
     print(f"cunn ISA: {results[0]['isa']}   numpy {results[0]['numpy']}   batch {BATCH}   "

@@ -22,13 +22,11 @@ medians, which stays stable when other processes load the machine in bursts (on 
 whole stretches run at a third of the speed).
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
 
-from _harness import (IDLE_SECONDS, ROOT, cpu_model, seconds_per_call, thread_environment,
-                      timed_round)
+from _harness import (IDLE_SECONDS, ROOT, cpu_model, seconds_per_call,
+                      timed_round, worker_results)
 
 # (label, M, N, K, trans_a, trans_b)
 SHAPES = [
@@ -95,18 +93,9 @@ def main():
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker is not None:
-        print(json.dumps(worker(args.worker, args.rounds, args.samples)))
+    results = worker_results(__file__, worker, args.threads, args.rounds, args.samples)
+    if results is None:
         return
-
-    results = []
-    for threads in args.threads:
-        environment = thread_environment(threads)
-        output = subprocess.run(
-            [sys.executable, os.path.abspath(__file__), "--worker", str(threads),
-             "--rounds", str(args.rounds), "--samples", str(args.samples)],
-            env=environment, check=True, capture_output=True, text=True).stdout
-        results.append(json.loads(output.strip().splitlines()[-1]))
 
     print(f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs visible)")
     print(f"cunn ISA: {results[0]['isa']}   numpy {results[0]['numpy']}   "
