@@ -11,24 +11,11 @@ float64, rtol 1e-6, atol 1e-8.
 import numpy as np
 import pytest
 
-from cunn import _C
 from cunn.backends import get
 
 cpu = get("cpu")
 ref = get("numpy")
 SIZES = [1, 7, 8, 9, 15, 16, 17, 31, 33, 97, 1000 * 1003]
-
-
-@pytest.fixture(params=[(1, "avx512"), (2, "avx512"), (1, "avx2"), (2, "generic")],
-                ids=["1thread", "2threads", "avx2", "2threads-generic"])
-def setting(request):
-    threads, isa = request.param
-    saved = _C.get_num_threads()
-    _C.set_num_threads(threads)
-    _C.set_isa_cap(isa)
-    yield
-    _C.set_num_threads(saved)
-    _C.set_isa_cap("avx512")
 
 
 def inputs(size, seed=0, scale=4.0):

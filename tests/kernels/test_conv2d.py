@@ -18,22 +18,10 @@ import pytest
 
 from cunn import _C
 from cunn.backends import get
+from kernels.numeric import finite_difference
 
 cpu = get("cpu")
 ref = get("numpy")
-
-
-@pytest.fixture(params=[(1, None), (2, None), (2, "generic")],
-                ids=["1thread", "2threads", "2threads-generic"])
-def setting(request):
-    threads, isa = request.param
-    saved_threads, saved_isa = _C.get_num_threads(), _C.isa()
-    _C.set_num_threads(threads)
-    if isa is not None:
-        _C.set_isa_cap(isa)
-    yield
-    _C.set_num_threads(saved_threads)
-    _C.set_isa_cap(saved_isa)
 
 
 def with_threads(count, function):
@@ -378,19 +366,6 @@ def test_conv2d_backward_errors():
 
 # --- NumPy reference gradients ----------------------------------------------------------------
 
-def _finite_difference(function, array, eps=1e-6):
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        saved = array[index]
-        array[index] = saved + eps
-        plus = function()
-        array[index] = saved - eps
-        minus = function()
-        array[index] = saved
-        grad[index] = (plus - minus) / (2 * eps)
-    return grad
-
-
 @pytest.mark.parametrize("stride,padding,kernel", [((1, 1), (1, 1), (3, 3)),
                                                    ((2, 1), (0, 2), (2, 3)),
                                                    ((3, 2), (1, 0), (1, 2))])
@@ -407,10 +382,10 @@ def test_reference_conv2d_gradients_by_finite_differences(stride, padding, kerne
         return float(np.sum(grad_y * ref.conv2d_forward(x, weight, bias, stride, padding)))
 
     np.testing.assert_allclose(ref.conv2d_backward_input(grad_y, weight, x.shape, stride, padding),
-                               _finite_difference(loss, x), rtol=1e-6, atol=1e-8)
+                               finite_difference(loss, x), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(ref.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding),
-                               _finite_difference(loss, weight), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(ref.bias_grad(grad_y, 1), _finite_difference(loss, bias),
+                               finite_difference(loss, weight), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ref.bias_grad(grad_y, 1), finite_difference(loss, bias),
                                rtol=1e-6, atol=1e-8)
 
 

@@ -9,24 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
-from cunn import _C
 from cunn.backends import get
 
 cpu = get("cpu")
 ref = get("numpy")
 OPS = ("add", "sub", "mul", "div")
-
-
-@pytest.fixture(params=[(1, "avx512"), (2, "avx512"), (2, "generic")],
-                ids=["1thread", "2threads", "2threads-generic"])
-def setting(request):
-    threads, isa = request.param
-    saved = _C.get_num_threads()
-    _C.set_num_threads(threads)
-    _C.set_isa_cap(isa)
-    yield
-    _C.set_num_threads(saved)
-    _C.set_isa_cap("avx512")
 
 
 def operands(shape_a, shape_b, seed=0):

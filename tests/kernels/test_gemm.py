@@ -14,6 +14,7 @@ import pytest
 import cunn
 from cunn import _C
 from python_process import run_python
+from kernels.numeric import finite_difference
 
 try:
     from hypothesis import given, settings, strategies as st
@@ -303,19 +304,6 @@ def test_reference_keeps_float64_and_matches_formula():
     assert ref.gemm(a.astype(np.float32), b.astype(np.float32), True).dtype == np.float32
 
 
-def _finite_difference(function, array, eps=1e-6):
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        saved = array[index]
-        array[index] = saved + eps
-        plus = function()
-        array[index] = saved - eps
-        minus = function()
-        array[index] = saved
-        grad[index] = (plus - minus) / (2 * eps)
-    return grad
-
-
 def test_reference_linear_gradients_by_finite_differences():
     # The backward of linear (written in cunn/ops) is dx = gy @ W, dW = gy.T @ x,
     # db = bias_grad(gy, -1); check those compositions of the reference kernels in float64.
@@ -328,11 +316,11 @@ def test_reference_linear_gradients_by_finite_differences():
     def loss():
         return float(np.sum(grad_y * ref.linear_forward(x, weight, bias)))
 
-    np.testing.assert_allclose(ref.gemm(grad_y, weight), _finite_difference(loss, x), rtol=1e-6,
+    np.testing.assert_allclose(ref.gemm(grad_y, weight), finite_difference(loss, x), rtol=1e-6,
                                atol=1e-8)
     np.testing.assert_allclose(ref.gemm(grad_y, x, trans_a=True),
-                               _finite_difference(loss, weight), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(ref.bias_grad(grad_y, -1), _finite_difference(loss, bias),
+                               finite_difference(loss, weight), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ref.bias_grad(grad_y, -1), finite_difference(loss, bias),
                                rtol=1e-6, atol=1e-8)
 
 
@@ -344,7 +332,7 @@ def test_reference_conv_bias_gradient_by_finite_differences():
     def loss():
         return float(np.sum(grad_y * bias[None, :, None, None]))
 
-    np.testing.assert_allclose(ref.bias_grad(grad_y, 1), _finite_difference(loss, bias),
+    np.testing.assert_allclose(ref.bias_grad(grad_y, 1), finite_difference(loss, bias),
                                rtol=1e-6, atol=1e-8)
 
 

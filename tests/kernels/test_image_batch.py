@@ -15,18 +15,6 @@ ROW_SHAPES = [(1,), (15,), (17,), (33,), (7, 9), (28, 28), (3, 5, 7)]
 CONSTANTS = [(0.0, 1.0), (0.1307, 0.3081), (0.5, 0.5), (-3.0, 1e-3)]
 
 
-@pytest.fixture(params=[(1, "avx512"), (2, "avx512"), (1, "avx2"), (2, "generic")],
-                ids=["1thread", "2threads", "avx2", "2threads-generic"])
-def setting(request):
-    threads, isa = request.param
-    saved = _C.get_num_threads()
-    _C.set_num_threads(threads)
-    _C.set_isa_cap(isa)
-    yield
-    _C.set_num_threads(saved)
-    _C.set_isa_cap("avx512")
-
-
 def dataset(count, item_shape, seed=0):
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, size=(count,) + item_shape, dtype=np.uint8)

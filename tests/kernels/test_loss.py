@@ -19,18 +19,6 @@ REDUCTIONS = ("mean", "sum", "none")
 POINTWISE = ("mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits")
 
 
-@pytest.fixture(params=[(1, "avx512"), (2, "avx512"), (2, "generic")],
-                ids=["1thread", "2threads", "2threads-generic"])
-def setting(request):
-    threads, isa = request.param
-    saved = _C.get_num_threads()
-    _C.set_num_threads(threads)
-    _C.set_isa_cap(isa)
-    yield
-    _C.set_num_threads(saved)
-    _C.set_isa_cap("avx512")
-
-
 def classification(batch, classes, seed=0, scale=3.0):
     rng = np.random.default_rng(seed)
     logits = (rng.standard_normal((batch, classes)) * scale).astype(np.float32)

@@ -31,18 +31,6 @@ def assert_ulp_close(actual, expected, ulps=4):
         f"{actual[bad][0]!r} vs {expected[bad][0]!r}")
 
 
-@pytest.fixture(params=[(1, "avx512"), (2, "avx512"), (2, "generic")],
-                ids=["1thread", "2threads", "2threads-generic"])
-def setting(request):
-    threads, isa = request.param
-    previous = _C.get_num_threads()
-    _C.set_num_threads(threads)
-    _C.set_isa_cap(isa)
-    yield
-    _C.set_num_threads(previous)
-    _C.set_isa_cap("avx512")
-
-
 def random_list(rng, sizes, low=-1.0, high=1.0, dtype=np.float32):
     return [rng.uniform(low, high, size).astype(dtype) for size in sizes]
 

@@ -12,6 +12,7 @@ import pytest
 
 from cunn import _C
 from cunn.backends import get
+from kernels.numeric import finite_difference
 
 cpu = get("cpu")
 ref = get("numpy")
@@ -255,19 +256,6 @@ def test_max_pool2d_backward_bad_index_in_a_large_array(threads):
 
 # --- NumPy reference gradient ---------------------------------------------------------------
 
-def _finite_difference(function, array, eps=1e-6):
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        saved = array[index]
-        array[index] = saved + eps
-        plus = function()
-        array[index] = saved - eps
-        minus = function()
-        array[index] = saved
-        grad[index] = (plus - minus) / (2 * eps)
-    return grad
-
-
 @pytest.mark.parametrize("kernel,stride,padding", [((2, 2), (2, 2), (0, 0)),
                                                    ((3, 3), (2, 2), (1, 1)),
                                                    ((3, 2), (1, 2), (1, 1))])
@@ -283,4 +271,4 @@ def test_reference_max_pool2d_gradient_by_finite_differences(kernel, stride, pad
         return float(np.sum(grad_y * ref.max_pool2d_forward(x, kernel, stride, padding)[0]))
 
     np.testing.assert_allclose(ref.max_pool2d_backward(grad_y, indices, x.shape),
-                               _finite_difference(loss, x), rtol=1e-6, atol=1e-8)
+                               finite_difference(loss, x), rtol=1e-6, atol=1e-8)

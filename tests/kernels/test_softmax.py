@@ -24,18 +24,6 @@ BACKWARD_TOLERANCE = {"softmax": dict(rtol=1e-5, atol=1e-6),
                       "log_softmax": dict(rtol=1e-5, atol=2e-5)}
 
 
-@pytest.fixture(params=[(1, "avx512"), (2, "avx512"), (2, "generic")],
-                ids=["1thread", "2threads", "2threads-generic"])
-def setting(request):
-    threads, isa = request.param
-    saved = _C.get_num_threads()
-    _C.set_num_threads(threads)
-    _C.set_isa_cap(isa)
-    yield
-    _C.set_num_threads(saved)
-    _C.set_isa_cap("avx512")
-
-
 def check(name, x, dim, seed=1):
     got = getattr(cpu, name + "_forward")(x, dim)
     with np.errstate(all="ignore"):
