@@ -27,7 +27,24 @@ def _renumber(container):
         (str(i), module) for i, module in enumerate(container._modules.values()))
 
 
-class Sequential(Module):
+class _NumberedModules(Module):
+    """What Sequential and ModuleList share: children held in order, deleted by position
+    (those after are renumbered), counted and iterated."""
+
+    def __delitem__(self, idx):
+        keys = list(self._modules)
+        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(self, idx)]]):
+            delattr(self, key)
+        _renumber(self)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+
+class Sequential(_NumberedModules):
     """``Sequential(*modules)`` or ``Sequential(OrderedDict(name=module, ...))``: forward
     feeds each module's output to the next."""
 
@@ -54,18 +71,6 @@ class Sequential(Module):
     def __setitem__(self, idx, module):
         key = list(self._modules)[_index(self, idx)]
         setattr(self, key, module)
-
-    def __delitem__(self, idx):
-        keys = list(self._modules)
-        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(self, idx)]]):
-            delattr(self, key)
-        _renumber(self)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
     def __add__(self, other):
         if not isinstance(other, Sequential):
@@ -110,7 +115,7 @@ class Sequential(Module):
         return [key for key in super().__dir__() if not key.isdigit()]
 
 
-class ModuleList(Module):
+class ModuleList(_NumberedModules):
     """A list of sub-modules (registered as ``0``, ``1``, ...); it has no forward."""
 
     def __init__(self, modules=None):
@@ -125,18 +130,6 @@ class ModuleList(Module):
 
     def __setitem__(self, idx, module):
         setattr(self, str(_index(self, idx)), module)
-
-    def __delitem__(self, idx):
-        keys = list(self._modules)
-        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(self, idx)]]):
-            delattr(self, key)
-        _renumber(self)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
     def __iadd__(self, modules):
         return self.extend(modules)
