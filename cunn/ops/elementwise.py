@@ -81,26 +81,29 @@ class DivBackward(Function):
         return unbroadcast(grad_a, a._data.shape) if self.needs_input_grad[0] else None, grad_b
 
 
-def _binary(kernel_name, numpy_function, function, a, b):
+def _binary(kernel_name, numpy_function, a, b):
+    """(operands as Tensors, their arrays, the result array) of a broadcasting op."""
     a, b, x, y = _operands(a, b)
     if x.dtype in FLOAT_DTYPES:
         out = getattr(kernels_for(x.dtype), kernel_name)(x, y)
     else:
         out = numpy_function(x, y)
-    return function.record(out, (a, b), x, y) if function is MulBackward \
-        else function.record(out, (a, b))
+    return a, b, x, y, out
 
 
 def add(a, b):
-    return _binary("add", np.add, AddBackward, a, b)
+    a, b, _, _, out = _binary("add", np.add, a, b)
+    return AddBackward.record(out, (a, b))
 
 
 def sub(a, b):
-    return _binary("sub", np.subtract, SubBackward, a, b)
+    a, b, _, _, out = _binary("sub", np.subtract, a, b)
+    return SubBackward.record(out, (a, b))
 
 
 def mul(a, b):
-    return _binary("mul", np.multiply, MulBackward, a, b)
+    a, b, x, y, out = _binary("mul", np.multiply, a, b)
+    return MulBackward.record(out, (a, b), x, y)
 
 
 def div(a, b):
