@@ -396,7 +396,7 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
         for (int xi = 0; xi < 16; ++xi) {
           const float* a_panel = u_packed + (xi * row_panels + r) * mr * c_count;
           for (int64_t j = 0; j < panels; ++j)
-            kernel.micro_kernel(c_count, a_panel, v + (j * 16 + xi) * v_xi,
+            kernel.micro_kernel(c_count, a_panel, mr, v + (j * 16 + xi) * v_xi, nr,
                                 m + xi * m_xi + j * nr, block, 1.f, 0.f, rows,
                                 std::min(nr, width - j * nr));
         }

@@ -7,9 +7,10 @@
 //     for each MC-high row block of A: pack it into MR-high micro-panels, then
 //       for each MR panel (kept in L1) sweep every NR panel of the B block (L2).
 // Transposes are absorbed by the packing, so all four trans combinations run
-// the same micro-kernel. The exception is A.B^T with at most 16 columns (the
-// MNIST output layer) on AVX2 / AVX-512: dot products straight from the operands (see
-// dot_nt in gemm_ukernel.h). Threads take contiguous ranges of whole micro-panels
+// the same micro-kernel. Small operands skip the packing (the rules and their
+// measurements are below): a transposed A or an untransposed B is already in the
+// micro-panel layout and is read in place, and A.B^T can run as dot products straight
+// from the operands (dot_nt in gemm_ukernel.h). Threads take contiguous ranges of whole micro-panels
 // of the larger of M and N; each C element is accumulated in the same order
 // whatever the thread count, so results do not depend on it.
 // Packing buffers are per thread (thread_local), which keeps sgemm re-entrant.
@@ -33,6 +34,36 @@ namespace {
 // threads, 0.33 MFLOP (128x10x128) 0.93x, 0.52 MFLOP (64x64x64) 1.13x,
 // 1.05 MFLOP (64x128x64) 1.3x, 3.2 MFLOP (64x784x32) 2.1x.
 constexpr double kParallelMinFlops = 0.5e6;
+
+// When to skip packing, from timings on the 2-core Zen 4 VM (1 and 2 threads); the
+// kernel's dot_min_k and read_in_place carry what differs between instruction sets.
+//
+// A.B^T as dot products (dot_nt): for narrow outputs (n <= 16), a few rows (m <= 4,
+// where packing B would cost more than the product: Linear at batch 1 ran 29 -> 9 us),
+// and long K with all of B (n x k) within 512 KiB of L2 (the MNIST layer-1 forward
+// 64x128x784 ran 79 -> 62 us on two threads with AVX-512, 129 -> 86 us with AVX2; 256^3
+// gained with AVX-512 only, hence dot_min_k). Beyond L2 (512^3, 128x3136) and for short
+// K (128^3) the packed kernel is faster.
+bool use_dot_products(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k) {
+  if (!kernel.dot_nt) return false;
+  return n <= 16 || m <= 4 ||
+         (kernel.dot_min_k > 0 && k >= kernel.dot_min_k && n * k <= (int64_t{1} << 17));
+}
+
+// A transposed A read in place: each K step is one line of A, so only for slices of K
+// short enough that the panel stays in L1 (the weight gradient, K = batch 64: 128x784x64
+// and 128x128x128 gained 4-15% with AVX-512; 1024^3, with a 4 KiB stride, lost).
+bool read_a_in_place(const GemmKernel& kernel, int64_t k) {
+  return kernel.read_in_place && k <= 128;
+}
+
+// An untransposed B read in place: for short K and few rows of A, where the packed copy
+// would be reused by few micro-panels (64x784x128 gained 11%, batch 1 29 -> 17 us);
+// 512^3 and 1024x784x128, whose packed B is reused 64-128 times, lost 5-10%. With AVX2
+// the MNIST shapes ran as fast as packed and the small ones faster (10x128x64 4.7 -> 2.8 us).
+bool read_b_in_place(const GemmKernel& kernel, int64_t m, int64_t k) {
+  return kernel.read_in_place && k <= 256 && m <= 256;
+}
 
 const GemmKernel& select_kernel(int64_t n) {
 #if defined(CUNN_X86)
@@ -75,6 +106,7 @@ class PackingBuffer {
 
 struct Problem {
   bool trans_a, trans_b;
+  bool direct_a, direct_b;  // read full panels of op(A) / op(B) in place (see gemm_block)
   int64_t k;
   float alpha;
   const float* a;
@@ -86,7 +118,9 @@ struct Problem {
   int64_t ldc;
 };
 
-// Computes C[row_begin:row_end, col_begin:col_end] on the calling thread.
+// Computes C[row_begin:row_end, col_begin:col_end] on the calling thread. Full panels
+// of an operand already in the micro-panel layout (direct_a / direct_b) are read in place;
+// only its edge panel, which needs zero padding, is copied.
 void gemm_block(const GemmKernel& kernel, const Problem& problem, int64_t row_begin,
                 int64_t row_end, int64_t col_begin, int64_t col_end) {
   thread_local PackingBuffer a_buffer;
@@ -97,6 +131,7 @@ void gemm_block(const GemmKernel& kernel, const Problem& problem, int64_t row_be
   const float* a = problem.a;
   const float* b = problem.b;
   const int64_t lda = problem.lda, ldb = problem.ldb, ldc = problem.ldc;
+  const bool direct_a = problem.direct_a, direct_b = problem.direct_b;
 
   // K is cut into equal slices of at most kc (784 = 392 + 392, not 512 + 272): each
   // slice is one more pass over C, so a thin last slice would cost a pass for little work.
@@ -111,6 +146,7 @@ void gemm_block(const GemmKernel& kernel, const Problem& problem, int64_t row_be
       for (int64_t jr = 0; jr < nb; jr += nr) {
         const int64_t count = std::min(nr, nb - jr);
         const int64_t col = jc + jr;
+        if (direct_b && count == nr) continue;
         if (problem.trans_b)
           kernel.pack_columns(b + col * ldb + pc, ldb, count, kb, kernel.nr, b_packed + jr * kb);
         else
@@ -121,6 +157,7 @@ void gemm_block(const GemmKernel& kernel, const Problem& problem, int64_t row_be
         for (int64_t ir = 0; ir < mb; ir += mr) {
           const int64_t count = std::min(mr, mb - ir);
           const int64_t row = ic + ir;
+          if (direct_a && count == mr) continue;
           if (problem.trans_a)
             kernel.pack_rows(a + pc * lda + row, lda, count, kb, kernel.mr, a_packed + ir * kb);
           else
@@ -129,9 +166,17 @@ void gemm_block(const GemmKernel& kernel, const Problem& problem, int64_t row_be
         for (int64_t ir = 0; ir < mb; ir += mr) {
           float* c_rows = problem.c + (ic + ir) * ldc + jc;
           const int64_t rows = std::min(mr, mb - ir);
-          for (int64_t jr = 0; jr < nb; jr += nr)
-            kernel.micro_kernel(kb, a_packed + ir * kb, b_packed + jr * kb, c_rows + jr, ldc,
-                                problem.alpha, beta, rows, std::min(nr, nb - jr));
+          const bool a_in_place = direct_a && rows == mr;
+          const float* a_panel = a_in_place ? a + pc * lda + ic + ir : a_packed + ir * kb;
+          const int64_t a_step = a_in_place ? lda : mr;
+          for (int64_t jr = 0; jr < nb; jr += nr) {
+            const int64_t cols = std::min(nr, nb - jr);
+            const bool b_in_place = direct_b && cols == nr;
+            kernel.micro_kernel(kb, a_panel, a_step,
+                                b_in_place ? b + pc * ldb + jc + jr : b_packed + jr * kb,
+                                b_in_place ? ldb : nr, c_rows + jr, ldc, problem.alpha, beta,
+                                rows, cols);
+          }
         }
       }
     }
@@ -179,19 +224,40 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     });
   };
 
-  if (!trans_a && trans_b && n <= 16 && kernel.dot_nt) {
-    split((m + 3) / 4, 4, m, [&](int64_t begin, int64_t end) {
-      kernel.dot_nt(begin, end, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    });
+  // Where the threads split C also decides which lines of the operands each core
+  // caches. B of A.B^T and the result of A^T.B are usually weights and their gradients,
+  // which the optimizer step then updates in contiguous halves, one per thread: splitting
+  // them the same way keeps those lines on one core. Split the other way, every line
+  // moved between the cores, and the Adam step after the MNIST MLP's GEMMs ran 3x
+  // slower (27 -> 92 us).
+  if (!trans_a && trans_b && use_dot_products(kernel, m, n, k)) {
+    constexpr int64_t unit = 16;  // columns: a cache line of C
+    if (n >= 2 * unit) {
+      split((n + unit - 1) / unit, unit, n, [&](int64_t begin, int64_t end) {
+        kernel.dot_nt(0, m, end - begin, k, alpha, a, lda, b + begin * ldb, ldb, beta,
+                      c + begin, ldc);
+      });
+    } else {
+      split((m + 3) / 4, 4, m, [&](int64_t begin, int64_t end) {
+        kernel.dot_nt(begin, end, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      });
+    }
     return;
   }
 
-  const Problem problem{trans_a, trans_b, k, alpha, a, lda, b, ldb, beta, c, ldc};
+  const Problem problem{trans_a,         trans_b, trans_a && read_a_in_place(kernel, k),
+                        !trans_b && read_b_in_place(kernel, m, k), k, alpha, a, lda, b, ldb, beta,
+                        c, ldc};
   const int64_t row_panels = (m + kernel.mr - 1) / kernel.mr;
   const int64_t col_panels = (n + kernel.nr - 1) / kernel.nr;
   // Each thread packs all of the operand it does not split, so split the
-  // dimension whose other operand is the cheaper one to duplicate.
-  if (m <= n ? col_panels >= 2 : row_panels < 2) {
+  // dimension whose other operand is the cheaper one to duplicate. With both read in
+  // place nothing is duplicated: split the rows, so that each thread writes one
+  // contiguous part of C (the weight gradient A^T.B, see above).
+  const bool split_columns = problem.direct_a && problem.direct_b
+                                 ? row_panels < 2
+                                 : (m <= n ? col_panels >= 2 : row_panels < 2);
+  if (split_columns) {
     split(col_panels, kernel.nr, n, [&](int64_t begin, int64_t end) {
       gemm_block(kernel, problem, 0, m, begin, end);
     });

@@ -3,9 +3,12 @@
 // cache block sizes it was tuned with. Only plain declarations live here (no
 // inline code), so nothing compiled with AVX flags can leak into portable code.
 //
-// Packed layouts (both zero-padded to the full panel width):
-//   A micro-panel: element (i, p) of an MR x kc block at a_packed[p * MR + i]
-//   B micro-panel: element (p, j) of a kc x NR block at b_packed[p * NR + j]
+// Micro-panel layouts, read by the micro-kernel with a step along K:
+//   A micro-panel: element (i, p) of an MR x kc block at a[p * a_step + i]
+//   B micro-panel: element (p, j) of a kc x NR block at b[p * b_step + j]
+// Packed panels (a_step = MR, b_step = NR) are zero-padded to the full width; a
+// transposed A (a_step = lda) or an untransposed B (b_step = ldb) is already laid out
+// this way and can be read in place.
 #pragma once
 
 #include <cstdint>
@@ -18,10 +21,12 @@ struct GemmKernel {
   int64_t mc;  // rows of A packed at once (a multiple of mr)
   int64_t kc;  // depth of one packed block
   int64_t nc;  // columns of B packed at once (a multiple of nr)
-  // c[i * ldc + j] = alpha * sum_p a_packed[p*mr + i] * b_packed[p*nr + j] + beta * c[...]
-  // for i < m <= mr, j < n <= nr; beta == 0 writes c without reading it.
-  void (*micro_kernel)(int64_t k, const float* a_packed, const float* b_packed, float* c,
-                       int64_t ldc, float alpha, float beta, int64_t m, int64_t n);
+  // c[i * ldc + j] = alpha * sum_p a[p*a_step + i] * b[p*b_step + j] + beta * c[...]
+  // for i < m <= mr, j < n <= nr; beta == 0 writes c without reading it. Reads all mr
+  // rows and nr columns of both panels whatever m and n are.
+  void (*micro_kernel)(int64_t k, const float* a, int64_t a_step, const float* b,
+                       int64_t b_step, float* c, int64_t ldc, float alpha, float beta, int64_t m,
+                       int64_t n);
   // dest[p * width + q] = src[p * ld + q] for q < count, 0 for count <= q < width.
   void (*pack_rows)(const float* src, int64_t ld, int64_t count, int64_t k, int width,
                     float* dest);
@@ -35,6 +40,11 @@ struct GemmKernel {
   void (*dot_nt)(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, float alpha,
                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                  int64_t ldc);
+  // Tuning of the unpacked paths (measured per kernel; see gemm.cpp): the K from which
+  // dot_nt also runs wide products whose B fits in L2 (0: never), and whether full
+  // panels of operands already in the micro-panel layout are read in place.
+  int64_t dot_min_k;
+  bool read_in_place;
 };
 
 // Portable C++ (always built; what CUNN_CPU_ISA=generic runs).

@@ -19,22 +19,26 @@ __m256i first_lanes(int64_t count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-void micro_kernel_avx2(int64_t k, const float* a_packed, const float* b_packed, float* c,
-                       int64_t ldc, float alpha, float beta, int64_t m, int64_t n) {
+void micro_kernel_avx2(int64_t k, const float* a_panel, int64_t a_step, const float* b_panel,
+                       int64_t b_step, float* c, int64_t ldc, float alpha, float beta, int64_t m,
+                       int64_t n) {
   // Start fetching the C tile now: its rows are far apart and usually not cached,
   // and the K loop below is long enough to hide the misses.
   for (int64_t i = 0; i < m; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + n - 1), _MM_HINT_T0);
   }
+  // alpha and beta wait in memory: kept in registers through the K loop they would take
+  // 2 of the 16 ymm registers, and GCC would spill an accumulator instead (half speed).
+  volatile float scale[2] = {alpha, beta};
   __m256 acc[kMr][2];
 #pragma GCC unroll 16
   for (int i = 0; i < kMr; ++i) {
     acc[i][0] = _mm256_setzero_ps();
     acc[i][1] = _mm256_setzero_ps();
   }
-  const float* a = a_packed;
-  const float* b = b_packed;
+  const float* a = a_panel;
+  const float* b = b_panel;
   for (int64_t p = 0; p < k; ++p) {
     const __m256 b0 = _mm256_loadu_ps(b);
     const __m256 b1 = _mm256_loadu_ps(b + 8);
@@ -44,10 +48,12 @@ void micro_kernel_avx2(int64_t k, const float* a_packed, const float* b_packed, 
       acc[i][0] = _mm256_fmadd_ps(a_vec, b0, acc[i][0]);
       acc[i][1] = _mm256_fmadd_ps(a_vec, b1, acc[i][1]);
     }
-    a += kMr;
-    b += kNr;
+    a += a_step;
+    b += b_step;
   }
 
+  alpha = scale[0];
+  beta = scale[1];
   const __m256 alpha_vec = _mm256_set1_ps(alpha);
   const __m256 beta_vec = _mm256_set1_ps(beta);
   const bool full_width = n == kNr;
@@ -217,7 +223,8 @@ void dot_nt_avx2(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, float
 
 const GemmKernel& gemm_kernel_avx2() {
   static const GemmKernel kernel{kMr,    kNr,   120, 256, 512, &micro_kernel_avx2,
-                                 &pack_rows_avx2, &pack_columns_avx2, &dot_nt_avx2};
+                                 &pack_rows_avx2, &pack_columns_avx2, &dot_nt_avx2,
+                                 512,    true};
   return kernel;
 }
 

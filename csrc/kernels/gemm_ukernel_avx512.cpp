@@ -19,8 +19,9 @@ namespace cunn::kernels {
 namespace {
 
 template <int MR, int NV>
-void micro_kernel_avx512(int64_t k, const float* a_packed, const float* b_packed, float* c,
-                         int64_t ldc, float alpha, float beta, int64_t m, int64_t n) {
+void micro_kernel_avx512(int64_t k, const float* a_panel, int64_t a_step, const float* b_panel,
+                         int64_t b_step, float* c, int64_t ldc, float alpha, float beta,
+                         int64_t m, int64_t n) {
   constexpr int NR = 16 * NV;
   // Start fetching the C tile now: its rows are far apart and usually not cached,
   // and the K loop below is long enough to hide the misses.
@@ -34,8 +35,8 @@ void micro_kernel_avx512(int64_t k, const float* a_packed, const float* b_packed
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
 
-  const float* a = a_packed;
-  const float* b = b_packed;
+  const float* a = a_panel;
+  const float* b = b_panel;
   for (int64_t p = 0; p < k; ++p) {
     __m512 b_vec[NV];
 #pragma GCC unroll 4
@@ -46,8 +47,8 @@ void micro_kernel_avx512(int64_t k, const float* a_packed, const float* b_packed
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(a_vec, b_vec[v], acc[i][v]);
     }
-    a += MR;
-    b += NR;
+    a += a_step;
+    b += b_step;
   }
 
   const __m512 alpha_vec = _mm512_set1_ps(alpha);
@@ -229,9 +230,11 @@ void dot_nt_avx512(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, flo
 
 const GemmKernel& gemm_kernel_avx512(bool narrow) {
   static const GemmKernel wide{8,   32,   128, 512, 256, &micro_kernel_avx512<8, 2>,
-                               &pack_rows_avx512, &pack_columns_avx512, &dot_nt_avx512};
+                               &pack_rows_avx512, &pack_columns_avx512, &dot_nt_avx512,
+                               256, true};
   static const GemmKernel thin{16,  16,   128, 256, 512, &micro_kernel_avx512<16, 1>,
-                               &pack_rows_avx512, &pack_columns_avx512, &dot_nt_avx512};
+                               &pack_rows_avx512, &pack_columns_avx512, &dot_nt_avx512,
+                               256, true};
   return narrow ? thin : wide;
 }
 

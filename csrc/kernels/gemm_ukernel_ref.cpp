@@ -10,14 +10,15 @@ namespace {
 constexpr int kMr = 8;
 constexpr int kNr = 8;
 
-void micro_kernel_reference(int64_t k, const float* a_packed, const float* b_packed, float* c,
-                            int64_t ldc, float alpha, float beta, int64_t m, int64_t n) {
+void micro_kernel_reference(int64_t k, const float* a_panel, int64_t a_step,
+                            const float* b_panel, int64_t b_step, float* c, int64_t ldc,
+                            float alpha, float beta, int64_t m, int64_t n) {
   // acc is only ever indexed by constants (the loops below unroll fully), so the
   // compiler keeps it in vector registers; the edge handling reads the copy in tile.
   float acc[kMr][kNr] = {};
   for (int64_t p = 0; p < k; ++p) {
-    const float* a = a_packed + p * kMr;
-    const float* b = b_packed + p * kNr;
+    const float* a = a_panel + p * a_step;
+    const float* b = b_panel + p * b_step;
 #pragma GCC unroll 8
     for (int i = 0; i < kMr; ++i)
 #pragma GCC unroll 16
@@ -63,7 +64,8 @@ void pack_columns_reference(const float* src, int64_t ld, int64_t count, int64_t
 
 const GemmKernel& gemm_kernel_reference() {
   static const GemmKernel kernel{kMr,    kNr,   120, 256, 1024, &micro_kernel_reference,
-                                 &pack_rows_reference, &pack_columns_reference, nullptr};
+                                 &pack_rows_reference, &pack_columns_reference, nullptr,
+                                 0,      false};
   return kernel;
 }
 
