@@ -1,4 +1,4 @@
-// gemm family bindings: gemm, linear_forward, bias_grad. Validates everything
+// gemm family bindings: gemm, linear_forward, linear_backward, bias_grad. Validates everything
 // (float32, 2-D, matching shapes, a writable C-contiguous out of the right shape
 // that does not overlap the inputs), then releases the GIL for the kernel.
 // gemm reads an F-contiguous operand (a transposed view such as x.T) as the
@@ -126,6 +126,50 @@ py::array linear_forward(const py::array& x, const py::array& weight, const py::
   return out;
 }
 
+py::tuple linear_backward(const py::array& grad_output, const py::array& x,
+                          const py::array& weight, bool need_x, bool need_weight,
+                          bool need_bias) {
+  require_matrix(grad_output, "linear_backward", "grad_output");
+  require_matrix(x, "linear_backward", "x");
+  require_matrix(weight, "linear_backward", "weight");
+  const int64_t batch = grad_output.shape(0), out_features = grad_output.shape(1);
+  const int64_t in_features = weight.shape(1);
+  if (weight.shape(0) != out_features)
+    throw py::value_error("linear_backward: weight must be (out_features, in_features) with "
+                          "out_features = " + std::to_string(out_features) +
+                          " (grad_output is " + shape_string(grad_output) + "), got " +
+                          shape_string(weight));
+  require_shape(x, {batch, in_features}, "linear_backward", "x");
+  py::object grad_x = py::none(), grad_weight = py::none(), grad_bias = py::none();
+  float* grad_x_data = nullptr;
+  float* grad_weight_data = nullptr;
+  float* grad_bias_data = nullptr;
+  if (need_x) {
+    py::array array = new_float_array({batch, in_features});
+    grad_x_data = data_of<float>(array);
+    grad_x = array;
+  }
+  if (need_weight) {
+    py::array array = new_float_array({out_features, in_features});
+    grad_weight_data = data_of<float>(array);
+    grad_weight = array;
+  }
+  if (need_bias) {
+    py::array array = new_float_array({out_features});
+    grad_bias_data = data_of<float>(array);
+    grad_bias = array;
+  }
+  const float* grad_data = cdata_of<float>(grad_output);
+  const float* x_data = cdata_of<float>(x);
+  const float* weight_data = cdata_of<float>(weight);
+  {
+    py::gil_scoped_release release;
+    kernels::linear_backward(grad_data, x_data, weight_data, grad_x_data, grad_weight_data,
+                             grad_bias_data, batch, in_features, out_features);
+  }
+  return py::make_tuple(grad_x, grad_weight, grad_bias);
+}
+
 py::array bias_grad(const py::array& grad_output, int64_t axis) {
   require_float_input(grad_output, "bias_grad", "grad_output");
   const int64_t ndim = grad_output.ndim();
@@ -161,6 +205,10 @@ void bind_gemm(py::module_& m) {
         "ignored without it). a, b: float32, 2-D, C- or F-contiguous (no copy is made).");
   m.def("linear_forward", &linear_forward, py::arg("x"), py::arg("weight"), py::arg("bias"),
         "x @ weight.T + bias; x (N, in), weight (out, in), bias (out,) or None.");
+  m.def("linear_backward", &linear_backward, py::arg("grad_output"), py::arg("x"),
+        py::arg("weight"), py::arg("need_x"), py::arg("need_weight"), py::arg("need_bias"),
+        "(grad_x, grad_weight, grad_bias) of x @ weight.T + bias, each None unless asked for: "
+        "grad_output @ weight, grad_output.T @ x, grad_output summed over the batch.");
   m.def("bias_grad", &bias_grad, py::arg("grad_output"), py::arg("axis"),
         "Sum of grad_output over every axis but `axis`.");
 }

@@ -1,4 +1,5 @@
-// Linear forward (GEMM with the bias folded in as beta * C) and the bias
+// Linear forward (GEMM with the bias folded in as beta * C), its backward (the
+// three gradients in one call, so a layer's backward crosses into C++ once) and the bias
 // gradient (a sum over every axis but the channel axis). Contract in linear.h.
 // bias_grad accumulates in double (over short float partial sums): sums over
 // N*H*W terms (tens of thousands for a conv layer) would otherwise lose digits
@@ -25,6 +26,18 @@ void linear_forward(const float* x, const float* weight, const float* bias, floa
   }
   sgemm(false, true, batch, out_features, in_features, 1.f, x, in_features, weight, in_features,
         beta, out, out_features);
+}
+
+void linear_backward(const float* grad_output, const float* x, const float* weight,
+                     float* grad_x, float* grad_weight, float* grad_bias, int64_t batch,
+                     int64_t in_features, int64_t out_features) {
+  if (grad_weight)
+    sgemm(true, false, out_features, in_features, batch, 1.f, grad_output, out_features, x,
+          in_features, 0.f, grad_weight, in_features);
+  if (grad_bias) bias_grad(grad_output, grad_bias, batch, out_features, 1);
+  if (grad_x)
+    sgemm(false, false, batch, in_features, out_features, 1.f, grad_output, out_features,
+          weight, in_features, 0.f, grad_x, in_features);
 }
 
 namespace {

@@ -22,6 +22,9 @@ gemm
         updated in place and returned; beta is ignored without it.
     linear_forward(x, weight, bias)          x (N, in), weight (out, in), bias (out,) or None
                                              -> x @ weight.T + bias, (N, out)
+    linear_backward(grad_output, x, weight, need_x, need_weight, need_bias)
+        -> (grad_x (N, in) = grad_output @ weight, grad_weight (out, in) = grad_output.T @ x,
+            grad_bias (out,) = bias_grad(grad_output, 1)), each None unless its need_ is true
     bias_grad(grad_output, axis)             sum of grad_output over every axis but ``axis``
                                              -> (grad_output.shape[axis],)
 elementwise (NumPy broadcasting; result has the broadcast shape)
@@ -91,7 +94,7 @@ runtime
 """
 
 KERNELS = {
-    "gemm": ("gemm", "linear_forward", "bias_grad"),
+    "gemm": ("gemm", "linear_forward", "linear_backward", "bias_grad"),
     "elementwise": ("add", "sub", "mul", "div"),
     "activation": (
         "relu_forward", "relu_backward",

@@ -1,4 +1,4 @@
-"""matmul and linear (x @ W^T + b), on the backend's gemm, linear_forward and bias_grad.
+"""matmul and linear (x @ W^T + b), on the backend's gemm, linear_forward and linear_backward.
 
 linear's backward, for x (N, in), W (out, in) and g = dL/dy (N, out):
 dx = g·W, dW = gᵀ·x, db = Σ_N g. Inputs with more than two dims are flattened to rows.
@@ -17,17 +17,16 @@ class LinearBackward(Function):
     __slots__ = ()
 
     def backward(self, grad_output):
-        x, weight, bias = self.inputs
-        rows = x._data.reshape(-1, x._data.shape[-1])
-        grad_rows = grad_output.reshape(-1, grad_output.shape[-1])
-        kernels = kernels_for(grad_rows.dtype)
-        grad_x = grad_weight = grad_bias = None
-        if self.needs_input_grad[0]:
-            grad_x = kernels.gemm(grad_rows, weight._data).reshape(x._data.shape)
-        if self.needs_input_grad[1]:
-            grad_weight = kernels.gemm(grad_rows, rows, True, False)
-        if self.needs_input_grad[2]:
-            grad_bias = kernels.bias_grad(grad_rows, 1)
+        x, weight, _ = self.inputs
+        data = x._data
+        rows = data if data.ndim == 2 else data.reshape(-1, data.shape[-1])
+        grad_rows = grad_output if grad_output.ndim == 2 else \
+            grad_output.reshape(-1, grad_output.shape[-1])
+        need_x, need_weight, need_bias = self.needs_input_grad
+        grad_x, grad_weight, grad_bias = kernels_for(grad_rows.dtype).linear_backward(
+            grad_rows, rows, weight._data, need_x, need_weight, need_bias)
+        if grad_x is not None and data.ndim != 2:
+            grad_x = grad_x.reshape(data.shape)
         return grad_x, grad_weight, grad_bias
 
 

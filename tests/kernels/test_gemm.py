@@ -390,6 +390,69 @@ def test_linear_forward_errors():
                            None)
 
 
+# --- linear_backward ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, False),
+                                   (False, False, True), (False, False, False)])
+@pytest.mark.parametrize("shape", [(64, 784, 128), (64, 128, 10), (1, 784, 128), (1, 1, 1),
+                                   (33, 17, 31), (0, 5, 3), (5, 0, 3), (3, 5, 0)])
+def test_linear_backward_matches_reference(isa, threads, shape, needs):
+    batch, in_features, out_features = shape
+    rng = np.random.default_rng(25)
+    grad_output = rng.standard_normal((batch, out_features)).astype(np.float32)
+    x = rng.standard_normal((batch, in_features)).astype(np.float32)
+    weight = rng.standard_normal((out_features, in_features)).astype(np.float32)
+    results = cpu.linear_backward(grad_output, x, weight, *needs)
+    expected = ref.linear_backward(grad_output.astype(np.float64), x.astype(np.float64),
+                                   weight.astype(np.float64), *needs)
+    magnitude = (np.abs(grad_output.astype(np.float64)), np.abs(x.astype(np.float64)),
+                 np.abs(weight.astype(np.float64)))
+    scales = (magnitude[0] @ magnitude[2], magnitude[0].T @ magnitude[1],
+              magnitude[0].sum(axis=0))
+    depths = (out_features, batch, batch)
+    for result, want, scale, depth, needed in zip(results, expected, scales, depths, needs):
+        if not needed:
+            assert result is None and want is None
+            continue
+        assert result.dtype == np.float32 and result.shape == want.shape
+        tolerance = 1e-5 * np.sqrt(max(depth, 1)) * scale + 1e-30
+        assert np.all(np.abs(result - want) <= tolerance)
+
+
+def test_linear_backward_agrees_with_gemm_and_bias_grad():
+    # The layer's backward in one call is the three products it replaces, bit for bit.
+    rng = np.random.default_rng(26)
+    grad_output = rng.standard_normal((64, 128)).astype(np.float32)
+    x = rng.standard_normal((64, 784)).astype(np.float32)
+    weight = rng.standard_normal((128, 784)).astype(np.float32)
+    grad_x, grad_weight, grad_bias = cpu.linear_backward(grad_output, x, weight, True, True, True)
+    np.testing.assert_array_equal(grad_x, cpu.gemm(grad_output, weight))
+    np.testing.assert_array_equal(grad_weight, cpu.gemm(grad_output, x, True, False))
+    np.testing.assert_array_equal(grad_bias, cpu.bias_grad(grad_output, 1))
+
+
+def test_linear_backward_errors():
+    grad_output = np.ones((64, 10), dtype=np.float32)
+    x = np.ones((64, 784), dtype=np.float32)
+    weight = np.ones((10, 784), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"linear_backward: weight must be \(out_features, "
+                                         r"in_features\) with out_features = 10"):
+        cpu.linear_backward(grad_output, x, weight.T.copy(), True, True, True)
+    with pytest.raises(ValueError, match=r"linear_backward: x must have shape \(64, 784\), "
+                                         r"got \(63, 784\)"):
+        cpu.linear_backward(grad_output, x[:63], weight, True, True, True)
+    with pytest.raises(TypeError, match="linear_backward: grad_output must be float32, got "
+                                        "float64"):
+        cpu.linear_backward(grad_output.astype(np.float64), x, weight, True, True, True)
+    with pytest.raises(ValueError, match="linear_backward: x must be 2-D"):
+        cpu.linear_backward(grad_output, np.ones(784, dtype=np.float32), weight, True, True,
+                            True)
+    with pytest.raises(ValueError, match=r"linear_backward: weight must be \(out_features"):
+        ref.linear_backward(grad_output, x, weight.T, True, True, True)
+    with pytest.raises(ValueError, match=r"linear_backward: x must have shape \(64, 784\)"):
+        ref.linear_backward(grad_output, x[:63], weight, True, True, True)
+
+
 # --- bias_grad ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("shape,axis", [((64, 128), -1), ((64, 128), 1), ((64, 10), 0),

@@ -1,4 +1,4 @@
-"""gemm family on the compiled backend: gemm, linear_forward, bias_grad.
+"""gemm family on the compiled backend: gemm, linear_forward, linear_backward, bias_grad.
 
 gemm calls straight through: the binding reads an F-contiguous 2-D operand (a
 transposed view such as ``x.T``) as its C-contiguous base with the trans flag
@@ -11,7 +11,7 @@ import numpy as np
 
 from cunn import _C
 
-__all__ = ["gemm", "linear_forward", "bias_grad"]
+__all__ = ["gemm", "linear_forward", "linear_backward", "bias_grad"]
 
 
 def _contiguous(array):
@@ -30,6 +30,11 @@ def linear_forward(x, weight, bias):
     if bias is not None:
         bias = np.ascontiguousarray(bias)
     return _C.linear_forward(np.ascontiguousarray(x), np.ascontiguousarray(weight), bias)
+
+
+def linear_backward(grad_output, x, weight, need_x, need_weight, need_bias):
+    return _C.linear_backward(np.ascontiguousarray(grad_output), np.ascontiguousarray(x),
+                              np.ascontiguousarray(weight), need_x, need_weight, need_bias)
 
 
 def bias_grad(grad_output, axis):

@@ -4,7 +4,7 @@ Computes in the inputs' dtype (float32 stays float32, float64 stays float64).
 """
 import numpy as np
 
-__all__ = ["gemm", "linear_forward", "bias_grad"]
+__all__ = ["gemm", "linear_forward", "linear_backward", "bias_grad"]
 
 
 def _require_matrix(array, name):
@@ -52,6 +52,25 @@ def linear_forward(x, weight, bias):
                              f"got {np.shape(bias)}")
         out += bias
     return out
+
+
+def linear_backward(grad_output, x, weight, need_x, need_weight, need_bias):
+    """(grad_x, grad_weight, grad_bias) of x @ weight.T + bias for grad_output (N, out),
+    x (N, in), weight (out, in); each is None unless asked for."""
+    grad_output = np.asarray(grad_output)
+    x = np.asarray(x)
+    weight = np.asarray(weight)
+    if grad_output.ndim != 2 or weight.ndim != 2 or weight.shape[0] != grad_output.shape[1]:
+        raise ValueError(f"linear_backward: weight must be (out_features, in_features) with "
+                         f"out_features = {grad_output.shape[-1]} (grad_output is "
+                         f"{grad_output.shape}), got {weight.shape}")
+    if x.shape != (grad_output.shape[0], weight.shape[1]):
+        raise ValueError(f"linear_backward: x must have shape "
+                         f"{(grad_output.shape[0], weight.shape[1])}, got {x.shape}")
+    grad_x = grad_output @ weight if need_x else None
+    grad_weight = grad_output.T @ x if need_weight else None
+    grad_bias = bias_grad(grad_output, 1) if need_bias else None
+    return grad_x, grad_weight, grad_bias
 
 
 def bias_grad(grad_output, axis):
