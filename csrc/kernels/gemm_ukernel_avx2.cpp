@@ -176,11 +176,22 @@ void dot_nt_avx2(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, float
                  int64_t ldc) {
   const int64_t k_full = k / 8 * 8;
   const __m256i k_tail = first_lanes(k - k_full);
+  // The next 4 rows of A are fetched into L2 while this row tile runs (as in the AVX-512
+  // dot_nt): A is usually a fresh batch of inputs, still in memory.
+  const int64_t a_lines = (k * 4 + 63) / 64;
+  const int64_t column_tiles = (n + 1) / 2;
+  const int64_t lines_per_tile = (4 * a_lines + column_tiles - 1) / column_tiles;
   for (int64_t i = row_begin; i < row_end; i += 4) {
     const int64_t rows = row_end - i < 4 ? row_end - i : 4;
     const float* a_row[4];
     for (int r = 0; r < 4; ++r) a_row[r] = a + (r < rows ? i + r : i + rows - 1) * lda;
+    const int64_t next_rows = row_end - (i + 4) < 4 ? row_end - (i + 4) : 4;
+    int64_t next_line = 0;  // of the next row tile's next_rows * a_lines lines
     for (int64_t j = 0; j < n; j += 2) {
+      for (int64_t q = 0; q < lines_per_tile && next_line < next_rows * a_lines; ++q, ++next_line)
+        _mm_prefetch(reinterpret_cast<const char*>(a + (i + 4 + next_line / a_lines) * lda) +
+                         (next_line % a_lines) * 64,
+                     _MM_HINT_T1);
       const int64_t cols = n - j < 2 ? n - j : 2;
       const float* b_row[2] = {b + j * ldb, b + (j + cols - 1) * ldb};
       __m256 acc[8];

@@ -177,11 +177,23 @@ void dot_nt_avx512(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, flo
   const __mmask16 k_tail = static_cast<__mmask16>((1u << (k - k_full)) - 1u);
   const __m128 alpha_vec = _mm_set1_ps(alpha);
   const __m128 beta_vec = _mm_set1_ps(beta);
+  // The next 4 rows of A are fetched into L2 while this row tile runs, a share at each
+  // column tile: A is usually a fresh batch of inputs, in memory rather than in cache,
+  // and each row tile reads its rows only once from memory.
+  const int64_t a_lines = (k * 4 + 63) / 64;
+  const int64_t column_tiles = (n + 3) / 4;
+  const int64_t lines_per_tile = (4 * a_lines + column_tiles - 1) / column_tiles;
   for (int64_t i = row_begin; i < row_end; i += 4) {
     const int64_t rows = row_end - i < 4 ? row_end - i : 4;
     const float* a_row[4];
     for (int r = 0; r < 4; ++r) a_row[r] = a + (r < rows ? i + r : i + rows - 1) * lda;
+    const int64_t next_rows = row_end - (i + 4) < 4 ? row_end - (i + 4) : 4;
+    int64_t next_line = 0;  // of the next row tile's next_rows * a_lines lines
     for (int64_t j = 0; j < n; j += 4) {
+      for (int64_t q = 0; q < lines_per_tile && next_line < next_rows * a_lines; ++q, ++next_line)
+        _mm_prefetch(reinterpret_cast<const char*>(a + (i + 4 + next_line / a_lines) * lda) +
+                         (next_line % a_lines) * 64,
+                     _MM_HINT_T1);
       const int64_t cols = n - j < 4 ? n - j : 4;
       const float* b_row[4];
       for (int col = 0; col < 4; ++col) b_row[col] = b + (col < cols ? j + col : j + cols - 1) * ldb;
