@@ -7,6 +7,7 @@ namespace cunn::bind {
 
 void bind_runtime(pybind11::module_& m);
 void bind_gemm(pybind11::module_& m);
+void bind_linear_chain(pybind11::module_& m);
 void bind_elementwise(pybind11::module_& m);
 void bind_activation(pybind11::module_& m);
 void bind_softmax(pybind11::module_& m);

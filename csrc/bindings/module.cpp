@@ -6,6 +6,7 @@ PYBIND11_MODULE(_C, m) {
   m.doc() = "cunn compiled kernels (float32, row-major, NCHW)";
   cunn::bind::bind_runtime(m);
   cunn::bind::bind_gemm(m);
+  cunn::bind::bind_linear_chain(m);
   cunn::bind::bind_elementwise(m);
   cunn::bind::bind_activation(m);
   cunn::bind::bind_softmax(m);

@@ -27,6 +27,14 @@ gemm
             grad_bias (out,) = bias_grad(grad_output, 1)), each None unless its need_ is true
     bias_grad(grad_output, axis)             sum of grad_output over every axis but ``axis``
                                              -> (grad_output.shape[axis],)
+linear_chain (a run of Linear layers, each optionally followed by ReLU: h_i = h_{i-1} @
+              weights[i].T + biases[i], then relu where relus[i]; h_{-1} = x)
+    linear_chain_forward(x, weights, biases, relus)    -> (output, outputs): every h_i, and
+                                                          the last; biases entries may be None
+    linear_chain_backward(grad_output, x, outputs, weights, relus, need_x, need_weights,
+                          need_biases)
+        -> (grad_x or None, [grad_weight or None], [grad_bias or None]); the ReLU masks come
+           from outputs (relu(z) > 0 exactly where z > 0)
 elementwise (NumPy broadcasting; result has the broadcast shape)
     add(a, b)  sub(a, b)  mul(a, b)  div(a, b)
 activation
@@ -95,6 +103,7 @@ runtime
 
 KERNELS = {
     "gemm": ("gemm", "linear_forward", "linear_backward", "bias_grad"),
+    "linear_chain": ("linear_chain_forward", "linear_chain_backward"),
     "elementwise": ("add", "sub", "mul", "div"),
     "activation": (
         "relu_forward", "relu_backward",

@@ -4,6 +4,7 @@ from cunn import _C  # noqa: F401  (ImportError here means the extension did not
 NAME = "cpu"
 
 from .gemm import *  # noqa: F401,F403
+from .linear_chain import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
 from .softmax import *  # noqa: F401,F403

@@ -3,6 +3,7 @@
 NAME = "numpy"
 
 from .gemm import *  # noqa: F401,F403
+from .linear_chain import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
 from .softmax import *  # noqa: F401,F403

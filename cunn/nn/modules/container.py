@@ -3,6 +3,7 @@ registered sub-modules, with PyTorch's indexing, naming and printing."""
 import collections.abc
 import operator
 
+from cunn.nn.modules import _fusion
 from cunn.nn.modules.module import Module, _addindent
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
@@ -58,9 +59,9 @@ class Sequential(_NumberedModules):
                 self.add_module(str(i), module)
 
     def forward(self, input):
-        for module in self._modules.values():
-            input = module(input)
-        return input
+        # Runs of Linear and ReLU modules go through one op (_fusion.py); the rest module
+        # by module.
+        return _fusion.run_modules(self._modules.values(), input)
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):

@@ -1,0 +1,41 @@
+"""A run of Linear layers, each optionally followed by ReLU, as one op on the backend's
+linear_chain kernels: one graph node and one kernel call each way for a whole MLP, with
+the results the layers give one by one (the kernels compose the single-layer ones).
+
+nn.Sequential uses it for its runs of Linear and ReLU modules (cunn/nn/modules/container.py);
+the checks are the caller's.
+"""
+from cunn.autograd.function import Function
+from cunn.ops._util import kernels_for
+
+__all__ = ["linear_chain"]
+
+
+class LinearChainBackward(Function):
+    __slots__ = ()
+
+    def backward(self, grad_output):
+        outputs, relus = self.saved
+        inputs, needs = self.inputs, self.needs_input_grad
+        weights = [weight._data for weight in inputs[1::2]]
+        grad_x, grad_weights, grad_biases = kernels_for(grad_output.dtype).linear_chain_backward(
+            grad_output, inputs[0]._data, outputs, weights, relus, needs[0], needs[1::2],
+            needs[2::2])
+        grads = [grad_x]
+        for grad_weight, grad_bias in zip(grad_weights, grad_biases):
+            grads.append(grad_weight)
+            grads.append(grad_bias)
+        return tuple(grads)
+
+
+def linear_chain(x, weights, biases, relus):
+    """x (N, in) through Linear(weights[i], biases[i]) (+ ReLU where relus[i]) in turn;
+    weights and biases are Tensors (biases may hold None), relus a tuple of bools."""
+    output, outputs = kernels_for(x._data.dtype).linear_chain_forward(
+        x._data, [weight._data for weight in weights],
+        [None if bias is None else bias._data for bias in biases], relus)
+    inputs = [x]
+    for weight, bias in zip(weights, biases):
+        inputs.append(weight)
+        inputs.append(bias)
+    return LinearChainBackward.record(output, tuple(inputs), outputs, relus)
