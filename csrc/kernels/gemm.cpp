@@ -183,6 +183,15 @@ void gemm_block(const GemmKernel& kernel, const Problem& problem, int64_t row_be
   }
 }
 
+// C[rows, cols] = relu(C[rows, cols]); `c < 0 ? 0 : c` keeps NaN, as relu_forward does.
+void relu_block(float* c, int64_t ldc, int64_t row_begin, int64_t row_end, int64_t col_begin,
+                int64_t col_end) {
+  for (int64_t i = row_begin; i < row_end; ++i) {
+    float* row = c + i * ldc;
+    for (int64_t j = col_begin; j < col_end; ++j) row[j] = row[j] < 0.0f ? 0.0f : row[j];
+  }
+}
+
 // K == 0: the product is empty, so C = beta * C (beta == 0 clears C, NaNs included).
 void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
   for (int64_t i = 0; i < m; ++i) {
@@ -198,10 +207,11 @@ void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-           int64_t ldc) {
+           int64_t ldc, bool relu) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     scale_c(m, n, beta, c, ldc);
+    if (relu) relu_block(c, ldc, 0, m, 0, n);
     return;
   }
   const GemmKernel& kernel = select_kernel(n);
@@ -236,10 +246,12 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
       split((n + unit - 1) / unit, unit, n, [&](int64_t begin, int64_t end) {
         kernel.dot_nt(0, m, end - begin, k, alpha, a, lda, b + begin * ldb, ldb, beta,
                       c + begin, ldc);
+        if (relu) relu_block(c, ldc, 0, m, begin, end);
       });
     } else {
       split((m + 3) / 4, 4, m, [&](int64_t begin, int64_t end) {
         kernel.dot_nt(begin, end, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (relu) relu_block(c, ldc, begin, end, 0, n);
       });
     }
     return;
@@ -260,10 +272,12 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
   if (split_columns) {
     split(col_panels, kernel.nr, n, [&](int64_t begin, int64_t end) {
       gemm_block(kernel, problem, 0, m, begin, end);
+      if (relu) relu_block(c, ldc, 0, m, begin, end);
     });
   } else {
     split(row_panels, kernel.mr, m, [&](int64_t begin, int64_t end) {
       gemm_block(kernel, problem, begin, end, 0, n);
+      if (relu) relu_block(c, ldc, begin, end, 0, n);
     });
   }
 }

@@ -3,6 +3,8 @@
 // (B stored K x N, or N x K when trans_b). lda/ldb/ldc are row strides in
 // elements. beta == 0 overwrites C without reading it (NaNs in C do not leak),
 // as BLAS does. Must match numpy: alpha * (op(A) @ op(B)) + beta * C.
+// With relu, C then becomes relu(C) (c < 0 ? 0 : c, as relu_forward), applied by each
+// thread to the block it computed while that block is still in its cache.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,6 @@ namespace cunn::kernels {
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-           int64_t ldc);
+           int64_t ldc, bool relu = false);
 
 }  // namespace cunn::kernels

@@ -15,7 +15,7 @@
 namespace cunn::kernels {
 
 void linear_forward(const float* x, const float* weight, const float* bias, float* out,
-                    int64_t batch, int64_t in_features, int64_t out_features) {
+                    int64_t batch, int64_t in_features, int64_t out_features, bool relu) {
   if (batch <= 0 || out_features <= 0) return;
   float beta = 0.f;
   if (bias) {
@@ -25,7 +25,7 @@ void linear_forward(const float* x, const float* weight, const float* bias, floa
     beta = 1.f;
   }
   sgemm(false, true, batch, out_features, in_features, 1.f, x, in_features, weight, in_features,
-        beta, out, out_features);
+        beta, out, out_features, relu);
 }
 
 void linear_backward(const float* grad_output, const float* x, const float* weight,

@@ -15,8 +15,10 @@
 
 namespace cunn::kernels {
 
+// relu: out = relu(x @ weight.T + bias), the ReLU applied as the GEMM finishes each block.
 void linear_forward(const float* x, const float* weight, const float* bias, float* out,
-                    int64_t batch, int64_t in_features, int64_t out_features);
+                    int64_t batch, int64_t in_features, int64_t out_features,
+                    bool relu = false);
 
 void linear_backward(const float* grad_output, const float* x, const float* weight,
                      float* grad_x, float* grad_weight, float* grad_bias, int64_t batch,

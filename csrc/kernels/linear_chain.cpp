@@ -15,8 +15,7 @@ void linear_chain_forward(const float* x, int64_t batch, const std::vector<Chain
   for (size_t i = 0; i < layers.size(); ++i) {
     const ChainLayer& layer = layers[i];
     linear_forward(input, layer.weight, layer.bias, outputs[i], batch, layer.in_features,
-                   layer.out_features);
-    if (layer.relu) relu_forward(outputs[i], outputs[i], batch * layer.out_features);
+                   layer.out_features, layer.relu);
     input = outputs[i];
   }
 }
