@@ -34,25 +34,32 @@ def _accumulate_leaf(tensor, gradient, shared):
     when nothing else can see it: an array of its own (not a view), writeable, of the
     leaf's dtype and layout, and not ``shared`` with another destination of this node.
     Copying every one costs a fresh allocation per parameter per step."""
-    if gradient.shape != tensor._data.shape:
-        gradient = np.broadcast_to(gradient, tensor._data.shape)
+    data = tensor._data
     if tensor.grad is None:
-        adoptable = (not shared and gradient.base is None and gradient.flags.writeable
-                     and gradient.flags.c_contiguous and gradient.dtype == tensor._data.dtype)
-        tensor.grad = Function.tensor_class(gradient if adoptable else
-                             np.array(gradient, dtype=tensor._data.dtype, order="C"))
-    else:
-        np.add(tensor.grad._data, gradient, out=tensor.grad._data, casting="unsafe")
+        if not shared and gradient.base is None and gradient.dtype == data.dtype \
+                and gradient.shape == data.shape:
+            flags = gradient.flags
+            if flags.writeable and flags.c_contiguous:
+                tensor.grad = Function.tensor_class(gradient)
+                return
+        if gradient.shape != data.shape:
+            gradient = np.broadcast_to(gradient, data.shape)
+        tensor.grad = Function.tensor_class(np.array(gradient, dtype=data.dtype, order="C"))
+        return
+    if gradient.shape != data.shape:
+        gradient = np.broadcast_to(gradient, data.shape)
+    np.add(tensor.grad._data, gradient, out=tensor.grad._data, casting="unsafe")
 
 
 def _shared_ids(gradients):
     """ids of the arrays a node sends to more than one place (``a + b`` passes one
-    array to both inputs)."""
+    array to both inputs); usually none."""
+    ids = [id(gradient) for gradient in gradients if gradient is not None]
+    if len(set(ids)) == len(ids):
+        return ()
     seen, shared = set(), set()
-    for gradient in gradients:
-        if gradient is not None:
-            key = id(gradient)
-            (shared if key in seen else seen).add(key)
+    for key in ids:
+        (shared if key in seen else seen).add(key)
     return shared
 
 
