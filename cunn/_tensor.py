@@ -264,7 +264,9 @@ class Tensor:
                 raise RuntimeError(f"backward: grad can be implicitly created only for a "
                                    f"tensor with one element, got shape {self._data.shape}; "
                                    "pass gradient=")
-            gradient = np.ones(self._data.shape, dtype=self._data.dtype)
+            # np.array(1) for the usual 0-d loss: a third of np.ones' cost.
+            gradient = (np.array(1, dtype=self._data.dtype) if self._data.ndim == 0
+                        else np.ones(self._data.shape, dtype=self._data.dtype))
         else:
             # A copy: the engine may hand this array on as a leaf's .grad.
             gradient = np.array(gradient._data if isinstance(gradient, Tensor) else gradient,
