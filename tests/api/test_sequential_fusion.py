@@ -47,7 +47,14 @@ MODELS = {
                                         nn.ReLU(), nn.Linear(4, 2)),
     "cnn-head": lambda: nn.Sequential(nn.Flatten(), nn.Linear(12, 8), nn.ReLU(),
                                       nn.Linear(8, 3)),
+    "shared-layer": lambda: _shared_layer(),
 }
+
+
+def _shared_layer():
+    # One Linear used twice: its gradient is the sum of both uses.
+    layer = nn.Linear(6, 6)
+    return nn.Sequential(layer, nn.ReLU(), layer)
 
 
 @pytest.mark.parametrize("name", MODELS)
