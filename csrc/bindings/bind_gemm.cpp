@@ -23,12 +23,6 @@ namespace py = pybind11;
 namespace cunn::bind {
 namespace {
 
-void require_matrix(const py::array& array, const char* op, const char* arg) {
-  require_float32(array, op, arg);
-  require_ndim(array, 2, op, arg);
-  require_contiguous(array, op, arg);
-}
-
 class NonContiguousError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -76,10 +70,7 @@ py::array gemm(const py::array& a, const py::array& b, bool trans_a, bool trans_
     out = new_float_array({m, n});
     beta = 0.0;
   } else {
-    if (!py::isinstance<py::array>(out_object))
-      throw py::type_error("gemm: out must be a numpy.ndarray, got " +
-                           std::string(py::str(py::type::of(out_object).attr("__name__"))));
-    out = py::reinterpret_borrow<py::array>(out_object);
+    out = as_ndarray(out_object, "gemm", "out");
     require_float_output(out, {m, n}, "gemm", "out");
     if (overlaps(out, a) || overlaps(out, b))
       throw py::value_error("gemm: out must not share memory with a or b");
@@ -95,8 +86,8 @@ py::array gemm(const py::array& a, const py::array& b, bool trans_a, bool trans_
 }
 
 py::array linear_forward(const py::array& x, const py::array& weight, const py::object& bias) {
-  require_matrix(x, "linear_forward", "x");
-  require_matrix(weight, "linear_forward", "weight");
+  require_float_matrix(x, "linear_forward", "x");
+  require_float_matrix(weight, "linear_forward", "weight");
   const int64_t batch = x.shape(0), in_features = x.shape(1);
   const int64_t out_features = weight.shape(0);
   if (weight.shape(1) != in_features)
@@ -129,9 +120,9 @@ py::array linear_forward(const py::array& x, const py::array& weight, const py::
 py::tuple linear_backward(const py::array& grad_output, const py::array& x,
                           const py::array& weight, bool need_x, bool need_weight,
                           bool need_bias) {
-  require_matrix(grad_output, "linear_backward", "grad_output");
-  require_matrix(x, "linear_backward", "x");
-  require_matrix(weight, "linear_backward", "weight");
+  require_float_matrix(grad_output, "linear_backward", "grad_output");
+  require_float_matrix(x, "linear_backward", "x");
+  require_float_matrix(weight, "linear_backward", "weight");
   const int64_t batch = grad_output.shape(0), out_features = grad_output.shape(1);
   const int64_t in_features = weight.shape(1);
   if (weight.shape(0) != out_features)

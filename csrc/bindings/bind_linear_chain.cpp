@@ -21,44 +21,36 @@ std::string item(const char* list, size_t index) {
   return std::string(list) + "[" + std::to_string(index) + "]";
 }
 
-py::array as_array(const py::handle& value, const char* op, const std::string& arg) {
-  if (!py::isinstance<py::array>(value))
-    throw py::type_error(std::string(op) + ": " + arg + " must be a numpy.ndarray, got " +
-                         std::string(py::str(py::type::of(value).attr("__name__"))));
-  return py::reinterpret_borrow<py::array>(value);
-}
-
-void require_matrix(const py::array& array, const char* op, const std::string& arg) {
-  require_float_input(array, op, arg.c_str());
-  require_ndim(array, 2, op, arg.c_str());
-}
-
-// The layers described by weights (out, in), biases ((out,) or None) and relus, checked to
-// chain from an input of `in_features` columns. `keep` holds the arrays.
-std::vector<kernels::ChainLayer> chain_layers(const py::list& weights, const py::list& biases,
+// The layers described by weights (out, in), biases ((out,) or None entries; null for the
+// backward, which needs none) and relus, checked to chain from an input of `in_features`
+// columns. `keep` holds the arrays.
+std::vector<kernels::ChainLayer> chain_layers(const py::list& weights, const py::list* biases,
                                               const std::vector<bool>& relus,
                                               int64_t in_features, const char* op,
                                               std::vector<py::array>& keep) {
   const size_t count = weights.size();
   if (count == 0) throw py::value_error(std::string(op) + ": weights must not be empty");
-  if (biases.size() != count || relus.size() != count)
+  const size_t bias_count = biases ? biases->size() : count;
+  if (bias_count != count || relus.size() != count)
     throw py::value_error(std::string(op) + ": weights, biases and relus must have the same "
                           "length, got " + std::to_string(count) + ", " +
-                          std::to_string(biases.size()) + " and " + std::to_string(relus.size()));
+                          std::to_string(bias_count) + " and " + std::to_string(relus.size()));
   std::vector<kernels::ChainLayer> layers;
   for (size_t i = 0; i < count; ++i) {
-    py::array weight = as_array(weights[i], op, item("weights", i));
-    require_matrix(weight, op, item("weights", i));
+    const std::string weight_name = item("weights", i);
+    py::array weight = as_ndarray(weights[i], op, weight_name.c_str());
+    require_float_matrix(weight, op, weight_name.c_str());
     if (weight.shape(1) != in_features)
-      throw py::value_error(std::string(op) + ": " + item("weights", i) +
+      throw py::value_error(std::string(op) + ": " + weight_name +
                             " must be (out_features, " + std::to_string(in_features) +
                             ") to take the previous layer's output, got " + shape_string(weight));
     const int64_t out_features = weight.shape(0);
     const float* bias_data = nullptr;
-    if (!biases[i].is_none()) {
-      py::array bias = as_array(biases[i], op, item("biases", i));
-      require_float_input(bias, op, item("biases", i).c_str());
-      require_shape(bias, {out_features}, op, item("biases", i).c_str());
+    if (biases && !(*biases)[i].is_none()) {
+      const std::string bias_name = item("biases", i);
+      py::array bias = as_ndarray((*biases)[i], op, bias_name.c_str());
+      require_float_input(bias, op, bias_name.c_str());
+      require_shape(bias, {out_features}, op, bias_name.c_str());
       bias_data = cdata_of<float>(bias);
       keep.push_back(bias);
     }
@@ -72,10 +64,10 @@ std::vector<kernels::ChainLayer> chain_layers(const py::list& weights, const py:
 py::tuple linear_chain_forward(const py::array& x, const py::list& weights,
                                const py::list& biases, const std::vector<bool>& relus) {
   const char* op = "linear_chain_forward";
-  require_matrix(x, op, "x");
+  require_float_matrix(x, op, "x");
   std::vector<py::array> keep;
   const std::vector<kernels::ChainLayer> layers =
-      chain_layers(weights, biases, relus, x.shape(1), op, keep);
+      chain_layers(weights, &biases, relus, x.shape(1), op, keep);
   const int64_t batch = x.shape(0);
   py::list outputs;
   std::vector<float*> output_data;
@@ -98,23 +90,22 @@ py::tuple linear_chain_backward(const py::array& grad_output, const py::array& x
                                 const std::vector<bool>& need_weights,
                                 const std::vector<bool>& need_biases) {
   const char* op = "linear_chain_backward";
-  require_matrix(x, op, "x");
+  require_float_matrix(x, op, "x");
   const int64_t batch = x.shape(0);
   std::vector<py::array> keep;
   // Biases do not enter the backward; only their presence is asked for, by need_biases.
-  py::list no_biases;
-  for (size_t i = 0; i < weights.size(); ++i) no_biases.append(py::none());
   const std::vector<kernels::ChainLayer> layers =
-      chain_layers(weights, no_biases, relus, x.shape(1), op, keep);
+      chain_layers(weights, nullptr, relus, x.shape(1), op, keep);
   const size_t count = layers.size();
   if (outputs.size() != count || need_weights.size() != count || need_biases.size() != count)
     throw py::value_error(std::string(op) + ": outputs, need_weights and need_biases must have "
                           "one entry per layer (" + std::to_string(count) + ")");
   std::vector<const float*> output_data;
   for (size_t i = 0; i < count; ++i) {
-    py::array output = as_array(outputs[i], op, item("outputs", i));
-    require_float_input(output, op, item("outputs", i).c_str());
-    require_shape(output, {batch, layers[i].out_features}, op, item("outputs", i).c_str());
+    const std::string output_name = item("outputs", i);
+    py::array output = as_ndarray(outputs[i], op, output_name.c_str());
+    require_float_input(output, op, output_name.c_str());
+    require_shape(output, {batch, layers[i].out_features}, op, output_name.c_str());
     output_data.push_back(cdata_of<float>(output));
     keep.push_back(output);
   }

@@ -82,6 +82,19 @@ void require_float_input(const py::array& array, const char* op, const char* arg
   require_contiguous(array, op, arg);
 }
 
+void require_float_matrix(const py::array& array, const char* op, const char* arg) {
+  require_float32(array, op, arg);
+  require_ndim(array, 2, op, arg);
+  require_contiguous(array, op, arg);
+}
+
+py::array as_ndarray(const py::handle& value, const char* op, const char* arg) {
+  if (!py::isinstance<py::array>(value))
+    throw py::type_error(std::string(op) + ": " + arg + " must be a numpy.ndarray, got " +
+                         std::string(py::str(py::type::of(value).attr("__name__"))));
+  return py::reinterpret_borrow<py::array>(value);
+}
+
 void require_float_output(const py::array& array, const std::vector<int64_t>& shape,
                           const char* op, const char* arg) {
   require_float32(array, op, arg);

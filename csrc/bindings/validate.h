@@ -33,6 +33,10 @@ void require_shape(const py::array& array, const std::vector<int64_t>& shape, co
                    const char* arg);
 // The usual combination: float32, C-contiguous.
 void require_float_input(const py::array& array, const char* op, const char* arg);
+// float32, 2-D, C-contiguous.
+void require_float_matrix(const py::array& array, const char* op, const char* arg);
+// `value` as an array; TypeError ("must be a numpy.ndarray, got list") otherwise.
+py::array as_ndarray(const py::handle& value, const char* op, const char* arg);
 // float32, C-contiguous, writable, exactly `shape`.
 void require_float_output(const py::array& array, const std::vector<int64_t>& shape,
                           const char* op, const char* arg);
