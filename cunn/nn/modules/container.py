@@ -44,6 +44,15 @@ class _NumberedModules(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
+    def pop(self, idx=-1):
+        module = self[idx]
+        del self[idx]
+        return module
+
+    def __dir__(self):
+        # The numbered children are items, not attributes to list.
+        return [key for key in super().__dir__() if not key.isdigit()]
+
 
 class Sequential(_NumberedModules):
     """``Sequential(*modules)`` or ``Sequential(OrderedDict(name=module, ...))``: forward
@@ -107,14 +116,6 @@ class Sequential(_NumberedModules):
         self.__dict__["_modules"] = {str(i): m for i, m in enumerate(modules)}
         return self
 
-    def pop(self, idx=-1):
-        module = self[idx]
-        del self[idx]
-        return module
-
-    def __dir__(self):
-        return [key for key in super().__dir__() if not key.isdigit()]
-
 
 class ModuleList(_NumberedModules):
     """A list of sub-modules (registered as ``0``, ``1``, ...); it has no forward."""
@@ -159,14 +160,6 @@ class ModuleList(_NumberedModules):
         modules = list(self._modules.values())
         modules.insert(operator.index(index), module)  # list semantics, negatives included
         self.__dict__["_modules"] = {str(i): m for i, m in enumerate(modules)}
-
-    def pop(self, idx=-1):
-        module = self[idx]
-        del self[idx]
-        return module
-
-    def __dir__(self):
-        return [key for key in super().__dir__() if not key.isdigit()]
 
     def __repr__(self):
         # PyTorch's compressed form: runs of identical entries print once as "(i-j): n x ...".
