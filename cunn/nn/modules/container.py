@@ -30,7 +30,7 @@ def _renumber(container):
 
 class _NumberedModules(Module):
     """What Sequential and ModuleList share: children held in order, deleted by position
-    (those after are renumbered), counted and iterated."""
+    (those after are renumbered), counted, iterated and popped."""
 
     def __delitem__(self, idx):
         keys = list(self._modules)
