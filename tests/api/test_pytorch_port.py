@@ -5,6 +5,7 @@ Each program below is PyTorch source. ``port`` rewrites its import lines — and
 else — to cunn's, and the test runs the result. Data is generated (separable clusters
 shaped like MNIST), so these tests need no dataset.
 """
+import os
 import re
 import resource
 import textwrap
@@ -309,7 +310,7 @@ def _resident_kib():
         return int(handle.read().split()[1]) * resource.getpagesize() // 1024
 
 
-@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/statm"),
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"),
                     reason="needs /proc to read the resident set size")
 def test_memory_does_not_grow_step_after_step():
     import cunn.nn as nn
