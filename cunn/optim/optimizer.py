@@ -14,6 +14,7 @@ import itertools
 
 import numpy as np
 
+from cunn._memory import aligned_zeros
 from cunn.backends import current as _current_backend
 
 __all__ = ["Optimizer"]
@@ -212,7 +213,7 @@ class Optimizer:
         return active, states
 
     def _new_state_array(self, param):
-        return np.zeros(param._data.shape, dtype=param._data.dtype)
+        return aligned_zeros(param._data.shape, param._data.dtype)
 
     # ---- state dicts ----
 

@@ -1,8 +1,7 @@
 """Conv2d: 2-D cross-correlation over NCHW images, zero padding."""
 import math
 
-import numpy as np
-
+from cunn._memory import aligned_empty
 from cunn.nn import functional as F
 from cunn.nn import init
 from cunn.nn.modules._utils import check_bool, check_int, check_pair
@@ -57,10 +56,10 @@ class Conv2d(Module):
             self.padding = padding
         else:
             self.padding = self._padding = check_pair(padding, "padding", "Conv2d", minimum=0)
-        self.weight = Parameter(np.empty((self.out_channels, self.in_channels)
-                                         + self.kernel_size, np.float32))
+        self.weight = Parameter(aligned_empty((self.out_channels, self.in_channels)
+                                              + self.kernel_size))
         if bias:
-            self.bias = Parameter(np.empty((self.out_channels,), np.float32))
+            self.bias = Parameter(aligned_empty((self.out_channels,)))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

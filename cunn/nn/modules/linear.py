@@ -1,8 +1,7 @@
 """Linear (y = x W^T + b), Identity and Flatten."""
 import math
 
-import numpy as np
-
+from cunn._memory import aligned_empty
 from cunn.nn import functional as F
 from cunn.nn import init
 from cunn.nn.modules._utils import check_bool, check_int, is_int
@@ -31,9 +30,9 @@ class Linear(Module):
         self.in_features = check_int(in_features, "in_features", "Linear")
         self.out_features = check_int(out_features, "out_features", "Linear")
         bias = check_bool(bias, "bias", "Linear")
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), np.float32))
+        self.weight = Parameter(aligned_empty((self.out_features, self.in_features)))
         if bias:
-            self.bias = Parameter(np.empty((self.out_features,), np.float32))
+            self.bias = Parameter(aligned_empty((self.out_features,)))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
