@@ -72,7 +72,7 @@ py::tuple linear_chain_forward(const py::array& x, const py::list& weights,
   py::list outputs;
   std::vector<float*> output_data;
   for (const kernels::ChainLayer& layer : layers) {
-    py::array output = new_float_array({batch, layer.out_features});
+    py::array output = new_line_aligned_float_array({batch, layer.out_features});
     output_data.push_back(data_of<float>(output));
     outputs.append(output);
   }

@@ -1,5 +1,8 @@
 #include "bindings/validate.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <sstream>
 
 namespace cunn::bind {
@@ -144,6 +147,17 @@ Reduction parse_reduction(const std::string& reduction, const char* op) {
 
 py::array new_float_array(const std::vector<int64_t>& shape) {
   return py::array(py::dtype::of<float>(), std::vector<py::ssize_t>(shape.begin(), shape.end()));
+}
+
+py::array new_line_aligned_float_array(const std::vector<int64_t>& shape) {
+  size_t count = 1;
+  for (const int64_t extent : shape) count *= static_cast<size_t>(extent);
+  const size_t bytes = (std::max<size_t>(count, 1) * sizeof(float) + 63) / 64 * 64;
+  void* data = std::aligned_alloc(64, bytes);
+  if (!data) throw std::bad_alloc();
+  py::capsule owner(data, [](void* memory) { std::free(memory); });
+  return py::array(py::dtype::of<float>(), std::vector<py::ssize_t>(shape.begin(), shape.end()),
+                   data, owner);
 }
 
 py::array new_int64_array(const std::vector<int64_t>& shape) {

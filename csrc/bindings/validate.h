@@ -56,6 +56,10 @@ const T* cdata_of(const py::array& array) { return static_cast<const T*>(array.d
 
 // A new C-contiguous float32 array of `shape`.
 py::array new_float_array(const std::vector<int64_t>& shape);
+// The same, its data on a 64-byte line (owned by a capsule, the array's base): for results
+// that threads write in column ranges, where a line shared by two ranges would bounce
+// between the cores on every row.
+py::array new_line_aligned_float_array(const std::vector<int64_t>& shape);
 py::array new_int64_array(const std::vector<int64_t>& shape);
 
 }  // namespace cunn::bind

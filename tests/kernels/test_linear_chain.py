@@ -191,3 +191,17 @@ def test_backward_refusals():
                                          "per layer"):
         ref.linear_chain_backward(grad_output, x, outputs[:1], weights, [True, False], True,
                                   [True, True], [True, True])
+
+
+def test_forward_outputs_start_on_a_cache_line():
+    """The threads write each output in column ranges; a line shared by two ranges would
+    bounce between the cores on every row (bind_linear_chain.cpp)."""
+    rng = np.random.default_rng(11)
+    x, weights, biases = make_chain(rng, (64, 784, 128, 10), [True, True])
+    for _ in range(8):  # several allocations: one lucky 16-byte address cannot pass alone
+        output, outputs = cpu.linear_chain_forward(x, weights, biases, [True, False])
+        for array in outputs:
+            assert array.ctypes.data % 64 == 0
+            assert array.flags.c_contiguous and array.flags.writeable
+        np.testing.assert_array_equal(output, layer_by_layer(cpu, x, weights, biases,
+                                                             (True, False))[-1])
