@@ -105,7 +105,7 @@ py::array linear_forward(const py::array& x, const py::array& weight, const py::
     require_shape(bias_array, {out_features}, "linear_forward", "bias");
     bias_data = cdata_of<float>(bias_array);
   }
-  py::array out = new_float_array({batch, out_features});
+  py::array out = new_line_aligned_float_array({batch, out_features});  // split by columns
   const float* x_data = cdata_of<float>(x);
   const float* weight_data = cdata_of<float>(weight);
   float* out_data = data_of<float>(out);

@@ -363,6 +363,18 @@ def test_linear_forward_matches_reference(isa, threads, shape, with_bias):
     assert np.all(np.abs(result - expected) <= tolerance)
 
 
+def test_linear_forward_output_starts_on_a_cache_line():
+    """Threads write the output in column ranges (bind_gemm.cpp): it starts on a line."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((64, 784)).astype(np.float32)
+    weight = rng.standard_normal((128, 784)).astype(np.float32)
+    bias = rng.standard_normal(128).astype(np.float32)
+    for _ in range(8):  # several allocations: one lucky 16-byte address cannot pass alone
+        out = cpu.linear_forward(x, weight, bias)
+        assert out.ctypes.data % 64 == 0 and out.flags.c_contiguous and out.flags.writeable
+    np.testing.assert_array_equal(out, cpu.linear_forward(x, weight, bias))
+
+
 def test_linear_forward_noncontiguous_inputs():
     rng = np.random.default_rng(22)
     x = rng.standard_normal((20, 30)).astype(np.float32)[:, ::2]
