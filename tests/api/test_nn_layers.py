@@ -16,14 +16,7 @@ import cunn.nn as nn
 import cunn.nn.functional as F
 from cunn import optim
 
-BACKENDS = [name for name in cunn.backends() if name in ("cpu", "numpy")]
 TOL = dict(rtol=1e-5, atol=1e-5)
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request):
-    with cunn.backend(request.param):
-        yield request.param
 
 
 def rand(*shape, seed=0):

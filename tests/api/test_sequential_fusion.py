@@ -8,14 +8,6 @@ import pytest
 import cunn
 import cunn.nn as nn
 
-BACKENDS = [name for name in cunn.backends() if name in ("cpu", "numpy")]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request):
-    with cunn.backend(request.param):
-        yield request.param
-
 
 def rand(*shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
