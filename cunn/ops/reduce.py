@@ -4,6 +4,7 @@ sum's gradient broadcasts grad_output back over the reduced dims; max/min send i
 the index each maximum came from (the first one on ties, as the kernel chooses).
 """
 import collections
+import math
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def mean(x, dim=None, keepdim=False):
         raise TypeError(f"mean: input must be floating (float32), got {data.dtype}; "
                         "use .float() first")
     dims = _dims("mean", dim, data.ndim)
-    count = int(np.prod([data.shape[axis] for axis in dims])) if data.ndim else 1
+    count = math.prod(data.shape[axis] for axis in dims) if data.ndim else 1
     total = kernels_for(data.dtype).sum(data, dims if data.ndim else None, keepdim)
     scale = 1.0 / count if count else float("nan")
     out = np.asarray(total * total.dtype.type(scale))

@@ -1,6 +1,8 @@
 """Ops that only move elements: reshape/view, flatten, transpose/permute, squeeze/unsqueeze,
 indexing, cat and stack. Results are NumPy views where NumPy gives one; gradients move
 back the same way (indexing scatters with np.add.at, so repeated indices add up)."""
+import math
+
 import numpy as np
 
 from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
@@ -44,7 +46,7 @@ def reshape(x, *shape, op="reshape"):
     shape = _shape_argument(op, shape)
     if shape.count(-1) > 1:
         raise ValueError(f"{op}: only one dimension can be -1, got {shape}")
-    known = int(np.prod([size for size in shape if size != -1]))
+    known = math.prod(size for size in shape if size != -1)
     if any(size < -1 for size in shape) or (
             -1 not in shape and known != data.size) or (
             -1 in shape and (known == 0 or data.size % known)):
@@ -62,7 +64,9 @@ def flatten(x, start_dim=0, end_dim=-1):
     if start > end:
         raise ValueError(f"flatten: start_dim ({start_dim}) must not come after end_dim "
                          f"({end_dim})")
-    shape = data.shape[:start] + (int(np.prod(data.shape[start:end + 1])),) + data.shape[end + 1:]
+    if start == end:
+        return x  # nothing to flatten: PyTorch returns the input itself
+    shape = data.shape[:start] + (math.prod(data.shape[start:end + 1]),) + data.shape[end + 1:]
     return ReshapeBackward.record(data.reshape(shape), (x,), data.shape)
 
 

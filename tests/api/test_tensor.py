@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import cunn
+import cunn.nn as nn
 
 
 def test_tensor_dtypes_follow_the_contract():
@@ -98,6 +99,32 @@ def test_max_with_and_without_dim():
     assert x.sum(0).tolist() == [8.0, 5.0, 9.0] and x.mean(1, keepdim=True).shape == (2, 1)
     with pytest.raises(IndexError, match="dim"):
         x.sum(2)
+
+
+def test_flatten_of_nothing_returns_the_input_itself():
+    # PyTorch: "If no dimensions are flattened, then the original object input is returned."
+    x = cunn.arange(24).float().reshape(2, 12).requires_grad_()
+    assert cunn.flatten(x, 1) is x and x.flatten(1, -1) is x and nn.Flatten()(x) is x
+    vector = cunn.arange(5).float()
+    assert vector.flatten() is vector
+    scalar = cunn.tensor(3.0)
+    assert scalar.flatten().shape == (1,) and scalar.flatten() is not scalar
+    three_d = cunn.arange(24).float().reshape(2, 3, 4)
+    assert three_d.flatten(1, 1) is three_d and three_d.flatten(1).shape == (2, 12)
+    with pytest.raises(IndexError, match="flatten"):
+        x.flatten(2)
+    (cunn.flatten(x, 1) * 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad._data, np.full((2, 12), 2.0, np.float32))
+
+
+def test_reshape_sizes_are_exact_python_ints():
+    # Sizes multiply as Python ints: a product past int64 is refused, not wrapped around.
+    x = cunn.zeros(6)
+    assert x.reshape(2, -1).shape == (2, 3) and x.view(3, 2, 1).shape == (3, 2, 1)
+    with pytest.raises(ValueError, match="invalid"):  # in int64 the two sizes multiply to -1
+        x.reshape(2**32 + 1, 2**32 - 1, -1)
+    with pytest.raises(ValueError, match="invalid"):
+        x.reshape(0, -1)
 
 
 def test_shapes_and_indexing():
