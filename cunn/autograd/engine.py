@@ -84,12 +84,17 @@ def backward(root_tensor, gradient, retain_graph=False):
             raise RuntimeError(f"backward: {node.name()} was freed by an earlier backward(); "
                                "use backward(retain_graph=True) to go through it again")
         input_grads = node.backward(grad_output)
-        shared = _shared_ids(input_grads) if len(input_grads) > 1 else ()
+        fresh = node.fresh_gradients
+        shared = _shared_ids(input_grads) if not fresh and len(input_grads) > 1 else ()
         for tensor, needs, input_grad in zip(node.inputs, node.needs_input_grad, input_grads):
             child = None if tensor is None else tensor.grad_fn
             if child is None:
                 if needs and input_grad is not None:
-                    _accumulate_leaf(tensor, input_grad, id(input_grad) in shared)
+                    if fresh and tensor.grad is None and input_grad.dtype == tensor._data.dtype \
+                            and input_grad.shape == tensor._data.shape:
+                        tensor.grad = Function.tensor_class(input_grad)
+                    else:
+                        _accumulate_leaf(tensor, input_grad, id(input_grad) in shared)
                 continue
             if needs and input_grad is not None:
                 if child in pending:

@@ -14,6 +14,10 @@ __all__ = ["Function"]
 class Function:
     __slots__ = ("inputs", "saved", "needs_input_grad")
     tensor_class = None  # cunn.Tensor, set by cunn/_tensor.py (which imports this module)
+    # True where backward returns, per input, None or a new C-contiguous array that
+    # nothing else holds (a kernel's output): the engine then adopts one as a leaf's first
+    # .grad after a dtype and shape check only, and looks for no array sent to two inputs.
+    fresh_gradients = False
 
     def backward(self, grad_output):
         raise NotImplementedError(f"{type(self).__name__}: backward is not defined")

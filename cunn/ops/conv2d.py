@@ -8,6 +8,7 @@ __all__ = ["conv2d"]
 
 class Conv2dBackward(Function):
     __slots__ = ()
+    fresh_gradients = True  # the backend kernels' new arrays
 
     def backward(self, grad_output):
         x, weight, stride, padding = self.saved

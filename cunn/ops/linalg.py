@@ -15,6 +15,7 @@ __all__ = ["matmul", "linear"]
 
 class LinearBackward(Function):
     __slots__ = ()
+    fresh_gradients = True  # the backend kernels' new arrays
 
     def backward(self, grad_output):
         x, weight, _ = self.inputs

@@ -13,6 +13,7 @@ __all__ = ["linear_chain"]
 
 class LinearChainBackward(Function):
     __slots__ = ()
+    fresh_gradients = True  # the backend kernel's new arrays
 
     def backward(self, grad_output):
         outputs, relus = self.saved

@@ -15,6 +15,7 @@ __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_ent
 
 class CrossEntropyBackward(Function):
     __slots__ = ()
+    fresh_gradients = True  # the backend kernel's new arrays
 
     def backward(self, grad_output):
         log_probs, labels, reduction = self.saved

@@ -167,3 +167,55 @@ def test_a_leaf_used_twice_in_one_op_gets_both_gradients():
     x = leaf([1.0, 2.0])
     (x + x).backward(cunn.ones(2))
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+
+
+class _FreshScaleBackward(cunn.autograd.function.Function):
+    """A node that declares fresh gradients and returns `saved[0]` for its one input."""
+    __slots__ = ()
+    fresh_gradients = True
+
+    def backward(self, grad_output):
+        return (self.saved[0],)
+
+
+def _through_fresh_node(x, gradient):
+    return _FreshScaleBackward.record(np.array(x._data.sum(), dtype=np.float32), (x,), gradient)
+
+
+def test_a_fresh_gradient_is_adopted_then_accumulated_into():
+    x = leaf([1.0, 2.0])
+    gradient = np.array([3.0, 4.0], np.float32)
+    _through_fresh_node(x, gradient).backward()
+    assert x.grad._data is gradient
+    _through_fresh_node(x, np.array([1.0, 1.0], np.float32)).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 5.0])
+    assert x.grad._data is gradient  # summed in place into the adopted array
+
+
+@pytest.mark.parametrize("gradient,expected", [(np.array([3.0, 4.0], np.float64), [3.0, 4.0]),
+                                               (np.array(3.0, np.float32), [3.0, 3.0])],
+                         ids=["float64", "0-d"])
+def test_a_fresh_gradient_of_another_dtype_or_shape_is_converted(gradient, expected):
+    x = leaf([1.0, 2.0])
+    _through_fresh_node(x, gradient).backward()
+    assert x.grad._data is not gradient
+    assert x.grad._data.dtype == np.float32 and x.grad._data.shape == (2,)
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "numpy"])
+def test_the_fused_mlp_adopts_its_kernel_gradients(backend):
+    with cunn.backend(backend):
+        cunn.manual_seed(0)
+        model = cunn.nn.Sequential(cunn.nn.Linear(6, 5), cunn.nn.ReLU(), cunn.nn.Linear(5, 3))
+        x = cunn.tensor(np.random.default_rng(0).standard_normal((4, 6)).astype(np.float32))
+        y = cunn.tensor(np.array([0, 2, 1, 2]))
+        cunn.nn.CrossEntropyLoss()(model(x), y).backward()
+        first = [p.grad.numpy().copy() for p in model.parameters()]
+        grads = [p.grad._data for p in model.parameters()]
+        assert len({id(g) for g in grads}) == 4
+        for p in model.parameters():
+            assert p.grad._data.flags.owndata and p.grad._data.dtype == np.float32
+        cunn.nn.CrossEntropyLoss()(model(x), y).backward()
+        for p, g in zip(model.parameters(), first):
+            np.testing.assert_array_equal(p.grad.numpy(), (g + g))
