@@ -192,6 +192,13 @@ void relu_block(float* c, int64_t ldc, int64_t row_begin, int64_t row_end, int64
   }
 }
 
+// C[rows, cols] = bias[cols] in every row.
+void seed_block(float* c, int64_t ldc, const float* bias, int64_t row_begin, int64_t row_end,
+                int64_t col_begin, int64_t col_end) {
+  for (int64_t i = row_begin; i < row_end; ++i)
+    std::copy(bias + col_begin, bias + col_end, c + i * ldc + col_begin);
+}
+
 // K == 0: the product is empty, so C = beta * C (beta == 0 clears C, NaNs included).
 void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
   for (int64_t i = 0; i < m; ++i) {
@@ -207,9 +214,10 @@ void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-           int64_t ldc, bool relu) {
+           int64_t ldc, bool relu, const float* bias) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
+    if (bias) seed_block(c, ldc, bias, 0, m, 0, n);
     scale_c(m, n, beta, c, ldc);
     if (relu) relu_block(c, ldc, 0, m, 0, n);
     return;
@@ -244,12 +252,14 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     constexpr int64_t unit = 16;  // columns: a cache line of C
     if (n >= 2 * unit) {
       split((n + unit - 1) / unit, unit, n, [&](int64_t begin, int64_t end) {
+        if (bias) seed_block(c, ldc, bias, 0, m, begin, end);
         kernel.dot_nt(0, m, end - begin, k, alpha, a, lda, b + begin * ldb, ldb, beta,
                       c + begin, ldc);
         if (relu) relu_block(c, ldc, 0, m, begin, end);
       });
     } else {
       split((m + 3) / 4, 4, m, [&](int64_t begin, int64_t end) {
+        if (bias) seed_block(c, ldc, bias, begin, end, 0, n);
         kernel.dot_nt(begin, end, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         if (relu) relu_block(c, ldc, begin, end, 0, n);
       });
@@ -271,11 +281,13 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
                                  : (m <= n ? col_panels >= 2 : row_panels < 2);
   if (split_columns) {
     split(col_panels, kernel.nr, n, [&](int64_t begin, int64_t end) {
+      if (bias) seed_block(c, ldc, bias, 0, m, begin, end);
       gemm_block(kernel, problem, 0, m, begin, end);
       if (relu) relu_block(c, ldc, 0, m, begin, end);
     });
   } else {
     split(row_panels, kernel.mr, m, [&](int64_t begin, int64_t end) {
+      if (bias) seed_block(c, ldc, bias, begin, end, 0, n);
       gemm_block(kernel, problem, begin, end, 0, n);
       if (relu) relu_block(c, ldc, begin, end, 0, n);
     });

@@ -17,15 +17,9 @@ namespace cunn::kernels {
 void linear_forward(const float* x, const float* weight, const float* bias, float* out,
                     int64_t batch, int64_t in_features, int64_t out_features, bool relu) {
   if (batch <= 0 || out_features <= 0) return;
-  float beta = 0.f;
-  if (bias) {
-    // Seed every row with the bias and let the GEMM add onto it (one pass over out).
-    for (int64_t row = 0; row < batch; ++row)
-      std::copy(bias, bias + out_features, out + row * out_features);
-    beta = 1.f;
-  }
+  // Every row starts as the bias and the GEMM adds onto it (beta 1): one pass over out.
   sgemm(false, true, batch, out_features, in_features, 1.f, x, in_features, weight, in_features,
-        beta, out, out_features, relu);
+        bias ? 1.f : 0.f, out, out_features, relu, bias);
 }
 
 void linear_backward(const float* grad_output, const float* x, const float* weight,

@@ -37,19 +37,48 @@ bool use_avx2() {
 #endif
 }
 
-// Calls slice(tensor, begin, end, scalars) for every piece of every tensor,
-// threading over the total element count rather than over tensors.
+// Tensors below kSmallTensor elements, while they total at most kSmallTotal, are
+// updated whole by the calling thread.
+constexpr int64_t kSmallTensor = 1 << 12;
+constexpr int64_t kSmallTotal = 1 << 13;
+
+// Calls slice(tensor, begin, end, scalars) for every piece of every tensor. The large
+// tensors are threaded over their total element count (rather than tensor by tensor);
+// the small ones (biases, a 10-class output layer) go to the calling thread, which ran
+// the serial kernels that wrote their gradients and read them: updated on another core,
+// each of their cache lines would have to move there first. For the MNIST MLP's 1,418
+// such elements the step ran about 1-2% faster.
 template <class Tensor, class Scalars>
 void for_each_slice(const std::vector<Tensor>& tensors, const Scalars& scalars,
                     void (*slice)(const Tensor&, int64_t, int64_t, const Scalars&)) {
-  std::vector<int64_t> offsets(tensors.size() + 1, 0);
-  for (size_t i = 0; i < tensors.size(); ++i) offsets[i + 1] = offsets[i] + tensors[i].numel;
+  std::vector<const Tensor*> large, small;
+  int64_t small_total = 0;
+  for (const Tensor& tensor : tensors) {
+    const bool is_small = tensor.numel < kSmallTensor;
+    (is_small ? small : large).push_back(&tensor);
+    if (is_small) small_total += tensor.numel;
+  }
+  if (small_total > kSmallTotal) {  // too much for one thread: share it out with the rest
+    large.clear();
+    small.clear();
+    for (const Tensor& tensor : tensors) large.push_back(&tensor);
+  }
+  std::vector<int64_t> offsets(large.size() + 1, 0);
+  for (size_t i = 0; i < large.size(); ++i) offsets[i + 1] = offsets[i] + large[i]->numel;
+  auto update_small = [&] {
+    for (const Tensor* tensor : small) slice(*tensor, 0, tensor->numel, scalars);
+  };
+  if (offsets.back() == 0) {
+    update_small();
+    return;
+  }
   parallel_for(0, offsets.back(), kGrain, [&](int64_t lo, int64_t hi) {
+    if (lo == 0) update_small();  // the first range is the calling thread's
     size_t index = static_cast<size_t>(
         std::upper_bound(offsets.begin(), offsets.end(), lo) - offsets.begin() - 1);
     while (lo < hi) {
       const int64_t stop = std::min(hi, offsets[index + 1]);
-      if (stop > lo) slice(tensors[index], lo - offsets[index], stop - offsets[index], scalars);
+      if (stop > lo) slice(*large[index], lo - offsets[index], stop - offsets[index], scalars);
       lo = stop;
       ++index;
     }

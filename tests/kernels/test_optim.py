@@ -147,6 +147,20 @@ def test_large_and_many_tensors(setting):
     assert_same(run_both(sgd, ["buffers"], SIZES + [0, 5], 2, 6))
 
 
+@pytest.mark.parametrize("sizes", [[100003, 4095, 4096, 10, 1], [4095, 4095, 4095, 70001],
+                                   [4095, 3000, 12]],
+                         ids=["small and large", "small over the one-thread budget", "all small"])
+def test_small_tensors_and_large_ones_together(setting, sizes):
+    """Tensors below 4096 elements, up to 8192 in all, go to the calling thread; more are
+    threaded with the large ones. Either way every element must match the reference (one
+    left out would keep its old value)."""
+    def step(backend, params, grads, states, number):
+        backend.adam_step_(params, grads, states["exp_avgs"], states["exp_avg_sqs"], 1e-3, 0.9,
+                           0.999, 1e-8, 0.0, number, False)
+
+    assert_same(run_both(step, ["exp_avgs", "exp_avg_sqs"], sizes, 2, 7))
+
+
 def test_empty_lists_are_a_no_op():
     for backend in (cpu, numpy_ref):
         backend.sgd_step_([], [], [], 0.1, 0.9, 0.0, 0.0, False, True)
