@@ -6,7 +6,7 @@
 // With bias (n floats), every row of C is first set to bias, and beta then applies to that;
 // with relu, C finally becomes relu(C) (c < 0 ? 0 : c, as relu_forward). Each thread does
 // both to the block it computes: seeded by one thread for all, C's lines would then move
-// to the others (the MNIST MLP step ran about 2% faster once the threads seeded their own).
+// to the others (the MNIST MLP step ran 0.4 to 1.8% faster once the threads seeded their own).
 #pragma once
 
 #include <cstdint>

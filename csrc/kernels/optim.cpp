@@ -51,18 +51,14 @@ constexpr int64_t kSmallTotal = 1 << 13;
 template <class Tensor, class Scalars>
 void for_each_slice(const std::vector<Tensor>& tensors, const Scalars& scalars,
                     void (*slice)(const Tensor&, int64_t, int64_t, const Scalars&)) {
-  std::vector<const Tensor*> large, small;
   int64_t small_total = 0;
-  for (const Tensor& tensor : tensors) {
-    const bool is_small = tensor.numel < kSmallTensor;
-    (is_small ? small : large).push_back(&tensor);
-    if (is_small) small_total += tensor.numel;
-  }
-  if (small_total > kSmallTotal) {  // too much for one thread: share it out with the rest
-    large.clear();
-    small.clear();
-    for (const Tensor& tensor : tensors) large.push_back(&tensor);
-  }
+  for (const Tensor& tensor : tensors)
+    if (tensor.numel < kSmallTensor) small_total += tensor.numel;
+  // More than that is too much for one thread: share it out with the rest.
+  const bool keep_small = small_total <= kSmallTotal;
+  std::vector<const Tensor*> large, small;
+  for (const Tensor& tensor : tensors)
+    (keep_small && tensor.numel < kSmallTensor ? small : large).push_back(&tensor);
   std::vector<int64_t> offsets(large.size() + 1, 0);
   for (size_t i = 0; i < large.size(); ++i) offsets[i + 1] = offsets[i] + large[i]->numel;
   auto update_small = [&] {

@@ -29,19 +29,19 @@ def _consumer_counts(root):
     return counts
 
 
-def _accumulate_leaf(tensor, gradient, shared):
+def _accumulate_leaf(tensor, gradient, shared, fresh=False):
     """Adds ``gradient`` into ``tensor.grad``. A first gradient is adopted without a copy
     when nothing else can see it: an array of its own (not a view), writeable, of the
-    leaf's dtype and layout, and not ``shared`` with another destination of this node.
+    leaf's dtype and layout, and not ``shared`` with another destination of this node;
+    ``fresh`` (the node's fresh_gradients) vouches for all but dtype and shape.
     Copying every one costs a fresh allocation per parameter per step."""
     data = tensor._data
     if tensor.grad is None:
-        if not shared and gradient.base is None and gradient.dtype == data.dtype \
-                and gradient.shape == data.shape:
-            flags = gradient.flags
-            if flags.writeable and flags.c_contiguous:
-                tensor.grad = Function.tensor_class(gradient)
-                return
+        if gradient.dtype == data.dtype and gradient.shape == data.shape and (
+                fresh or (not shared and gradient.base is None
+                          and (flags := gradient.flags).writeable and flags.c_contiguous)):
+            tensor.grad = Function.tensor_class(gradient)
+            return
         if gradient.shape != data.shape:
             gradient = np.broadcast_to(gradient, data.shape)
         tensor.grad = Function.tensor_class(np.array(gradient, dtype=data.dtype, order="C"))
@@ -90,11 +90,7 @@ def backward(root_tensor, gradient, retain_graph=False):
             child = None if tensor is None else tensor.grad_fn
             if child is None:
                 if needs and input_grad is not None:
-                    if fresh and tensor.grad is None and input_grad.dtype == tensor._data.dtype \
-                            and input_grad.shape == tensor._data.shape:
-                        tensor.grad = Function.tensor_class(input_grad)
-                    else:
-                        _accumulate_leaf(tensor, input_grad, id(input_grad) in shared)
+                    _accumulate_leaf(tensor, input_grad, id(input_grad) in shared, fresh)
                 continue
             if needs and input_grad is not None:
                 if child in pending:
