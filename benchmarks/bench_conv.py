@@ -10,7 +10,7 @@ called through the backend modules, as the library calls them.
 
 Method (_harness.py, as bench_gemm.py): each thread count runs in its own child process started
 with OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS set (a BLAS reads its count once,
-when it starts), where cunn gets the same count through cunn.backends.cpu.set_num_threads.
+when it starts), where cunn gets the same count through cunn._backends.cpu.set_num_threads.
 Within a child, cunn and the reference run in alternating rounds with an idle gap first (so one
 library's spinning pool does not steal the core the other is timed on); times are medians of
 all samples, the ratio (reference time / cunn time) is the median of the per-round ratios,
@@ -77,7 +77,7 @@ def worker(threads, rounds, samples):
     import numpy as np
 
     from cunn import _C
-    from cunn.backends import get
+    from cunn._backends import get
 
     cpu, ref = get("cpu"), get("numpy")
     cpu.set_num_threads(threads)

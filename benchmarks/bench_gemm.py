@@ -51,7 +51,7 @@ def worker(threads, rounds, samples):
 
     from cunn import _C
 
-    cpu = importlib.import_module("cunn.backends.cpu.gemm")
+    cpu = importlib.import_module("cunn._backends.cpu.gemm")
     _C.set_num_threads(threads)
     rng = np.random.default_rng(0)
     rows = []

@@ -195,7 +195,7 @@ class GemmCase:
         a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
         b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
         if fw.name == "cunn":
-            from cunn.backends import get
+            from cunn._backends import get
 
             gemm = get("cpu").gemm
             self.call = lambda: gemm(a, b, trans_a, trans_b)
@@ -745,7 +745,7 @@ except Exception:
 import cunn
 from cunn import _C
 info.update(cunn=cunn.__version__, cunn_isa=_C.isa(), cunn_cpu_features=_C.cpu_features(),
-            cunn_openmp=bool(_C.openmp_enabled()), cunn_backends=cunn.backends())
+            cunn_openmp=bool(_C.openmp_enabled()), cunn_backends=cunn.available_backends())
 for name in ("torch", "matplotlib"):
     try:
         module = __import__(name)

@@ -19,7 +19,7 @@ import numpy as np
 import cunn
 import cunn.nn as nn
 import cunn.optim as optim
-from cunn.backends import get as get_backend
+from cunn._backends import get as get_backend
 
 
 def time_per_call(function, calls):

@@ -9,7 +9,8 @@ import importlib as _importlib
 
 import numpy as _np
 
-from cunn.backends import backend, backends, use_backend  # noqa: F401
+from cunn._backends import available_backends, backend, current_backend, use_backend  # noqa: F401
+from cunn import backends  # noqa: F401  (PyTorch's torch.backends namespace)
 from cunn.random import manual_seed  # noqa: F401
 from cunn._tensor import Tensor, from_numpy  # noqa: F401
 from cunn.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401

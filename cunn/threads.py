@@ -18,7 +18,7 @@ def set_num_threads(n):
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
-    from cunn.backends.numpy_ref import runtime
+    from cunn._backends.numpy_ref import runtime
 
     runtime.set_num_threads(int(n))
     compiled = _compiled()
@@ -30,6 +30,6 @@ def get_num_threads():
     compiled = _compiled()
     if compiled is not None:
         return int(compiled.get_num_threads())
-    from cunn.backends.numpy_ref import runtime
+    from cunn._backends.numpy_ref import runtime
 
     return runtime.get_num_threads()

@@ -9,7 +9,7 @@ def pytest_configure(config):
     # silently testing only the NumPy reference.
     import cunn
 
-    if "cpu" not in cunn.backends() and not os.environ.get("CUNN_ALLOW_NO_COMPILED"):
+    if "cpu" not in cunn.available_backends() and not os.environ.get("CUNN_ALLOW_NO_COMPILED"):
         pytest.exit(
             f"cunn's compiled backend is not importable (cunn loaded from {cunn.__file__}). "
             "Install the package (pip install '.[test]') or build in place "

@@ -25,7 +25,7 @@ import threading
 import numpy as np
 
 from cunn._tensor import from_numpy
-from cunn.backends import current as current_backend
+from cunn._backends import current as current_backend
 from cunn.data.dataset import Dataset, check_index
 from cunn.data.download import fetch
 from cunn.data.idx import DatasetError, read_idx

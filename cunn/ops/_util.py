@@ -6,8 +6,7 @@ import numpy as np
 
 from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
 
-# the module itself: the package attribute cunn.backends is the function backends()
-_backends = importlib.import_module("cunn.backends")
+_backends = importlib.import_module("cunn._backends")
 
 __all__ = ["as_tensor", "kernels", "kernels_for", "unbroadcast", "FLOAT_DTYPES"]
 

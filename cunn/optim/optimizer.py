@@ -15,7 +15,7 @@ import itertools
 import numpy as np
 
 from cunn._memory import aligned_zeros
-from cunn.backends import current as _current_backend
+from cunn._backends import current as _current_backend
 
 __all__ = ["Optimizer"]
 

@@ -3,7 +3,7 @@ import pytest
 
 import cunn
 
-BACKENDS = [name for name in cunn.backends() if name in ("cpu", "numpy")]
+BACKENDS = [name for name in cunn.available_backends() if name in ("cpu", "numpy")]
 
 
 @pytest.fixture(params=BACKENDS)

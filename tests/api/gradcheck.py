@@ -46,7 +46,7 @@ def compare_backends(function, *arrays, rtol=1e-5, atol=1e-5, seed=0):
     rng = np.random.default_rng(seed)
     results = {}
     projection = None
-    for name in cunn.backends():
+    for name in cunn.available_backends():
         with cunn.backend(name):
             tensors = [cunn.tensor(np.asarray(a, dtype=np.float32), requires_grad=True)
                        for a in arrays]

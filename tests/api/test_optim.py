@@ -12,11 +12,11 @@ import pytest
 
 import cunn
 from cunn import optim
-from cunn.backends import backends
+from cunn._backends import available_backends
 from cunn.optim import lr_scheduler
 from cunn.serialization import load, save
 
-BACKENDS = [name for name in backends() if name in ("cpu", "numpy")]
+BACKENDS = [name for name in available_backends() if name in ("cpu", "numpy")]
 SHAPES = [(5, 7), (7,), (3, 5), (1,)]
 STEPS = 5
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import cunn
-from cunn.backends import get
+from cunn._backends import get
 from cunn.data import MNIST, DataLoader, mnist
 from cunn.data.transforms import Compose, Flatten, Lambda, Normalize, ToTensor, apply_batch
 from data_helpers import make_idx_folder, real_mnist_folder

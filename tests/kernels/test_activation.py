@@ -11,7 +11,7 @@ float64, rtol 1e-6, atol 1e-8.
 import numpy as np
 import pytest
 
-from cunn.backends import get
+from cunn._backends import get
 
 cpu = get("cpu")
 ref = get("numpy")

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from cunn import _C
-from cunn.backends import get
+from cunn._backends import get
 from kernels.numeric import finite_difference
 
 cpu = get("cpu")

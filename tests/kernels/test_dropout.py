@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cunn import _C
-from cunn.backends import get
+from cunn._backends import get
 
 cpu = get("cpu")
 ref = get("numpy")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
-from cunn.backends import get
+from cunn._backends import get
 
 cpu = get("cpu")
 ref = get("numpy")

@@ -21,8 +21,8 @@ try:
 except ImportError:  # only the property test needs it
     given = settings = st = None
 
-cpu = importlib.import_module("cunn.backends.cpu.gemm")
-ref = importlib.import_module("cunn.backends.numpy_ref.gemm")
+cpu = importlib.import_module("cunn._backends.cpu.gemm")
+ref = importlib.import_module("cunn._backends.numpy_ref.gemm")
 
 ISAS = ["avx512", "avx2", "generic"]
 
@@ -521,7 +521,7 @@ def test_bias_grad_errors():
 
 
 def test_backends_provide_the_family():
-    registry = importlib.import_module("cunn.backends")
+    registry = importlib.import_module("cunn._backends")
     for backend in ("cpu", "numpy"):
         module = registry.get(backend)
         for name in ("gemm", "linear_forward", "bias_grad"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cunn import _C
-from cunn.backends import get
+from cunn._backends import get
 from python_process import run_python
 
 cpu = get("cpu")
@@ -113,7 +113,7 @@ def test_environment_forced_isa_is_exact(isa):
     # CUNN_CPU_ISA chosen before the first call: the portable / AVX2 rows from the start.
     if isa == "avx2" and not _C.cpu_features()["avx2"]:
         pytest.skip("this CPU has no AVX2")
-    code = ("import numpy as np; from cunn import _C; from cunn.backends import get; "
+    code = ("import numpy as np; from cunn import _C; from cunn._backends import get; "
             "x = np.random.default_rng(1).integers(0, 256, (50, 33), dtype=np.uint8); "
             "i = np.random.default_rng(2).integers(0, 50, 64).astype(np.int64); "
             "a = get('cpu').normalize_images(x, i, 0.1307, 0.3081); "

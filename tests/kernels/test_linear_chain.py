@@ -8,8 +8,8 @@ import pytest
 
 from kernels.numeric import finite_difference
 
-cpu = importlib.import_module("cunn.backends.cpu")
-ref = importlib.import_module("cunn.backends.numpy_ref")
+cpu = importlib.import_module("cunn._backends.cpu")
+ref = importlib.import_module("cunn._backends.numpy_ref")
 
 # (batch, features of x, then each layer's out_features), relu after each layer
 CHAINS = [

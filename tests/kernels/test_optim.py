@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from cunn import _C
-from cunn.backends import cpu, numpy_ref
+from cunn._backends import cpu, numpy_ref
 
 SIZES = [1, 7, 15, 16, 17, 33, 1000003]
 SMALL_SIZES = [1, 7, 15, 16, 17, 33, 300]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
 from cunn import _C
-from cunn.backends import get
+from cunn._backends import get
 
 cpu = get("cpu")
 ref = get("numpy")

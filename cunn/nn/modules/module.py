@@ -358,7 +358,7 @@ class Module:
 
     def cuda(self, device=None):
         raise ValueError("cuda: modules live on the CPU; select the CUDA kernels globally "
-                         "with cunn.use_backend('cuda') (see cunn.backends())")
+                         "with cunn.use_backend('cuda') (see cunn.available_backends())")
 
     def float(self):
         return self
