@@ -17,6 +17,8 @@ Workloads (default: all):
              batch 1 (autograd recording)
   inference  the 784-128-10 MLP under no_grad: images/s at batch 1024, latency at batch 1
   import     `import cunn` / `import torch` / `import numpy` time and max RSS in fresh processes
+  scaling    MLP and CNN epoch, 1 process x 2 threads against mpiexec -n 2 x 1 thread
+             (DistributedDataParallel; benchmarks/scaling.py, needs the mpi extra)
 (`train` names mlp, mlp3 and cnn together.)
 
 Method. Every framework runs in its own fresh child process per workload and thread count,
@@ -53,7 +55,8 @@ from _harness import (IDLE_SECONDS, ROOT, SAMPLE_SECONDS, OthersMeter, calls_per
                       cpu_counts, cpu_model, median, thread_environment, timed_round)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ALL_WORKLOADS = ("peak", "gemm", "mlp", "mlp3", "cnn", "overhead", "inference", "import")
+ALL_WORKLOADS = ("peak", "gemm", "mlp", "mlp3", "cnn", "overhead", "inference", "import",
+                 "scaling")
 ALIASES = {"train": ("mlp", "mlp3", "cnn")}
 MODEL_FRAMEWORKS = ("cunn", "cunn-numpy", "torch")
 GEMM_FRAMEWORKS = ("cunn", "numpy", "torch")
@@ -731,6 +734,24 @@ def run_import(threads, args, python, have_torch):
 
 # ---- machine, report ------------------------------------------------------------------------
 
+def run_scaling(args, python, folder):
+    """benchmarks/scaling.py in its own processes; "not installed" without mpiexec."""
+    beside_python = os.path.join(os.path.dirname(python), "mpiexec")
+    if not os.path.exists(beside_python) and shutil.which("mpiexec") is None:
+        return {"error": NOT_INSTALLED + ' (pip install "cunn[mpi]")'}
+    path = os.path.join(folder, "scaling.json")
+    command = [python, os.path.join(HERE, "scaling.py"), "--rounds", str(args.repeats),
+               "--json", path]
+    if args.quick:
+        command += ["--mlp-steps", "100", "--cnn-steps", "10"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        return {"error": short_error(lines[-1] if lines else "failed")}
+    with open(path) as handle:
+        return json.load(handle)
+
+
 def machine_description(python, threads, peak, source):
     code = r"""
 import json, platform, sys
@@ -878,6 +899,18 @@ def print_report(report, peak_used):
                 continue
             print(f"{row['label']:40} {row['seconds']:8.3f} {row['rss_mb']:10.1f} "
                   f"{row['process_seconds']:9.3f}")
+
+
+def print_scaling(scaling):
+    print("\nScaling (s/epoch, same global batch 64): 1 process x 2 threads vs 2 MPI "
+          "processes x 1 thread")
+    if "error" in scaling:
+        print(f"  {scaling['error']}")
+        return
+    for kind, row in scaling.items():
+        low, high = row["speedup_range"]
+        print(f"  {kind:5} {fmt(row['1x2_epoch_seconds'], 2)} {fmt(row['2x1_epoch_seconds'], 2)}"
+              f"  2 processes {row['speedup']:.2f}x as fast (rounds {low:.2f}-{high:.2f}x)")
 
 
 def bars(report):
@@ -1122,7 +1155,7 @@ def main():
             data_path = prepare_data(args.data, folder, python)
         for threads in args.threads:
             for workload in args.workloads:
-                if workload in ("peak", "import"):
+                if workload in ("peak", "import", "scaling"):
                     continue
                 print(f"[{time.perf_counter() - started:6.0f} s] {workload}, {threads} "
                       f"thread(s)", file=sys.stderr)
@@ -1145,11 +1178,16 @@ def main():
         if "import" in args.workloads:
             print(f"[{time.perf_counter() - started:6.0f} s] import", file=sys.stderr)
             report["import"] = run_import(max(args.threads), args, python, have_torch)
+        if "scaling" in args.workloads:
+            print(f"[{time.perf_counter() - started:6.0f} s] scaling", file=sys.stderr)
+            report["scaling"] = run_scaling(args, python, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     report["bars"] = [dict(zip(("bar", "verdict", "detail"), b)) for b in bars(report)]
     report["seconds"] = time.perf_counter() - started
     print_report(report, peak_used)
+    if "scaling" in report:
+        print_scaling(report["scaling"])
     print("\nBars (2 threads, measured side by side in this run):")
     for bar in report["bars"]:
         print(f"  {bar['verdict']:4}  {bar['bar']:42} {bar['detail']}")

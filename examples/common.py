@@ -45,7 +45,45 @@ def parser(description, *, epochs, batch_size, lr):
     options.add_argument("--max-steps", type=int, default=None,
                          help="stop each epoch after this many batches (quick runs)")
     options.add_argument("--no-progress", action="store_true", help="no progress bar")
+    options.add_argument("--distributed", action="store_true",
+                         help="data-parallel over MPI: launch with mpiexec -n N (needs the mpi "
+                              "extra; on by itself when mpiexec starts more than one process)")
     return options
+
+
+def _launched_by_mpi():
+    """True when an MPI launcher started this process as one of several (MPICH's Hydra and
+    Open MPI both say so in the environment)."""
+    for variable in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS"):
+        if int(os.environ.get(variable, "1") or 1) > 1:
+            return True
+    return False
+
+
+def _start_distributed(args):
+    """Joins the MPI job; only rank 0 prints, logs, plots and saves."""
+    args.distributed = args.distributed or _launched_by_mpi()
+    args.rank, args.world_size = 0, 1
+    if not args.distributed:
+        return
+    import cunn.distributed as dist
+    try:
+        dist.init_process_group("mpi")
+    except ImportError as error:
+        sys.exit(f"error: --distributed: {error}")
+    args.rank, args.world_size = dist.get_rank(), dist.get_world_size()
+    if args.rank != 0:
+        args.no_progress = True
+        args.log = args.plot = args.save = None
+        sys.stdout = open(os.devnull, "w")
+
+
+def distribute(args, model):
+    """The model wrapped in DistributedDataParallel when training over MPI, else itself."""
+    if not args.distributed:
+        return model
+    from cunn.nn.parallel import DistributedDataParallel
+    return DistributedDataParallel(model)
 
 
 def setup(args):
@@ -58,6 +96,7 @@ def setup(args):
             sys.exit("error: --threads must be >= 1")
         cunn.set_num_threads(args.threads)
     cunn.manual_seed(args.seed)
+    _start_distributed(args)
 
 
 def mnist_loaders(args, *, flatten, normalize=True):
@@ -73,8 +112,13 @@ def mnist_loaders(args, *, flatten, normalize=True):
         test_set = data.MNIST(root=args.data, train=False, transform=transform)
     except (FileNotFoundError, data.DatasetError) as error:
         sys.exit(f"error: {error}")
-    train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                                   seed=args.seed)
+    if args.distributed:
+        # Each rank takes its shard; the test set is evaluated whole on every rank.
+        sampler = data.DistributedSampler(train_set, seed=args.seed)
+        train_loader = data.DataLoader(train_set, batch_size=args.batch_size, sampler=sampler)
+    else:
+        train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
+                                       seed=args.seed)
     test_loader = data.DataLoader(test_set, batch_size=1000)
     return train_loader, test_loader
 
@@ -135,8 +179,14 @@ def plot_curves(path, history):
     print(f"curves written to {path}")
 
 
+def _unwrapped(model):
+    """The network itself: checkpoints of a distributed run load into a plain model."""
+    from cunn.nn.parallel import DistributedDataParallel
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
 def save_checkpoint(path, model, optimizer, epoch, history):
-    cunn.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+    cunn.save({"model": _unwrapped(model).state_dict(), "optimizer": optimizer.state_dict(),
                "epoch": epoch, "history": json.dumps(history)}, path)
 
 
@@ -146,7 +196,7 @@ def load_checkpoint(path, model, optimizer):
         checkpoint = cunn.load(path)
     except (FileNotFoundError, ValueError) as error:
         sys.exit(f"error: --resume {path}: {error}")
-    model.load_state_dict(checkpoint["model"])
+    _unwrapped(model).load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     return int(checkpoint["epoch"]), json.loads(checkpoint["history"])
 
@@ -155,7 +205,8 @@ def run(args, model, optimizer, train_step, evaluate, train_loader, test_loader)
     """Trains for args.epochs; ``train_step(batch) -> loss`` and ``evaluate(loader) -> dict``."""
     print(model)
     print(f"parameters: {sum(p.numel() for p in model.parameters()):,}   backend: "
-          f"{args.backend}   threads: {cunn.get_num_threads()}   batch size: {args.batch_size}")
+          f"{args.backend}   threads: {cunn.get_num_threads()}   batch size: {args.batch_size}"
+          + (f" per process x {args.world_size} processes" if args.distributed else ""))
     first_epoch, history = 0, []
     if args.resume:
         first_epoch, history = load_checkpoint(args.resume, model, optimizer)
@@ -164,6 +215,9 @@ def run(args, model, optimizer, train_step, evaluate, train_loader, test_loader)
     steps = len(train_loader) if args.max_steps is None else min(args.max_steps, len(train_loader))
     for epoch in range(first_epoch + 1, first_epoch + args.epochs + 1):
         model.train()
+        sampler = getattr(train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
         started = time.perf_counter()
         total_loss, seen = 0.0, 0
         bar = _progress(train_loader, steps, f"epoch {epoch}", args.no_progress)
@@ -176,7 +230,7 @@ def run(args, model, optimizer, train_step, evaluate, train_loader, test_loader)
             if seen % 20 == 0 and hasattr(bar, "set_postfix"):
                 elapsed = time.perf_counter() - started
                 bar.set_postfix(loss=f"{total_loss / seen:.4f}",
-                                img_s=f"{seen * args.batch_size / elapsed:,.0f}")
+                                img_s=f"{seen * args.batch_size * args.world_size / elapsed:,.0f}")
         if hasattr(bar, "close"):
             bar.close()
         train_seconds = time.perf_counter() - started
@@ -188,7 +242,8 @@ def run(args, model, optimizer, train_step, evaluate, train_loader, test_loader)
         history.append(record)
         shown = "  ".join(f"{key} {value:.2f}%" for key, value in metrics.items())
         print(f"epoch {epoch:3d}  train loss {record['train_loss']:.4f}  {shown}  "
-              f"({train_seconds:.2f} s, {seen * args.batch_size / train_seconds:,.0f} images/s)")
+              f"({train_seconds:.2f} s, "
+              f"{seen * args.batch_size * args.world_size / train_seconds:,.0f} images/s)")
         log.write(record)
         if args.save:
             save_checkpoint(args.save, model, optimizer, epoch, history)
