@@ -36,7 +36,7 @@ float = float32  # noqa: A001
 long = int64
 double = float64
 
-_LAZY = ("nn", "optim", "data", "utils", "cuda", "autograd", "random", "ops")
+_LAZY = ("nn", "optim", "data", "utils", "cuda", "autograd", "random", "ops", "onnx")
 
 
 def __getattr__(name):

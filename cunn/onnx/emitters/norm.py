@@ -1,0 +1,1 @@
+"""Normalisation layers (cunn/ops/norm.py, written alongside): their emitters go here."""
