@@ -45,6 +45,14 @@ class GraphBuilder:
             self.bind(tensor, name)
         return name
 
+    def array(self, array, hint="constant"):
+        """An ndarray an op saved: the initializer of the parameter or buffer that holds
+        it (named as in the state dict) when there is one, else a new constant."""
+        for name, tensor in self.named_constants.values():
+            if tensor._data is array:
+                return self.value(tensor)
+        return self.constant(array, hint)
+
     def constant(self, array, hint="constant"):
         name = self.unique(hint)
         self.initializers[name] = np.ascontiguousarray(array)

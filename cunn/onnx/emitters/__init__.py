@@ -11,8 +11,9 @@ import importlib
 
 __all__ = ["register", "emitter_for"]
 
-FAMILIES = ("activation", "cast", "conv2d", "dropout", "elementwise", "linalg", "linear_chain",
-            "norm", "pool", "reduce", "shape", "softmax")
+FAMILIES = ("activation", "avg_pool", "cast", "conv2d", "dropout", "elementwise", "linalg",
+            "linear_chain", "normalization", "pool", "reduce", "shape", "smooth_activation",
+            "softmax")
 
 _EMITTERS = {}
 _loaded = False

@@ -1,1 +1,0 @@
-"""Normalisation layers (cunn/ops/norm.py, written alongside): their emitters go here."""
