@@ -29,26 +29,32 @@ def loader_for(path):
     if _is_safetensors_path(path):
         from cunn._formats import safetensors_format
         return safetensors_format.load
-    if isinstance(path, (str, os.PathLike)):
-        try:
-            is_zip = zipfile.is_zipfile(path)
-        except OSError:
-            return None
-        if is_zip and _torch_archive_prefix(path) is not None:
-            from cunn._formats import torch_checkpoint
-            return torch_checkpoint.load
+    if _is_torch_archive(path):
+        from cunn._formats import torch_checkpoint
+        return torch_checkpoint.load
     return None
 
 
-def _torch_archive_prefix(path):
-    """torch.save's zip keeps everything under one folder with a ``data.pkl``."""
+def _is_torch_archive(source):
+    """torch.save's zip keeps everything under one folder with a ``data.pkl``. ``source``
+    is a path or a seekable binary file, which is left where it was."""
+    is_file = hasattr(source, "read") and hasattr(source, "seek")
+    if not is_file and not isinstance(source, (str, os.PathLike)):
+        return False
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
+        start = source.tell() if is_file else None
+        try:
+            if not zipfile.is_zipfile(source):
+                return False
+            with zipfile.ZipFile(source) as archive:
+                names = archive.namelist()
+        finally:
+            if is_file:
+                source.seek(start)
     except (zipfile.BadZipFile, OSError, ValueError):
-        return None
+        return False
     for name in names:
         folder, _, base = name.rpartition("/")
         if base == "data.pkl" and "/" not in folder and folder:
-            return folder
-    return None
+            return True
+    return False

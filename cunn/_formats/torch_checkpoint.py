@@ -184,10 +184,12 @@ def _finish(value, done):
 
 
 def load(path):
-    """The object torch.save wrote to ``path``, with Tensors for torch tensors."""
-    path = os.fspath(path)
+    """The object torch.save wrote to ``path`` (or a binary file), with Tensors for torch
+    tensors."""
+    source = path if hasattr(path, "read") else os.fspath(path)
+    path = getattr(path, "name", "the checkpoint") if hasattr(path, "read") else source
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(source) as archive:
             pickles = [name for name in archive.namelist() if name.endswith("/data.pkl")
                        and name.count("/") == 1]
             prefix = pickles[0].rpartition("/")[0]

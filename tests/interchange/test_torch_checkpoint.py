@@ -208,3 +208,19 @@ def test_cunn_checkpoints_still_load_as_before(tmp_path):
     loaded = cunn.load(path)
     assert loaded["step"] == 2
     np.testing.assert_array_equal(np.asarray(loaded["w"]), np.ones(3, np.float32))
+
+
+def test_checkpoint_from_a_file_object():
+    import io
+
+    from cunn._formats import loader_for
+
+    with open(FIXTURE, "rb") as file:
+        buffer = io.BytesIO(file.read())
+    buffer.seek(0)
+    reader = loader_for(buffer)
+    assert reader is not None and buffer.tell() == 0
+    check_checkpoint(reader(buffer))
+    buffer.seek(0)
+    check_checkpoint(cunn.load(buffer))
+    assert loader_for(io.BytesIO(b"not a zip")) is None
