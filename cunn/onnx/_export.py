@@ -133,6 +133,16 @@ def _needed(ops, outputs):
     return keep[::-1]
 
 
+def _refuse_in_place_changes(ops, inputs, snapshots):
+    changed = [op.name for op in ops if op.changed_in_place()]
+    changed += [f"input {index}" for index, (tensor, snapshot) in enumerate(zip(inputs, snapshots))
+                if not np.array_equal(tensor._data, snapshot, equal_nan=True)]
+    if changed:
+        raise UnsupportedOp(f"onnx.export: the forward pass changed a value in place (the "
+                            f"result of {changed[0]}), which records no op; write "
+                            "x = x + y instead of x += y")
+
+
 def export(model, args, f, input_names=None, output_names=None, dynamic_axes=None,
            opset_version=None):
     """Writes ``model`` (a Module, or any callable of Tensors) as an ONNX model to ``f``
@@ -158,6 +168,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
                       ["input"] if len(inputs) == 1 else
                       [f"input_{index}" for index in range(len(inputs))])
 
+    snapshots = [tensor._data.copy() for tensor in inputs]
     output, ops = _run_in_eval_mode(model, inputs)
     outputs = _flat_outputs(output)
     names_out = _names("output_names", output_names, [name for name, _ in outputs])
@@ -172,7 +183,9 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
             graph.named_constants[id(tensor)] = (name, tensor)
     for name, tensor in zip(names_in, inputs):
         graph.bind(tensor, name)
-    for op in _needed(ops, outputs):
+    needed = _needed(ops, outputs)
+    _refuse_in_place_changes(needed, inputs, snapshots)
+    for op in needed:
         emit = emitter_for(op.function)
         if emit is None:
             raise UnsupportedOp(f"onnx.export: the model uses the op {op.name!r} "

@@ -233,3 +233,18 @@ def test_dropout_forced_on_is_refused_with_advice():
 
     with pytest.raises(RuntimeError, match="training=self.training"):
         cunn.onnx.export(AlwaysDropping(), cunn.randn(2, 3), io.BytesIO())
+
+
+@pytest.mark.parametrize("change", ["result", "input"])
+def test_in_place_changes_are_refused(change):
+    class InPlace(nn.Module):
+        def forward(self, x):
+            if change == "input":
+                x += 1.0
+                return cunn.relu(x)
+            y = cunn.relu(x)
+            y *= 2.0
+            return y
+
+    with pytest.raises(RuntimeError, match="changed a value in place"):
+        cunn.onnx.export(InPlace(), cunn.randn(2, 3), io.BytesIO())
