@@ -143,6 +143,26 @@ def _refuse_in_place_changes(ops, inputs, snapshots):
                             "x = x + y instead of x += y")
 
 
+def _name_outputs(graph, outputs, names):
+    """Gives each output's value its output name: a node's output is renamed; an input, a
+    parameter or an output already named gets an Identity node under the new name."""
+    produced = {name for node in graph.nodes for name in node.output}
+    for (_, tensor), name in zip(outputs, names):
+        value = graph.value_names.get(id(tensor))
+        if value is None and id(tensor) in graph.named_constants:
+            value = graph.value(tensor)
+        if value is None:
+            raise UnsupportedOp(f"onnx.export: output {name!r} was not computed by cunn ops "
+                                "(was it made with NumPy, or detached from the input?)")
+        if value in produced:
+            graph.rename(value, name)
+            produced.discard(value)
+        else:
+            graph.node("Identity", [value], outputs=1)
+            graph.rename(graph.nodes[-1].output[0], name)
+        graph.value_names[id(tensor)] = name
+
+
 def export(model, args, f, input_names=None, output_names=None, dynamic_axes=None,
            opset_version=None):
     """Writes ``model`` (a Module, or any callable of Tensors) as an ONNX model to ``f``
@@ -172,6 +192,9 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     output, ops = _run_in_eval_mode(model, inputs)
     outputs = _flat_outputs(output)
     names_out = _names("output_names", output_names, [name for name, _ in outputs])
+    if set(names_in) & set(names_out):
+        raise ValueError(f"onnx.export: input and output names must differ, both have "
+                         f"{sorted(set(names_in) & set(names_out))}")
 
     graph = GraphBuilder(onnx, opset)
     graph.used_names.update(names_in + names_out)
@@ -193,20 +216,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
                                 "cunn.onnx cannot express yet")
         graph.bind(op.result, emit(graph, op))
 
-    produced = {name for node in graph.nodes for name in node.output}
-    for (_, tensor), name in zip(outputs, names_out):
-        value = graph.value_names.get(id(tensor))
-        if value is None and id(tensor) in graph.named_constants:
-            value = graph.value(tensor)  # a parameter returned as it is
-        if value is None:
-            raise UnsupportedOp(f"onnx.export: output {name!r} was not computed by cunn ops "
-                                "(was it made with NumPy, or detached from the input?)")
-        if value in produced:
-            graph.rename(value, name)
-            produced.discard(value)
-        else:  # an input or a parameter returned as it is
-            graph.node("Identity", [value], outputs=1)
-            graph.rename(graph.nodes[-1].output[0], name)
+    _name_outputs(graph, outputs, names_out)
     shapes = _dynamic_shapes(
         dynamic_axes, {**{name: tensor.shape for name, tensor in zip(names_in, inputs)},
                        **{name: tensor.shape for name, (_, tensor) in zip(names_out, outputs)}})

@@ -175,7 +175,8 @@ def test_an_output_that_is_the_input_or_a_parameter():
             self.scale = nn.Parameter(cunn.ones(3))
 
         def forward(self, x):
-            return x, self.scale
+            y = cunn.relu(x)
+            return x, self.scale, y, y
 
     run_exported(Passthrough(), cunn.randn(2, 3), [2])
 
@@ -206,6 +207,7 @@ def test_outputs_computed_outside_cunn_ops_are_refused():
     ({"dynamic_axes": {"input": [5]}}, IndexError, "out of range"),
     ({"input_names": ["a", "b"]}, ValueError, "input_names"),
     ({"output_names": [3]}, TypeError, "output_names"),
+    ({"output_names": ["input"]}, ValueError, "must differ"),
 ])
 def test_bad_arguments(kwargs, error, match):
     arguments = {"model": nn.Linear(3, 2), "args": cunn.randn(2, 3), "f": io.BytesIO()}
