@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from cunn.data import mnist, write_idx
+from interchange.subprocess_env import child_environment
 
 event_accumulator = pytest.importorskip(
     "tensorboard.backend.event_processing.event_accumulator",
@@ -35,7 +36,7 @@ def test_mlp_example_logs_its_epochs_to_tensorboard(tmp_path):
                "--batch-size", "2", "--data", str(tmp_path / "mnist"), "--log", str(log),
                "--tensorboard", str(board)]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                              env={**os.environ, "PYTHONPATH": str(EXAMPLES.parent)})
+                              env=child_environment())
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert f"tensorboard --logdir {board}" in finished.stdout
     records = [json.loads(line) for line in log.read_text().splitlines()]

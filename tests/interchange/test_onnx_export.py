@@ -1,11 +1,8 @@
 """cunn.onnx.export: every example network and each supported op, run by ONNX Runtime,
 gives cunn's outputs (float32 tolerance) at batch 1 and 37 from one export."""
-import importlib.util
 import io
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,20 +15,10 @@ onnx = pytest.importorskip("onnx", reason="the onnx extra is not installed")
 onnxruntime = pytest.importorskip("onnxruntime", reason="ONNX Runtime (test extra) is not installed")
 
 import cunn.onnx  # noqa: E402
+from interchange.onnx_check import example, run_exported  # noqa: E402
+from interchange.subprocess_env import child_environment  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BATCH = {"input": {0: "batch"}}
-
-
-def example(script):
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        spec = importlib.util.spec_from_file_location(script, EXAMPLES / f"{script}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(EXAMPLES))
 
 
 def example_networks():
@@ -43,37 +30,6 @@ def example_networks():
         ("mnist_cnn", lambda: example("mnist_cnn").CNN(), (1, 28, 28)),
         ("multitask", lambda: example("multitask").TwoHeads(), (1, 28, 28)),
     ]
-
-
-def run_exported(model, example_input, batches, tolerance=(1e-5, 1e-5), **options):
-    """Exports ``model`` on ``example_input`` once, then compares ORT with cunn on inputs
-    of each batch size; returns the ONNX model."""
-    if hasattr(model, "eval"):
-        model.eval()  # cunn's side must not drop out either (export itself runs in eval)
-    cunn.manual_seed(0)
-    buffer = io.BytesIO()
-    dynamic = options.pop("dynamic_axes", None)
-    cunn.onnx.export(model, example_input, buffer, dynamic_axes=dynamic, **options)
-    proto = onnx.load_from_string(buffer.getvalue())
-    session = onnxruntime.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
-    input_names = [item.name for item in session.get_inputs()]
-    rng = np.random.default_rng(len(batches))
-    examples = example_input if isinstance(example_input, tuple) else (example_input,)
-    for batch in batches:
-        inputs = [rng.standard_normal((batch,) + tuple(np.shape(item))[1:]).astype(np.float32)
-                  for item in examples]
-        got = session.run(None, dict(zip(input_names, inputs)))
-        with cunn.no_grad():
-            expected = model(*[cunn.tensor(item) for item in inputs])
-        if isinstance(expected, dict):
-            expected = list(expected.values())
-        elif not isinstance(expected, (tuple, list)):
-            expected = [expected]
-        assert len(got) == len(expected)
-        for ours, theirs in zip(expected, got):
-            assert theirs.shape == ours.shape
-            np.testing.assert_allclose(theirs, ours.numpy(), rtol=tolerance[0], atol=tolerance[1])
-    return proto
 
 
 @pytest.mark.parametrize("name, build, shape", example_networks(),
@@ -224,7 +180,7 @@ def test_missing_onnx_names_the_extra():
               "except ImportError as error:\n"
               "    print(error)\n")
     finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": str(EXAMPLES.parent)}, timeout=120)
+                              env=child_environment(), timeout=120)
     assert 'pip install "cunn[onnx]"' in finished.stdout, finished.stderr
 
 

@@ -12,7 +12,7 @@ onnx = pytest.importorskip("onnx", reason="the onnx extra is not installed")
 onnxruntime = pytest.importorskip("onnxruntime", reason="ONNX Runtime (test extra) is not installed")
 
 import cunn.onnx  # noqa: E402
-from tests.interchange.test_onnx_export import run_exported  # noqa: E402
+from interchange.onnx_check import run_exported  # noqa: E402
 
 if not hasattr(nn, "BatchNorm2d"):
     pytest.skip("the normalisation and average-pooling layers are not in this cunn",

@@ -10,6 +10,7 @@ import pytest
 
 import cunn
 import cunn.nn as nn
+from interchange.subprocess_env import child_environment
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy",
                                         reason="the safetensors extra is not installed")
@@ -124,7 +125,7 @@ def test_missing_package_names_the_extra(tmp_path):
         "except ImportError as error:\n"
         "    print(error)\n")
     finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": os.getcwd()}, timeout=120)
+                              env=child_environment(), timeout=120)
     assert 'pip install "cunn[safetensors]"' in finished.stdout, finished.stderr
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import cunn
+from interchange.subprocess_env import child_environment
 
 event_accumulator = pytest.importorskip(
     "tensorboard.backend.event_processing.event_accumulator",
@@ -125,7 +126,7 @@ def test_missing_package_names_the_extra(tmp_path):
               "except ImportError as error:\n"
               "    print(error)\n")
     finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": os.getcwd()}, timeout=120)
+                              env=child_environment(), timeout=120)
     assert 'pip install "cunn[tensorboard]"' in finished.stdout, finished.stderr
 
 

@@ -59,7 +59,7 @@ def test_committed_fixture_loads_and_predicts_as_pytorch_did():
 
 def test_checkpoint_written_by_pytorch_now(tmp_path):
     pytest.importorskip("torch", reason="PyTorch writes the checkpoint in this test")
-    from tests.interchange.fixtures.make_torch_checkpoint import make
+    from interchange.fixtures.make_torch_checkpoint import make
 
     path = str(tmp_path / "fresh.pt")
     expected = make(path, seed=3)
@@ -68,7 +68,7 @@ def test_checkpoint_written_by_pytorch_now(tmp_path):
 
 def test_loaded_state_dict_gives_pytorchs_predictions_on_new_inputs(tmp_path):
     torch = pytest.importorskip("torch", reason="the oracle")
-    from tests.interchange.fixtures.make_torch_checkpoint import torch_small_cnn
+    from interchange.fixtures.make_torch_checkpoint import torch_small_cnn
 
     torch.manual_seed(5)
     reference = torch_small_cnn().eval()
