@@ -23,6 +23,7 @@ from cunn.functions import (  # noqa: F401
     relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sum, tanh, transpose, unsqueeze,
     permute)
 from cunn.serialization import load, save  # noqa: F401
+from cunn._formats.errors import UnpicklingError  # noqa: F401
 from cunn.threads import get_num_threads, set_num_threads  # noqa: F401
 
 float32 = _np.dtype(_np.float32)
@@ -35,7 +36,8 @@ float = float32  # noqa: A001
 long = int64
 double = float64
 
-_LAZY = ("nn", "optim", "data", "utils", "cuda", "autograd", "random", "ops", "distributed")
+_LAZY = ("nn", "optim", "data", "utils", "cuda", "autograd", "random", "ops", "distributed",
+         "onnx")
 
 
 def __getattr__(name):

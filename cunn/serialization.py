@@ -21,6 +21,8 @@ import zipfile
 
 import numpy as np
 
+from cunn import _formats
+
 __all__ = ["save", "load"]
 
 _MANIFEST = "__cunn_manifest__"
@@ -102,6 +104,9 @@ class _Writer:
 def save(obj, path):
     """Writes ``obj`` (a state dict, or nested dicts/lists of arrays, Tensors, numbers,
     strings, bools and None) to exactly ``path``, atomically."""
+    other_format = _formats.saver_for(path)  # a .safetensors path
+    if other_format is not None:
+        return other_format(obj, path)
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"save: path must be a str or os.PathLike, got {type(path).__name__}")
     path = os.fspath(path)
@@ -221,6 +226,9 @@ class _Reader:
 
 def load(path):
     """Reads what ``save`` wrote; arrays (and saved Tensors) come back as NumPy arrays."""
+    other_format = _formats.loader_for(path)  # .safetensors, or a torch.save zip
+    if other_format is not None:
+        return other_format(path)
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"load: path must be a str or os.PathLike, got {type(path).__name__}")
     path = os.fspath(path)

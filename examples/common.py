@@ -42,6 +42,9 @@ def parser(description, *, epochs, batch_size, lr):
                          help="per-epoch metrics: CSV if PATH ends in .csv, else JSON lines")
     options.add_argument("--plot", metavar="PATH", default=None,
                          help="loss/accuracy curves as PNG (needs matplotlib)")
+    options.add_argument("--tensorboard", metavar="DIR", default=None,
+                         help="TensorBoard event files in DIR: loss every 20 batches, "
+                              "per-epoch metrics (needs pip install \"cunn[tensorboard]\")")
     options.add_argument("--max-steps", type=int, default=None,
                          help="stop each epoch after this many batches (quick runs)")
     options.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -74,7 +77,7 @@ def _start_distributed(args):
     args.rank, args.world_size = dist.get_rank(), dist.get_world_size()
     if args.rank != 0:
         args.no_progress = True
-        args.log = args.plot = args.save = None
+        args.log = args.plot = args.save = args.tensorboard = None
         sys.stdout = open(os.devnull, "w")
 
 
@@ -185,6 +188,18 @@ def _unwrapped(model):
     return model.module if isinstance(model, DistributedDataParallel) else model
 
 
+def tensorboard_writer(directory):
+    """A SummaryWriter into ``directory`` (None without --tensorboard); says so plainly
+    when the tensorboard extra is missing."""
+    if directory is None:
+        return None
+    try:
+        from cunn.utils.tensorboard import SummaryWriter
+        return SummaryWriter(directory)
+    except ImportError as error:
+        sys.exit(f"error: --tensorboard {directory}: {error}")
+
+
 def save_checkpoint(path, model, optimizer, epoch, history):
     cunn.save({"model": _unwrapped(model).state_dict(), "optimizer": optimizer.state_dict(),
                "epoch": epoch, "history": json.dumps(history)}, path)
@@ -212,6 +227,7 @@ def run(args, model, optimizer, train_step, evaluate, train_loader, test_loader)
         first_epoch, history = load_checkpoint(args.resume, model, optimizer)
         print(f"resumed from {args.resume} after epoch {first_epoch}")
     log = MetricsLog(args.log)
+    board = tensorboard_writer(args.tensorboard)
     steps = len(train_loader) if args.max_steps is None else min(args.max_steps, len(train_loader))
     for epoch in range(first_epoch + 1, first_epoch + args.epochs + 1):
         model.train()
@@ -227,6 +243,8 @@ def run(args, model, optimizer, train_step, evaluate, train_loader, test_loader)
             loss = train_step(batch)
             total_loss += loss
             seen += 1
+            if board is not None and seen % 20 == 0:
+                board.add_scalar("train/batch_loss", loss, (epoch - 1) * steps + step)
             if seen % 20 == 0 and hasattr(bar, "set_postfix"):
                 elapsed = time.perf_counter() - started
                 bar.set_postfix(loss=f"{total_loss / seen:.4f}",
@@ -245,10 +263,19 @@ def run(args, model, optimizer, train_step, evaluate, train_loader, test_loader)
               f"({train_seconds:.2f} s, "
               f"{seen * args.batch_size * args.world_size / train_seconds:,.0f} images/s)")
         log.write(record)
+        if board is not None:
+            for key, value in record.items():
+                if key != "epoch":
+                    board.add_scalar(f"epoch/{key}", value, epoch)
+            board.flush()
         if args.save:
             save_checkpoint(args.save, model, optimizer, epoch, history)
     if args.save:
         print(f"model saved to {args.save}")
+    if board is not None:
+        board.close()
+        print(f"TensorBoard events written to {args.tensorboard} "
+              f"(view with: tensorboard --logdir {args.tensorboard})")
     if args.plot and history:
         plot_curves(args.plot, history)
     return history

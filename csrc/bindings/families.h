@@ -19,5 +19,9 @@ void bind_dropout(pybind11::module_& m);
 void bind_optim(pybind11::module_& m);
 void bind_image_batch(pybind11::module_& m);
 void bind_cuda(pybind11::module_& m);
+void bind_normalization(pybind11::module_& m);
+void bind_avg_pool(pybind11::module_& m);
+void bind_smooth_activation(pybind11::module_& m);
+void bind_embedding(pybind11::module_& m);
 
 }  // namespace cunn::bind

@@ -18,4 +18,8 @@ PYBIND11_MODULE(_C, m) {
   cunn::bind::bind_optim(m);
   cunn::bind::bind_image_batch(m);
   cunn::bind::bind_cuda(m);
+  cunn::bind::bind_normalization(m);
+  cunn::bind::bind_avg_pool(m);
+  cunn::bind::bind_smooth_activation(m);
+  cunn::bind::bind_embedding(m);
 }

@@ -11,4 +11,9 @@ namespace cunn::kernels {
 
 void dropout_apply(const float* x, const uint8_t* mask, float scale, float* out, int64_t n);
 
+// Channel dropout (Dropout2d): x is `planes` = N * C planes of `inner` elements and mask has
+// one entry per plane: out[p, l] = (x[p, l] * float(mask[p])) * scale.
+void dropout_channels_apply(const float* x, const uint8_t* mask, float scale, float* out,
+                            int64_t planes, int64_t inner);
+
 }  // namespace cunn::kernels

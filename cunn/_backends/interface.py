@@ -80,6 +80,8 @@ pool
 dropout (the mask is drawn in cunn/random.py so every backend sees the same numbers)
     dropout_forward(x, mask, scale)          x * mask * scale
     dropout_backward(grad_output, mask, scale)
+    dropout2d_forward(x, mask, scale)        x (N, C, *), mask (N, C): one entry per channel
+    dropout2d_backward(grad_output, mask, scale)
 optim (in place, over lists of parameters in one call; PyTorch's formulas exactly)
     sgd_step_(params, grads, momentum_buffers, lr, momentum, dampening, weight_decay,
               nesterov, first_step)
@@ -91,6 +93,34 @@ optim (in place, over lists of parameters in one call; PyTorch's formulas exactl
     rmsprop_step_(params, grads, square_avgs, momentum_buffers, grad_avgs, lr, alpha, eps,
                   weight_decay, momentum, centered)
         momentum_buffers is [] when momentum == 0, grad_avgs is [] unless centered.
+normalization (batch norm over x (N, C, *), statistics per channel C; layer norm over x's
+               trailing normalized_shape, statistics per row; weight / bias None or shaped
+               like the statistics' complement; formulas in csrc/kernels/normalization.h)
+    batch_norm_statistics(x)                 -> (mean, biased var), each (C,)
+    batch_norm_forward(x, mean, var, weight, bias, eps)
+        -> (output, invstd (C,)): (x - mean) * invstd * weight + bias, invstd = 1/sqrt(var + eps)
+    batch_norm_backward(grad_output, x, mean, invstd, weight, batch_statistics)
+        -> (grad_x, grad_weight (C,), grad_bias (C,)); batch_statistics: mean and invstd came
+           from x itself (training), so grad_x has the terms through them
+    layer_norm_forward(x, normalized_shape, weight, bias, eps) -> (output, mean, invstd), the
+        statistics (rows,) with rows = x.size / prod(normalized_shape)
+    layer_norm_backward(grad_output, x, mean, invstd, weight, normalized_shape)
+        -> (grad_x, grad_weight, grad_bias), the last two of normalized_shape
+avg_pool (NCHW; (h, w) pairs; padding at most half the kernel)
+    avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad=True)
+    avg_pool2d_backward(grad_output, input_shape, kernel_size, stride, padding,
+                        count_include_pad=True)
+    adaptive_avg_pool2d_forward(x, output_size)   windows [floor(i*H/OH), ceil((i+1)*H/OH))
+    adaptive_avg_pool2d_backward(grad_output, input_shape)
+smooth_activation (gradients from the forward's input x)
+    gelu_forward(x, approximate="none"|"tanh")    gelu_backward(grad_output, x, approximate)
+    elu_forward(x, alpha)                    elu_backward(grad_output, x, alpha)
+    silu_forward(x)                          silu_backward(grad_output, x)
+    softplus_forward(x, beta, threshold)     softplus_backward(grad_output, x, beta, threshold)
+embedding (weight (V, D), indices int64 of any shape; a bad index raises IndexError)
+    embedding_forward(weight, indices)       -> indices.shape + (D,)
+    embedding_backward(grad_output, indices, num_embeddings, padding_idx=-1)
+        -> (V, D): repeated indices add up in index order; row padding_idx (>= 0) stays zero
 image_batch (the data loader's fused gather + ToTensor + Normalize)
     normalize_images(images, indices, mean, std)
         images uint8 C-contiguous (N, ...) (refused otherwise, never copied), indices
@@ -126,10 +156,24 @@ KERNELS = {
     ),
     "conv2d": ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"),
     "pool": ("max_pool2d_forward", "max_pool2d_backward"),
-    "dropout": ("dropout_forward", "dropout_backward"),
+    "dropout": ("dropout_forward", "dropout_backward",
+                "dropout2d_forward", "dropout2d_backward"),
     "optim": ("sgd_step_", "adam_step_", "rmsprop_step_"),
     "image_batch": ("normalize_images",),
     "runtime": ("set_num_threads", "get_num_threads"),
+    "normalization": (
+        "batch_norm_statistics", "batch_norm_forward", "batch_norm_backward",
+        "layer_norm_forward", "layer_norm_backward",
+    ),
+    "avg_pool": (
+        "avg_pool2d_forward", "avg_pool2d_backward",
+        "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
+    ),
+    "smooth_activation": (
+        "gelu_forward", "gelu_backward", "elu_forward", "elu_backward",
+        "silu_forward", "silu_backward", "softplus_forward", "softplus_backward",
+    ),
+    "embedding": ("embedding_forward", "embedding_backward"),
 }
 
 ALL_KERNELS = tuple(name for family in KERNELS.values() for name in family)

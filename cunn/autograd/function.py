@@ -10,6 +10,10 @@ from cunn.autograd import grad_mode
 
 __all__ = ["Function"]
 
+# Set by cunn.onnx while it traces a forward pass: called as tracer(cls, result, inputs,
+# saved) for every op, whether or not a graph node is recorded.
+tracer = None
+
 
 class Function:
     __slots__ = ("inputs", "saved", "needs_input_grad")
@@ -29,6 +33,8 @@ class Function:
     def record(cls, data, inputs, *saved):
         """The op's result as a Tensor, with a node of this class when the graph is recorded."""
         result = Function.tensor_class(data)
+        if tracer is not None:
+            tracer(cls, result, inputs, saved)
         if grad_mode._state["enabled"]:
             needs = tuple([tensor is not None and tensor.requires_grad for tensor in inputs])
             if True in needs:

@@ -141,7 +141,7 @@ def relu(input):
     return _activation.relu(input)
 
 
-def leaky_relu(input, negative_slope=0.01):
+def leaky_relu(input, negative_slope=0.01, inplace=False):
     (input,) = _floats("leaky_relu", input=input)
     return _activation.leaky_relu(input, float(negative_slope))
 
@@ -267,3 +267,225 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     _reduction("binary_cross_entropy_with_logits", reduction)
     input, target = _same_shape("binary_cross_entropy_with_logits", input, target)
     return _loss.binary_cross_entropy_with_logits(input, target, reduction)
+
+
+# ---- normalisation, average pooling, smooth activations, embedding (issue 16) ----
+
+from cunn.ops import avg_pool as _avg_pool  # noqa: E402
+from cunn.ops import embedding as _embedding  # noqa: E402
+from cunn.ops import normalization as _normalization  # noqa: E402
+from cunn.ops import smooth_activation as _smooth_activation  # noqa: E402
+
+__all__ += ["avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm", "embedding",
+            "one_hot", "elu", "gelu", "silu", "softplus", "dropout2d"]
+
+
+def _number(op, name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                     np.floating)):
+        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def _channel_vector(op, name, value, channels):
+    if value is None:
+        return None
+    (value,) = _floats(op, **{name: value})
+    if value._data.shape != (channels,):
+        raise ValueError(f"{op}: {name} must have shape ({channels},) (one per channel of the "
+                         f"input), got {value._data.shape}")
+    return value
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalises each channel of input (N, C, *) by the batch's statistics (``training``, or
+    no running statistics given) or by the running ones, then scales and shifts; in training
+    the running statistics, when given, are updated in place."""
+    op = "batch_norm"
+    (input,) = _floats(op, input=input)
+    if input._data.ndim < 2:
+        raise ValueError(f"{op}: input must be (N, C, *) with at least 2 dims, got shape "
+                         f"{input._data.shape}")
+    channels = input._data.shape[1]
+    running_mean = _channel_vector(op, "running_mean", running_mean, channels)
+    running_var = _channel_vector(op, "running_var", running_var, channels)
+    weight = _channel_vector(op, "weight", weight, channels)
+    bias = _channel_vector(op, "bias", bias, channels)
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{op}: running_mean and running_var must both be given or both None")
+    eps = _number(op, "eps", eps)
+    if eps < 0:
+        raise ValueError(f"{op}: eps must be >= 0, got {eps}")
+    momentum = _number(op, "momentum", momentum)
+    if training:
+        per_channel = input._data.size // channels if channels else 0
+        if per_channel <= 1:
+            raise ValueError(f"{op}: expected more than 1 value per channel when training, got "
+                             f"input of shape {input._data.shape}")
+    elif running_mean is None:
+        raise ValueError(f"{op}: running_mean and running_var must be given when "
+                         "training=False")
+    return _normalization.batch_norm(input, running_mean, running_var, weight, bias,
+                                     bool(training), momentum, eps)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalises input over its trailing ``normalized_shape`` dims, then scales and shifts
+    elementwise by weight and bias (each of normalized_shape)."""
+    op = "layer_norm"
+    input, weight, bias = _floats(op, input=input, weight=weight, bias=bias)
+    if isinstance(normalized_shape, (int, np.integer)) and not isinstance(normalized_shape, bool):
+        normalized_shape = (int(normalized_shape),)
+    try:
+        normalized_shape = tuple(int(size) for size in normalized_shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: normalized_shape must be an int or a sequence of ints, got "
+                        f"{normalized_shape!r}") from None
+    shape = input._data.shape
+    count = len(normalized_shape)
+    if count == 0 or shape[len(shape) - count:] != normalized_shape or count > len(shape):
+        raise ValueError(f"{op}: input's trailing dims must be normalized_shape "
+                         f"{normalized_shape}, got input of shape {shape}")
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and value._data.shape != normalized_shape:
+            raise ValueError(f"{op}: {name} must have shape {normalized_shape}, got "
+                             f"{value._data.shape}")
+    eps = _number(op, "eps", eps)
+    return _normalization.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def _images(op, input):
+    """input as float32 (N, C, H, W); a 3-D (C, H, W) input is returned with a batch axis
+    and True (squeeze the result)."""
+    (input,) = _floats(op, input=input)
+    ndim = input._data.ndim
+    if ndim not in (3, 4):
+        raise ValueError(f"{op}: input must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape "
+                         f"{input._data.shape}")
+    return (input.unsqueeze(0), True) if ndim == 3 else (input, False)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Mean over kernel_size windows of NCHW input (stride defaults to kernel_size; padding
+    counts as zeros in the mean unless count_include_pad=False)."""
+    op = "avg_pool2d"
+    input, unbatched = _images(op, input)
+    kernel_size = _pair(op, "kernel_size", kernel_size, 1)
+    stride = kernel_size if stride is None or stride == [] else _pair(op, "stride", stride, 1)
+    padding = _pair(op, "padding", padding, 0)
+    if ceil_mode or divisor_override is not None:
+        raise ValueError(f"{op}: ceil_mode=True and divisor_override are not supported")
+    if 2 * padding[0] > kernel_size[0] or 2 * padding[1] > kernel_size[1]:
+        raise ValueError(f"{op}: padding must be at most half the kernel size, got padding "
+                         f"{padding} for kernel_size {kernel_size}")
+    height, width = input._data.shape[2:]
+    if height + 2 * padding[0] < kernel_size[0] or width + 2 * padding[1] < kernel_size[1]:
+        raise ValueError(f"{op}: kernel {kernel_size} is larger than the padded input "
+                         f"({height + 2 * padding[0]}, {width + 2 * padding[1]})")
+    out = _avg_pool.avg_pool2d(input, kernel_size, stride, padding, bool(count_include_pad))
+    return out.squeeze(0) if unbatched else out
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over PyTorch's adaptive windows so the output is ``output_size`` (an int, a pair;
+    None in the pair keeps that input size)."""
+    op = "adaptive_avg_pool2d"
+    input, unbatched = _images(op, input)
+    height, width = input._data.shape[2:]
+    if height == 0 or width == 0:
+        raise ValueError(f"{op}: input must have non-empty planes, got shape "
+                         f"{input._data.shape}")
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
+        output_size = tuple(size if size is not None else default
+                            for size, default in zip(output_size, (height, width)))
+    output_size = _pair(op, "output_size", output_size, 1)
+    out = _avg_pool.adaptive_avg_pool2d(input, output_size)
+    return out.squeeze(0) if unbatched else out
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of weight (num_embeddings, embedding_dim) at the integer indices ``input``."""
+    op = "embedding"
+    indices = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{op}: input must hold integer indices (int64), got {indices.dtype}")
+    (weight,) = _floats(op, weight=weight)
+    if weight._data.ndim != 2:
+        raise ValueError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got shape "
+                         f"{weight._data.shape}")
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise ValueError(f"{op}: max_norm, scale_grad_by_freq and sparse are not supported")
+    num_embeddings = weight._data.shape[0]
+    indices = np.ascontiguousarray(indices, dtype=np.int64)
+    if indices.size and (indices.min() < 0 or indices.max() >= num_embeddings):
+        bad = indices[(indices < 0) | (indices >= num_embeddings)].flat[0]
+        raise IndexError(f"{op}: index {bad} out of range for {num_embeddings} embeddings")
+    if padding_idx is None:
+        padding = -1
+    else:
+        if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+            raise TypeError(f"{op}: padding_idx must be an int or None, got {padding_idx!r}")
+        if not -num_embeddings <= padding_idx < num_embeddings:
+            raise ValueError(f"{op}: padding_idx must be within num_embeddings "
+                             f"({num_embeddings}), got {padding_idx}")
+        padding = int(padding_idx) % num_embeddings
+    return _embedding.embedding(indices, weight, padding)
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 (*, num_classes) with a 1 at each index (num_classes=-1: max index + 1)."""
+    indices = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: tensor must hold integer class indices (int64), got "
+                        f"{indices.dtype}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"one_hot: num_classes must be an int, got {num_classes!r}")
+    if num_classes == -1:
+        num_classes = int(indices.max()) + 1 if indices.size else 0
+    if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes})")
+    return Tensor((indices[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    (input,) = _floats("gelu", input=input)
+    return _smooth_activation.gelu(input, approximate)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    (input,) = _floats("elu", input=input)
+    return _smooth_activation.elu(input, _number("elu", "alpha", alpha))
+
+
+def silu(input, inplace=False):
+    (input,) = _floats("silu", input=input)
+    return _smooth_activation.silu(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    (input,) = _floats("softplus", input=input)
+    beta = _number("softplus", "beta", beta)
+    if beta == 0:
+        raise ValueError("softplus: beta must be non-zero")
+    return _smooth_activation.softplus(input, beta, _number("softplus", "threshold", threshold))
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of input (N, C, H, W) (or (N, C, L)) with probability p and
+    scales the rest by 1/(1-p) in training."""
+    (input,) = _floats("dropout2d", input=input)
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
+        raise ValueError(f"dropout2d: p must be a probability in [0, 1], got {p!r}")
+    if input._data.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: input must be 3-D or 4-D (N, C, ...), got shape "
+                         f"{input._data.shape}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0.0
+    return _dropout.dropout2d(input, float(p))

@@ -16,3 +16,7 @@ from .dropout import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
 from .image_batch import *  # noqa: F401,F403
 from .runtime import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .avg_pool import *  # noqa: F401,F403
+from .smooth_activation import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403

@@ -8,10 +8,18 @@ from cunn.nn.modules.activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Sof
 from cunn.nn.modules.dropout import Dropout
 from cunn.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss,
                                   MSELoss, NLLLoss)
+from cunn.nn.modules.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from cunn.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d
+from cunn.nn.modules.activation import ELU, GELU, SiLU, Softplus
+from cunn.nn.modules.dropout import Dropout2d
+from cunn.nn.modules.sparse import Embedding
+from cunn.nn.modules.linear import Unflatten
 
 __all__ = [
     "Module", "Sequential", "ModuleList", "ModuleDict",
     "Linear", "Identity", "Flatten", "Conv2d", "MaxPool2d",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "AvgPool2d", "AdaptiveAvgPool2d", "GELU", "ELU",
+    "SiLU", "Softplus", "Dropout2d", "Embedding", "Unflatten",
 ]

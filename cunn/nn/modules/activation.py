@@ -9,7 +9,8 @@ from cunn.nn import functional as F
 from cunn.nn.modules._utils import check_bool, check_number, is_int
 from cunn.nn.modules.module import Module
 
-__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax"]
+__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "GELU", "ELU", "SiLU",
+           "Softplus"]
 
 
 class ReLU(Module):
@@ -85,3 +86,64 @@ class LogSoftmax(_SoftmaxBase):
 
     def forward(self, input):
         return F.log_softmax(input, self._dim(input))
+
+
+class GELU(Module):
+    """``GELU(approximate='none')``: x Φ(x) with the exact erf, or its tanh form."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input):
+        return F.gelu(input, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class ELU(Module):
+    """``ELU(alpha=1.0, inplace=False)``: x for x > 0, alpha (exp(x) - 1) otherwise."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha = check_number(alpha, "alpha", "ELU")
+        self.inplace = check_bool(inplace, "inplace", "ELU")
+
+    def forward(self, input):
+        return F.elu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class SiLU(Module):
+    """``SiLU(inplace=False)``: x σ(x)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = check_bool(inplace, "inplace", "SiLU")
+
+    def forward(self, input):
+        return F.silu(input)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class Softplus(Module):
+    """``Softplus(beta=1.0, threshold=20.0)``: log(1 + exp(beta x)) / beta, linear above
+    beta x > threshold."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta = check_number(beta, "beta", "Softplus")
+        self.threshold = check_number(threshold, "threshold", "Softplus")
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"

@@ -1,4 +1,4 @@
-"""Linear (y = x W^T + b), Identity and Flatten."""
+"""Linear (y = x W^T + b), Identity, Flatten and Unflatten."""
 import math
 
 from cunn._memory import aligned_empty
@@ -8,7 +8,7 @@ from cunn.nn.modules._utils import check_bool, check_int, is_int
 from cunn.nn.modules.module import Module
 from cunn.nn.parameter import Parameter
 
-__all__ = ["Identity", "Linear", "Flatten"]
+__all__ = ["Identity", "Linear", "Flatten", "Unflatten"]
 
 
 class Identity(Module):
@@ -89,3 +89,40 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """``Unflatten(dim, unflattened_size)``: splits dimension ``dim`` into the given sizes
+    (one of them may be -1)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if not is_int(dim):
+            raise TypeError(f"Unflatten: dim must be an int, got {type(dim).__name__} {dim!r}")
+        if not isinstance(unflattened_size, (tuple, list)) or not unflattened_size or not all(
+                is_int(size) for size in unflattened_size):
+            raise TypeError(f"Unflatten: unflattened_size must be a non-empty tuple of ints, "
+                            f"got {unflattened_size!r}")
+        self.dim = int(dim)
+        self.unflattened_size = tuple(int(size) for size in unflattened_size)
+
+    def forward(self, input):
+        return input.reshape(self._unflattened_shape(tuple(input.shape)))
+
+    def _unflattened_shape(self, shape):
+        rank = len(shape)
+        if not -rank <= self.dim < max(rank, 1):
+            raise IndexError(f"{self._layer_text()}: dim {self.dim} out of range for a "
+                             f"{rank}-D input")
+        dim = self.dim % rank
+        sizes = self.unflattened_size
+        known = math.prod(size for size in sizes if size != -1)
+        if sizes.count(-1) > 1 or any(size < -1 for size in sizes) or (
+                -1 not in sizes and known != shape[dim]) or (
+                -1 in sizes and (known == 0 or shape[dim] % known)):
+            raise ValueError(f"{self._layer_text()}: sizes {sizes} do not multiply to the size "
+                             f"{shape[dim]} of dim {self.dim} (input shape {shape})")
+        return shape[:dim] + sizes + shape[dim + 1:]
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

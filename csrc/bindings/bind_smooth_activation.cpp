@@ -1,0 +1,101 @@
+// smooth_activation family: gelu / elu / silu / softplus, forward(x, ...) and
+// backward(grad_output, x, ...). float32, C-contiguous inputs (the cpu adapter makes them so);
+// outputs are new arrays of x's shape.
+#include <string>
+
+#include "bindings/families.h"
+#include "bindings/validate.h"
+#include "kernels/smooth_activation.h"
+
+namespace cunn::bind {
+namespace {
+
+template <class Kernel>
+py::array forward(const char* op, const py::array& x, const Kernel& kernel) {
+  require_float_input(x, op, "x");
+  py::array out = new_float_array(shape_of(x));
+  const float* x_data = cdata_of<float>(x);
+  float* out_data = data_of<float>(out);
+  const int64_t n = x.size();
+  {
+    py::gil_scoped_release release;
+    kernel(x_data, out_data, n);
+  }
+  return out;
+}
+
+template <class Kernel>
+py::array backward(const char* op, const py::array& grad_output, const py::array& x,
+                   const Kernel& kernel) {
+  require_float_input(grad_output, op, "grad_output");
+  require_float_input(x, op, "x");
+  require_shape(grad_output, shape_of(x), op, "grad_output");
+  py::array grad_input = new_float_array(shape_of(x));
+  const float* grad_data = cdata_of<float>(grad_output);
+  const float* x_data = cdata_of<float>(x);
+  float* out_data = data_of<float>(grad_input);
+  const int64_t n = x.size();
+  {
+    py::gil_scoped_release release;
+    kernel(grad_data, x_data, out_data, n);
+  }
+  return grad_input;
+}
+
+bool tanh_form(const std::string& approximate, const char* op) {
+  if (approximate == "tanh") return true;
+  if (approximate == "none") return false;
+  throw py::value_error(std::string(op) + ": approximate must be 'none' or 'tanh', got '" +
+                        approximate + "'");
+}
+
+}  // namespace
+
+void bind_smooth_activation(py::module_& m) {
+  m.def("gelu_forward", [](const py::array& x, const std::string& approximate) {
+    const bool tanh = tanh_form(approximate, "gelu_forward");
+    return forward("gelu_forward", x, [tanh](const float* in, float* out, int64_t n) {
+      kernels::gelu_forward(in, out, n, tanh);
+    });
+  }, py::arg("x"), py::arg("approximate") = "none");
+  m.def("gelu_backward", [](const py::array& grad_output, const py::array& x,
+                            const std::string& approximate) {
+    const bool tanh = tanh_form(approximate, "gelu_backward");
+    return backward("gelu_backward", grad_output, x,
+                    [tanh](const float* g, const float* in, float* out, int64_t n) {
+                      kernels::gelu_backward(g, in, out, n, tanh);
+                    });
+  }, py::arg("grad_output"), py::arg("x"), py::arg("approximate") = "none");
+  m.def("elu_forward", [](const py::array& x, float alpha) {
+    return forward("elu_forward", x, [alpha](const float* in, float* out, int64_t n) {
+      kernels::elu_forward(in, out, n, alpha);
+    });
+  }, py::arg("x"), py::arg("alpha"));
+  m.def("elu_backward", [](const py::array& grad_output, const py::array& x, float alpha) {
+    return backward("elu_backward", grad_output, x,
+                    [alpha](const float* g, const float* in, float* out, int64_t n) {
+                      kernels::elu_backward(g, in, out, n, alpha);
+                    });
+  }, py::arg("grad_output"), py::arg("x"), py::arg("alpha"));
+  m.def("silu_forward", [](const py::array& x) {
+    return forward("silu_forward", x, kernels::silu_forward);
+  }, py::arg("x"));
+  m.def("silu_backward", [](const py::array& grad_output, const py::array& x) {
+    return backward("silu_backward", grad_output, x, kernels::silu_backward);
+  }, py::arg("grad_output"), py::arg("x"));
+  m.def("softplus_forward", [](const py::array& x, float beta, float threshold) {
+    return forward("softplus_forward", x,
+                   [beta, threshold](const float* in, float* out, int64_t n) {
+                     kernels::softplus_forward(in, out, n, beta, threshold);
+                   });
+  }, py::arg("x"), py::arg("beta"), py::arg("threshold"));
+  m.def("softplus_backward", [](const py::array& grad_output, const py::array& x, float beta,
+                                float threshold) {
+    return backward("softplus_backward", grad_output, x,
+                    [beta, threshold](const float* g, const float* in, float* out, int64_t n) {
+                      kernels::softplus_backward(g, in, out, n, beta, threshold);
+                    });
+  }, py::arg("grad_output"), py::arg("x"), py::arg("beta"), py::arg("threshold"));
+}
+
+}  // namespace cunn::bind
