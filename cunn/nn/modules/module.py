@@ -376,14 +376,14 @@ class Module:
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         for name, param in self._parameters.items():
             if param is not None:
-                destination[prefix + name] = param if keep_vars else param._data
+                destination[prefix + name] = param if keep_vars else Tensor(param._data)
         for name, buffer in self._buffers.items():
             if buffer is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buffer if keep_vars else buffer._data
+                destination[prefix + name] = buffer if keep_vars else Tensor(buffer._data)
 
     def state_dict(self, *, destination=None, prefix="", keep_vars=False):
         """An OrderedDict of every parameter and persistent buffer, PyTorch's names as keys,
-        the NumPy arrays themselves (sharing storage) as values."""
+        Tensors detached from autograd and sharing the module's storage as values."""
         if destination is None:
             destination = collections.OrderedDict()
         self._save_to_state_dict(destination, prefix, keep_vars)
