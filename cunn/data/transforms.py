@@ -175,3 +175,8 @@ class Lambda:
 
     def __repr__(self):
         return f"Lambda({getattr(self.function, '__name__', self.function)!r})"
+
+
+from cunn.data.augmentations import (  # noqa: E402,F401  (torchvision's transforms, one namespace)
+    CenterCrop, InterpolationMode, Pad, RandomAffine, RandomCrop, RandomHorizontalFlip,
+    RandomRotation, RandomVerticalFlip, Resize)

@@ -44,10 +44,10 @@ class NormBackward(Function):
         if not keepdim and dims:
             grad_output = np.expand_dims(grad_output, dims)
             output = np.expand_dims(output, dims)
+        if order == 0:  # a count: PyTorch gives its input no gradient
+            return (None,)
         with np.errstate(divide="ignore", invalid="ignore"):
-            if order == 0:
-                local = np.zeros_like(data)
-            elif order == 1:
+            if order == 1:
                 local = np.sign(data)
             elif math.isinf(order):
                 # The gradient is shared evenly between the entries that reach the extreme.
