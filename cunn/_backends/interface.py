@@ -86,11 +86,15 @@ optim (in place, over lists of parameters in one call; PyTorch's formulas exactl
         momentum_buffers is [] when momentum == 0; with first_step the buffers are set
         to the (decayed) gradient, undamped, as PyTorch does when it creates them.
     adam_step_(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weight_decay,
-               step, decoupled_weight_decay)
-        step counts from 1; decoupled_weight_decay=True is AdamW.
+               step, decoupled_weight_decay, max_exp_avg_sqs=())
+        step counts from 1; decoupled_weight_decay=True is AdamW; a non-empty
+        max_exp_avg_sqs (one per parameter) turns amsgrad on.
     rmsprop_step_(params, grads, square_avgs, momentum_buffers, grad_avgs, lr, alpha, eps,
                   weight_decay, momentum, centered)
         momentum_buffers is [] when momentum == 0, grad_avgs is [] unless centered.
+    adadelta_step_(params, grads, square_avgs, acc_deltas, lr, rho, eps, weight_decay)
+    adagrad_step_(params, grads, state_sums, lr, lr_decay, weight_decay, eps, step)
+        step counts from 1 (the lr decays as lr / (1 + (step - 1) * lr_decay)).
 image_batch (the data loader's fused gather + ToTensor + Normalize)
     normalize_images(images, indices, mean, std)
         images uint8 C-contiguous (N, ...) (refused otherwise, never copied), indices
@@ -127,7 +131,7 @@ KERNELS = {
     "conv2d": ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"),
     "pool": ("max_pool2d_forward", "max_pool2d_backward"),
     "dropout": ("dropout_forward", "dropout_backward"),
-    "optim": ("sgd_step_", "adam_step_", "rmsprop_step_"),
+    "optim": ("sgd_step_", "adam_step_", "rmsprop_step_", "adadelta_step_", "adagrad_step_"),
     "image_batch": ("normalize_images",),
     "runtime": ("set_num_threads", "get_num_threads"),
 }

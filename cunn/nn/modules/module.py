@@ -13,6 +13,7 @@ import numpy as np
 
 from cunn._tensor import Tensor
 from cunn.device import check_device, device
+from cunn.nn.modules import _hooks
 from cunn.nn.parameter import Parameter
 
 __all__ = ["Module"]
@@ -85,7 +86,19 @@ class Module:
                                   '"forward" function')
 
     def __call__(self, *args, **kwargs):
+        d = self.__dict__
+        if d.get(_hooks.PRE_HOOKS) or d.get(_hooks.HOOKS):
+            return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` runs before ``forward`` and may return new args."""
+        return _hooks.register(self, _hooks.PRE_HOOKS, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args, output)`` runs after ``forward`` and may return a new
+        output."""
+        return _hooks.register(self, _hooks.HOOKS, hook, prepend, with_kwargs)
 
     # ---- registration ----
 
