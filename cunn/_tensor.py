@@ -49,8 +49,9 @@ def from_numpy(array):
 
 def _legacy_array(data, sizes):
     """PyTorch's legacy ``Tensor(...)`` constructor: ``Tensor(2, 3)`` is an uninitialised
-    float32 tensor of that shape, ``Tensor([1, 2])`` float32 data; NumPy scalars and Tensors
-    keep their dtype (ops wrap their results this way)."""
+    float32 tensor of that shape, ``Tensor([1, 2])`` float32 data. A NumPy scalar (what a
+    ufunc returns for 0-d inputs, which ops wrap this way) or a Tensor is taken as
+    ``cunn.tensor`` takes it."""
     if isinstance(data, np.generic) and not sizes:  # a NumPy scalar, as ufuncs return
         return to_array(data)
     if isinstance(data, (int, np.integer)) and not isinstance(data, (bool, np.bool_)):
