@@ -10,7 +10,8 @@ from python_process import run_python
 
 SUBMODULES = ["cunn.utils.data.DataLoader", "cunn.utils.data.TensorDataset",
               "cunn.nn.functional.relu", "cunn.nn.init.kaiming_uniform_",
-              "cunn.nn.parallel.DataParallel", "cunn.optim.lr_scheduler.StepLR",
+              "cunn.nn.parallel.DataParallel", "cunn.nn.utils.clip_grad_norm_",
+              "cunn.optim.lr_scheduler.StepLR", "cunn.optim.Adadelta",
               "cunn.data.transforms.ToTensor", "cunn.vision.datasets.MNIST",
               "cunn.vision.datasets.FashionMNIST", "cunn.vision.transforms.RandomCrop",
               "cunn.autograd.no_grad", "cunn.cuda.is_available", "cunn.backends.mps.is_available",
