@@ -10,6 +10,8 @@ from cunn.autograd import engine, grad_mode
 from cunn.autograd.function import Function
 from cunn.device import CPU, check_device
 from cunn.ops import activation, elementwise, linalg, reduce, shape, softmax
+from cunn.ops import broadcast, selection, statistics
+from cunn.ops.dim_alias import accepts_axis
 
 __all__ = ["Tensor", "to_array", "from_numpy"]
 
@@ -43,6 +45,33 @@ def from_numpy(array):
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected an ndarray, got {type(array).__name__}")
     return Tensor(array)
+
+
+def _legacy_array(data, sizes):
+    """PyTorch's legacy ``Tensor(...)`` constructor: ``Tensor(2, 3)`` is an uninitialised
+    float32 tensor of that shape, ``Tensor([1, 2])`` float32 data. A NumPy scalar (what a
+    ufunc returns for 0-d inputs, which ops wrap this way) or a Tensor is taken as
+    ``cunn.tensor`` takes it."""
+    if isinstance(data, np.generic) and not sizes:  # a NumPy scalar, as ufuncs return
+        return to_array(data)
+    if isinstance(data, (int, np.integer)) and not isinstance(data, (bool, np.bool_)):
+        shape = (data,) + sizes
+        for size in shape:
+            if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
+                raise TypeError(f"Tensor: sizes must be ints, got {shape!r}")
+            if size < 0:
+                raise ValueError(f"Tensor: sizes must be >= 0, got {shape!r}")
+        return np.empty(tuple(int(size) for size in shape), dtype=np.float32)
+    if sizes:
+        raise TypeError(f"Tensor: expected data or sizes as ints, got {type(data).__name__} "
+                        f"followed by {sizes!r}")
+    if isinstance(data, Tensor):
+        return to_array(data)
+    if isinstance(data, (float, bool)):
+        raise TypeError(f"Tensor: a single number is read as a size and must be an int, got "
+                        f"{data!r}; use cunn.tensor({data!r}) for a 0-d tensor")
+    array = to_array(data)
+    return array if array.dtype == np.float32 else array.astype(np.float32)
 
 
 class CastBackward(Function):
@@ -90,9 +119,12 @@ class Tensor:
     # numpy gives way to Tensor's operators in `array + tensor`
     __array_priority__ = 1000
 
-    def __init__(self, data, requires_grad=False):
+    def __init__(self, data=(), *sizes, requires_grad=False):
         if not isinstance(data, np.ndarray):
-            data = to_array(data)
+            data = _legacy_array(data, sizes)
+        elif sizes:
+            raise TypeError(f"Tensor: expected one array or sizes as ints, got an array and "
+                            f"{sizes!r}")
         self._data = data
         self.grad = None
         self.grad_fn = None
@@ -554,6 +586,66 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + extra for extra in extras) + ")"
+
+    # ---- statistics, broadcasting, selection (cunn/ops/statistics, broadcast, selection) ----
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        return statistics.norm(self, p, dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        if isinstance(dim, (bool, np.bool_)):  # x.var(False): PyTorch's unbiased overload
+            dim, unbiased = None, dim
+        return statistics.var(self, dim, correction, keepdim, unbiased)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        if isinstance(dim, (bool, np.bool_)):
+            dim, unbiased = None, dim
+        return statistics.std(self, dim, correction, keepdim, unbiased)
+
+    def expand(self, *sizes):
+        return broadcast.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return broadcast.expand(self, other.shape)
+
+    def repeat(self, *repeats):
+        return broadcast.repeat(self, *repeats)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+        return selection.topk(self, k, dim, largest, sorted)
+
+    def where(self, condition, other):
+        return selection.where(condition, self, other)
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def type(self, dtype=None):
+        """The type name (``"cunn.FloatTensor"``) without ``dtype``; else a cast to it
+        (a dtype, or a name such as ``"torch.LongTensor"``)."""
+        if dtype is None:
+            name = _TYPE_NAMES.get(self._data.dtype)
+            return f"cunn.{name}" if name else f"cunn.Tensor[{self._data.dtype}]"
+        if isinstance(dtype, str):
+            short = dtype.rsplit(".", 1)[-1]
+            matches = [key for key, name in _TYPE_NAMES.items() if name == short]
+            if not matches:
+                raise ValueError(f"type: unknown tensor type {dtype!r}; expected a dtype or one "
+                                 f"of {', '.join(sorted(_TYPE_NAMES.values()))}")
+            dtype = matches[0]
+        return self._cast(dtype)
+
+
+_TYPE_NAMES = {np.dtype(dtype): name for dtype, name in (
+    (np.float32, "FloatTensor"), (np.float64, "DoubleTensor"), (np.float16, "HalfTensor"),
+    (np.int64, "LongTensor"), (np.int32, "IntTensor"), (np.int16, "ShortTensor"),
+    (np.int8, "CharTensor"), (np.uint8, "ByteTensor"), (np.bool_, "BoolTensor"))}
+
+# `axis=` works wherever `dim` does, as in PyTorch.
+for _name in ("size", "sum", "mean", "max", "min", "argmax", "argmin", "softmax", "log_softmax",
+              "squeeze", "unsqueeze", "norm", "var", "std", "topk"):
+    setattr(Tensor, _name, accepts_axis(getattr(Tensor, _name)))
+del _name
 
 
 Function.tensor_class = Tensor

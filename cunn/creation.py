@@ -8,7 +8,7 @@ from cunn.device import check_device
 
 __all__ = ["tensor", "as_tensor", "zeros", "ones", "empty", "full", "rand", "randn", "randint",
            "arange", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
-           "empty_like"]
+           "empty_like", "eye", "linspace", "randperm"]
 
 
 def _size(op, size):
@@ -66,21 +66,22 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     return _finish(np.full(_size("full", (size,)), fill_value, dtype), requires_grad, device)
 
 
-def rand(*size, dtype=None, requires_grad=False, device=None):
+def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Uniform in [0, 1)."""
     dtype = _float_dtype(dtype)
-    array = random.generator().random(_size("rand", size), dtype=np.float64).astype(dtype)
+    array = random.generator(generator).random(_size("rand", size), dtype=np.float64).astype(dtype)
     return _finish(array, requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad=False, device=None):
+def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Standard normal."""
     dtype = _float_dtype(dtype)
-    array = random.generator().standard_normal(_size("randn", size), dtype=np.float64)
+    array = random.generator(generator).standard_normal(_size("randn", size), dtype=np.float64)
     return _finish(array.astype(dtype), requires_grad, device)
 
 
-def randint(low, high=None, size=None, dtype=None, requires_grad=False, device=None):
+def randint(low, high=None, size=None, generator=None, dtype=None, requires_grad=False,
+            device=None):
     """Integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
@@ -90,7 +91,7 @@ def randint(low, high=None, size=None, dtype=None, requires_grad=False, device=N
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    array = random.generator().integers(low, high, _size("randint", (size,)), dtype=np.int64)
+    array = random.generator(generator).integers(low, high, _size("randint", (size,)), dtype=np.int64)
     if dtype is not None:
         array = array.astype(dtype)
     return _finish(array, requires_grad, device)
@@ -136,3 +137,23 @@ def randn_like(other, dtype=None, requires_grad=False):
 def full_like(other, fill_value, dtype=None, requires_grad=False):
     return full(other.shape, fill_value, dtype=other.dtype if dtype is None else dtype,
                 requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    """The n x m identity matrix (m = n by default)."""
+    rows, columns = _size("eye", (n, n if m is None else m))
+    return _finish(np.eye(rows, columns, dtype=_float_dtype(dtype)), requires_grad, device)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    (steps,) = _size("linspace", (steps,))
+    values = np.linspace(float(start), float(end), steps, dtype=np.float64)
+    return _finish(values.astype(_float_dtype(dtype)), requires_grad, device)
+
+
+def randperm(n, generator=None, dtype=None, requires_grad=False, device=None):
+    """A random permutation of 0 .. n-1 (int64)."""
+    (n,) = _size("randperm", (n,))
+    order = random.generator(generator).permutation(n)
+    return _finish(order.astype(np.int64 if dtype is None else dtype), requires_grad, device)

@@ -88,11 +88,15 @@ optim (in place, over lists of parameters in one call; PyTorch's formulas exactl
         momentum_buffers is [] when momentum == 0; with first_step the buffers are set
         to the (decayed) gradient, undamped, as PyTorch does when it creates them.
     adam_step_(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weight_decay,
-               step, decoupled_weight_decay)
-        step counts from 1; decoupled_weight_decay=True is AdamW.
+               step, decoupled_weight_decay, max_exp_avg_sqs=())
+        step counts from 1; decoupled_weight_decay=True is AdamW; a non-empty
+        max_exp_avg_sqs (one per parameter) turns amsgrad on.
     rmsprop_step_(params, grads, square_avgs, momentum_buffers, grad_avgs, lr, alpha, eps,
                   weight_decay, momentum, centered)
         momentum_buffers is [] when momentum == 0, grad_avgs is [] unless centered.
+    adadelta_step_(params, grads, square_avgs, acc_deltas, lr, rho, eps, weight_decay)
+    adagrad_step_(params, grads, state_sums, lr, lr_decay, weight_decay, eps, step)
+        step counts from 1 (the lr decays as lr / (1 + (step - 1) * lr_decay)).
 normalization (batch norm over x (N, C, *), statistics per channel C; layer norm over x's
                trailing normalized_shape, statistics per row; weight / bias None or shaped
                like the statistics' complement; formulas in csrc/kernels/normalization.h)
@@ -158,7 +162,7 @@ KERNELS = {
     "pool": ("max_pool2d_forward", "max_pool2d_backward"),
     "dropout": ("dropout_forward", "dropout_backward",
                 "dropout2d_forward", "dropout2d_backward"),
-    "optim": ("sgd_step_", "adam_step_", "rmsprop_step_"),
+    "optim": ("sgd_step_", "adam_step_", "rmsprop_step_", "adadelta_step_", "adagrad_step_"),
     "image_batch": ("normalize_images",),
     "runtime": ("set_num_threads", "get_num_threads"),
     "normalization": (

@@ -84,11 +84,29 @@ def fetch(filename, folder, sha256, mirrors, timeout=30.0, progress=True):
     could not be decompressed and none served a good copy, ``FileNotFoundError`` when no
     mirror could be reached; either message lists every attempt.
     """
-    import http.client
-
     if not mirrors:
         raise FileNotFoundError(f"{filename}: no download mirrors configured")
+    # Folders made for this download are removed again if it fails: nothing is created
+    # unless a download actually writes into it.
+    created, parent = [], os.path.abspath(folder)
+    while not os.path.isdir(parent) and parent != os.path.dirname(parent):
+        created.append(parent)
+        parent = os.path.dirname(parent)
     os.makedirs(folder, exist_ok=True)
+    try:
+        return _download(filename, folder, sha256, mirrors, timeout, progress)
+    except BaseException:
+        for path in created:  # deepest first
+            try:
+                os.rmdir(path)
+            except OSError:
+                break
+        raise
+
+
+def _download(filename, folder, sha256, mirrors, timeout, progress):
+    import http.client
+
     destination = os.path.join(folder, filename)
     failures, corrupt = [], False
     for base in mirrors:

@@ -272,7 +272,7 @@ class MNIST(Dataset):
         return cached[1]
 
     def get_batch(self, indices):
-        data = self.data
+        data = np.asarray(self.data)  # cunn.vision's subclass holds a Tensor
         if (self.transform is not None and isinstance(data, np.ndarray) and data.ndim == 3
                 and data.dtype == np.uint8 and data.flags.c_contiguous):
             indices = np.asarray(indices)

@@ -16,6 +16,7 @@ from cunn.ops import pool as _pool
 from cunn.ops import softmax as _softmax
 from cunn.ops import _util
 from cunn.ops._util import as_tensor
+from cunn.ops.dim_alias import accepts_axis as _accepts_axis
 
 __all__ = ["linear", "conv2d", "max_pool2d", "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
            "log_softmax", "dropout", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
@@ -489,3 +490,6 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     if p == 1:
         return input * 0.0
     return _dropout.dropout2d(input, float(p))
+# `axis=` works wherever `dim` does, as in PyTorch.
+softmax = _accepts_axis(softmax)
+log_softmax = _accepts_axis(log_softmax)

@@ -452,7 +452,7 @@ def test_validation_errors():
 def test_defaults_and_repr():
     params = make_params()
     assert optim.Adam(params).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
-                                               weight_decay=0)
+                                               weight_decay=0, amsgrad=False)
     assert optim.AdamW(params).defaults["weight_decay"] == 1e-2
     assert optim.RMSprop(params).defaults == dict(lr=1e-2, alpha=0.99, eps=1e-8,
                                                   weight_decay=0, momentum=0, centered=False)
