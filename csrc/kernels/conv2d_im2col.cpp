@@ -14,7 +14,8 @@ Plan make_plan(const Conv2dShape& s) {
   plan.p = s.out_h * s.out_w;
   plan.direct = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
                 s.pad_h == 0 && s.pad_w == 0;
-  int64_t rows = std::max<int64_t>(1, tuning().conv_column_budget / std::max<int64_t>(1, plan.k * s.out_w));
+  const int64_t budget = tuning().conv_column_budget;
+  int64_t rows = std::max<int64_t>(1, budget / std::max<int64_t>(1, plan.k * s.out_w));
   rows = std::min(rows, s.out_h);
   // Equal blocks: a thin last block would be a sgemm call with little work in it.
   const int64_t blocks = (s.out_h + rows - 1) / rows;

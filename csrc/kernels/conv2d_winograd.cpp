@@ -33,8 +33,8 @@ namespace cunn::kernels::conv2d_detail {
 
 namespace {
 
-// Tiles per block: V (16 C T) and M (16 O T) floats of one block stay near tuning().conv_column_budget
-// (in L2), in whole 32-tile panels of the widest micro-kernel.
+// Tiles per block: V (16 C T) and M (16 O T) floats of one block stay near the tuning's
+// conv_column_budget (in L2), in whole 32-tile panels of the widest micro-kernel.
 int64_t winograd_block(int64_t in_channels, int64_t out_channels) {
   const int64_t tiles = tuning().conv_column_budget / (16 * (in_channels + out_channels));
   return std::max<int64_t>(32, std::min<int64_t>(512, tiles / 32 * 32));
@@ -121,9 +121,10 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
   const int64_t tiles = g.batch * g.tiles_h * g.tiles_w;
   const int64_t c_count = g.in_channels, o_count = g.out_channels;
   // Blocks of whole NR-tile panels; V of one block (16 C tiles floats) stays within half
-  // of tuning().conv_column_budget.
+  // of the tuning's conv_column_budget.
+  const int64_t budget = tuning().conv_column_budget;
   const int64_t max_panels =
-      std::max<int64_t>(1, std::min<int64_t>(16, tuning().conv_column_budget / 2 / (16 * c_count) / nr));
+      std::max<int64_t>(1, std::min<int64_t>(16, budget / 2 / (16 * c_count) / nr));
   const int64_t all_panels = (tiles + nr - 1) / nr;
   const int64_t blocks = balanced_parts(all_panels, max_panels);
   const int64_t block = (all_panels + blocks - 1) / blocks * nr;  // the most tiles in one

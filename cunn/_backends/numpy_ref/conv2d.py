@@ -78,7 +78,8 @@ def conv2d_backward_input(grad_output, weight, input_shape, stride, padding):
         raise ValueError(f"conv2d: grad_output must have shape "
                          f"{(batch, out_channels, out_h, out_w)}, got {grad_output.shape}")
     grad_rows = grad_output.transpose(0, 2, 3, 1).reshape(batch * out_h * out_w, out_channels)
-    grad_columns = (grad_rows @ weight.reshape(out_channels, channels * kernel_h * kernel_w)).reshape(
+    weight_rows = weight.reshape(out_channels, channels * kernel_h * kernel_w)
+    grad_columns = (grad_rows @ weight_rows).reshape(
         batch, out_h, out_w, channels, kernel_h, kernel_w)
     pad_h, pad_w = padding
     stride_h, stride_w = stride
