@@ -1,8 +1,13 @@
 """cunn's benchmark suite: cunn's compiled backend against its NumPy backend and PyTorch.
 
-    PYTHONPATH=. python benchmarks/run.py [--workloads gemm mlp ...] [--threads 1 2]
-                                          [--repeats 5] [--quick] [--json PATH] [--png PATH]
-                                          [--frameworks cunn cunn-numpy numpy torch]
+    python benchmarks/run.py [--workloads gemm mlp ...] [--threads 1 2] [--repeats 5]
+                             [--quick] [--json PATH] [--png PATH]
+                             [--frameworks cunn cunn-numpy numpy torch]
+    python benchmarks/run.py --report RESULTS.json [--png PATH]
+
+It measures the cunn that `import cunn` finds, as a user's script would: an installed one
+(`pip install .`), or the source tree with PYTHONPATH pointing at it after
+tools/build_inplace.sh. --report prints the tables of a saved run, and --png draws its chart.
 
 Workloads (default: all):
   peak       the machine's FMA ceiling per core (fma_peak.c, compiled with cc); GEMM rows are
@@ -51,7 +56,7 @@ import tempfile
 import time
 import traceback
 
-from _harness import (IDLE_SECONDS, ROOT, SAMPLE_SECONDS, OthersMeter, calls_per_sample,
+from _harness import (IDLE_SECONDS, SAMPLE_SECONDS, OthersMeter, calls_per_sample,
                       cpu_counts, cpu_model, median, thread_environment, timed_round)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -371,15 +376,18 @@ SNAPSHOT = None  # folder holding the copy of the cunn package every child impor
 def snapshot_cunn(folder, python):
     """Copies the cunn package the children would import (compiled module included) into
     ``folder``: other people rebuilding cunn/_C*.so in the same tree during a run (cp writes
-    over the file in place) would otherwise crash a child or mix two builds in one run."""
+    over the file in place) would otherwise crash a child or mix two builds in one run.
+    The package is the one a script finds from outside the repository (an installed cunn,
+    or whatever PYTHONPATH names), never the source tree implicitly: after `pip install .`
+    that tree has no compiled module."""
     global SNAPSHOT
-    code = ("import importlib.util, os; "
-            "print(os.path.dirname(importlib.util.find_spec('cunn').origin))")
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        p for p in (ROOT, environment.get("PYTHONPATH")) if p)
+    code = ("import importlib.util, os; spec = importlib.util.find_spec('cunn'); "
+            "print(os.path.dirname(spec.origin) if spec else '')")
     source = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True,
-                            env=environment, cwd=tempfile.gettempdir()).stdout.strip()
+                            cwd=tempfile.gettempdir()).stdout.strip()
+    if not source:
+        sys.exit(f"{python} cannot import cunn: install it (pip install .) or build it in "
+                 "place (bash tools/build_inplace.sh) and set PYTHONPATH to the repository")
     shutil.copytree(source, os.path.join(folder, "cunn"),
                     ignore=shutil.ignore_patterns("__pycache__"))
     SNAPSHOT = folder
@@ -387,8 +395,7 @@ def snapshot_cunn(folder, python):
 
 
 def child_pythonpath(environment):
-    first = SNAPSHOT or ROOT
-    return os.pathsep.join(p for p in (first, environment.get("PYTHONPATH")) if p)
+    return os.pathsep.join(p for p in (SNAPSHOT, environment.get("PYTHONPATH")) if p)
 
 
 class Child:
@@ -1074,6 +1081,17 @@ def write_data(root, path):
     np.save(path + "_y.npy", labels[permutation].astype(np.int64))
 
 
+def print_results(report):
+    """The tables and the bars of a run, measured now or loaded from its JSON."""
+    print_report(report, report["peak_used_gflops_per_thread"])
+    if "scaling" in report:
+        print_scaling(report["scaling"])
+    print("\nBars (2 threads, measured side by side in this run):")
+    for bar in report["bars"]:
+        print(f"  {bar['verdict']:4}  {bar['bar']:42} {bar['detail']}")
+    print(f"\n({report['seconds']:.0f} s)")
+
+
 def parse_args():
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
@@ -1099,8 +1117,13 @@ def parse_args():
                         help="folder holding the MNIST IDX files (default $CUNN_DATA/mnist)")
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter for the children (default: this one)")
-    parser.add_argument("--json", default=os.path.join(HERE, "results", "latest.json"))
-    parser.add_argument("--png", default=os.path.join(HERE, "results", "latest.png"))
+    parser.add_argument("--json", default=os.path.join(HERE, "results", "latest.json"),
+                        help="where to write the results (default: results/latest.json)")
+    parser.add_argument("--png", default=None,
+                        help="also draw the results as a chart there (needs matplotlib)")
+    parser.add_argument("--report", default=None, metavar="JSON",
+                        help="print the tables of a saved run (and draw it with --png) "
+                             "instead of measuring")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--prepare-data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1131,6 +1154,13 @@ def main():
         return
     if args.prepare_data is not None:
         write_data(args.data, args.prepare_data)
+        return
+    if args.report is not None:
+        with open(args.report) as handle:
+            report = json.load(handle)
+        print_results(report)
+        if args.png and write_png(report, args.png):
+            print(f"chart written to {args.png}")
         return
     global SELECTED
     SELECTED = args.frameworks
@@ -1185,13 +1215,7 @@ def main():
         shutil.rmtree(folder, ignore_errors=True)
     report["bars"] = [dict(zip(("bar", "verdict", "detail"), b)) for b in bars(report)]
     report["seconds"] = time.perf_counter() - started
-    print_report(report, peak_used)
-    if "scaling" in report:
-        print_scaling(report["scaling"])
-    print("\nBars (2 threads, measured side by side in this run):")
-    for bar in report["bars"]:
-        print(f"  {bar['verdict']:4}  {bar['bar']:42} {bar['detail']}")
-    print(f"\n({report['seconds']:.0f} s)")
+    print_results(report)
     busy = [entry for entry in report["load"]
             if (entry["others_fraction"] or 0.0) > BUSY_FRACTION]
     if busy:

@@ -4,12 +4,14 @@ The array lives in ``_data`` (optimizers update it in place); ``grad_fn`` is the
 node that made it (None for leaves). Every method that computes is a thin call into
 cunn/ops, where each op's forward and backward are written once.
 """
+import importlib
+
 import numpy as np
 
 from cunn.autograd import engine, grad_mode
 from cunn.autograd.function import Function
 from cunn.device import CPU, check_device
-from cunn.ops import activation, elementwise, linalg, reduce, shape, softmax
+from cunn.ops import elementwise, linalg, reduce, shape
 from cunn.ops import broadcast, selection, statistics
 from cunn.ops.dim_alias import accepts_axis
 
@@ -40,10 +42,19 @@ def to_array(data, dtype=None):
     return array.astype(target, copy=False)
 
 
+def _functional():
+    # cunn.nn.functional imports this module, so it is looked up when first called.
+    return importlib.import_module("cunn.nn.functional")
+
+
 def from_numpy(array):
     """A Tensor sharing memory with ``array``, keeping its dtype."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected an ndarray, got {type(array).__name__}")
+    if not array.dtype.isnative:  # the kernels read native order; sharing rules out a copy
+        raise ValueError(f"from_numpy: the array's byte order is not the machine's "
+                         f"({array.dtype.str}); convert it with "
+                         f"array.astype(array.dtype.newbyteorder('='))")
     return Tensor(array)
 
 
@@ -115,7 +126,7 @@ def _comparison(ufunc):
 
 
 class Tensor:
-    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "__weakref__", "__dict__")
+    __slots__ = ("_data", "requires_grad", "_grad", "grad_fn", "__weakref__", "__dict__")
     # numpy gives way to Tensor's operators in `array + tensor`
     __array_priority__ = 1000
 
@@ -126,7 +137,7 @@ class Tensor:
             raise TypeError(f"Tensor: expected one array or sizes as ints, got an array and "
                             f"{sizes!r}")
         self._data = data
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self.requires_grad = False
         if requires_grad:
@@ -149,6 +160,26 @@ class Tensor:
     @property
     def device(self):
         return CPU
+
+    @property
+    def grad(self):
+        """The gradient summed into this leaf by backward(), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        # Checked here, as PyTorch does, not at the optimizer step that would trip over it.
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: assigned grad must be a Tensor or None, got "
+                                f"{type(value).__name__}")
+            if value._data.dtype != self._data.dtype:
+                raise TypeError(f"grad: assigned grad has dtype {value._data.dtype}, the "
+                                f"tensor has {self._data.dtype}")
+            if value._data.shape != self._data.shape:
+                raise ValueError(f"grad: assigned grad has shape {value._data.shape}, the "
+                                 f"tensor has {self._data.shape}")
+        self._grad = value
 
     @property
     def is_leaf(self):
@@ -447,20 +478,22 @@ class Tensor:
 
     clip = clamp
 
+    # The layer functions run through cunn.nn.functional, as cunn.relu does, so that a
+    # method and its function form check their input the same way.
     def relu(self):
-        return activation.relu(self)
+        return _functional().relu(self)
 
     def sigmoid(self):
-        return activation.sigmoid(self)
+        return _functional().sigmoid(self)
 
     def tanh(self):
-        return activation.tanh(self)
+        return _functional().tanh(self)
 
     def softmax(self, dim):
-        return softmax.softmax(self, dim)
+        return _functional().softmax(self, dim)
 
     def log_softmax(self, dim):
-        return softmax.log_softmax(self, dim)
+        return _functional().log_softmax(self, dim)
 
     def sum(self, dim=None, keepdim=False):
         return reduce.sum(self, dim, keepdim)

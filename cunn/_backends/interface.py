@@ -132,7 +132,7 @@ image_batch (the data loader's fused gather + ToTensor + Normalize)
         (len(indices), *images.shape[1:]) = ((float32)images[indices] / 255 - mean) / std,
         those float32 operations in that order (bit-identical to cunn.data.transforms).
 runtime
-    set_num_threads(n)  get_num_threads()
+    set_num_threads(threads)  get_num_threads()
 """
 
 KERNELS = {

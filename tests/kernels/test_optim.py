@@ -162,10 +162,22 @@ def test_small_tensors_and_large_ones_together(setting, sizes):
 
 
 def test_empty_lists_are_a_no_op():
+    # Accepted, returning nothing; the same calls with one gradient too many are refused,
+    # so the empty lists are checked like any others, not skipped.
+    extra = [np.ones(3, np.float32)]
     for backend in (cpu, numpy_ref):
-        backend.sgd_step_([], [], [], 0.1, 0.9, 0.0, 0.0, False, True)
-        backend.adam_step_([], [], [], [], 0.1, 0.9, 0.999, 1e-8, 0.0, 1, False)
-        backend.rmsprop_step_([], [], [], [], [], 0.1, 0.99, 1e-8, 0.0, 0.0, False)
+        calls = {
+            "sgd": lambda grads: backend.sgd_step_([], grads, [], 0.1, 0.9, 0.0, 0.0, False,
+                                                   True),
+            "adam": lambda grads: backend.adam_step_([], grads, [], [], 0.1, 0.9, 0.999, 1e-8,
+                                                     0.0, 1, False),
+            "rmsprop": lambda grads: backend.rmsprop_step_([], grads, [], [], [], 0.1, 0.99,
+                                                           1e-8, 0.0, 0.0, False),
+        }
+        for name, call in calls.items():
+            assert call([]) is None, name
+            with pytest.raises(ValueError):
+                call(extra)
 
 
 def test_non_contiguous_grad_is_accepted():

@@ -18,20 +18,20 @@ def _contiguous(array):
     return np.asarray(array, order="C")
 
 
-def cross_entropy_forward(logits, labels, reduction="mean"):
+def cross_entropy_forward(logits, labels, reduction):
     return _C.cross_entropy_forward(_contiguous(logits), _contiguous(labels), reduction)
 
 
-def cross_entropy_backward(grad_output, log_probs, labels, reduction="mean"):
+def cross_entropy_backward(grad_output, log_probs, labels, reduction):
     return _C.cross_entropy_backward(_contiguous(grad_output), _contiguous(log_probs),
                                      _contiguous(labels), reduction)
 
 
-def nll_loss_forward(log_probs, labels, reduction="mean"):
+def nll_loss_forward(log_probs, labels, reduction):
     return _C.nll_loss_forward(_contiguous(log_probs), _contiguous(labels), reduction)
 
 
-def nll_loss_backward(grad_output, labels, num_classes, reduction="mean"):
+def nll_loss_backward(grad_output, labels, num_classes, reduction):
     return _C.nll_loss_backward(_contiguous(grad_output), _contiguous(labels), num_classes,
                                 reduction)
 
@@ -40,10 +40,10 @@ def _pointwise(name):
     forward = getattr(_C, name + "_forward")
     backward = getattr(_C, name + "_backward")
 
-    def loss_forward(input, target, reduction="mean"):
+    def loss_forward(input, target, reduction):
         return forward(_contiguous(input), _contiguous(target), reduction)
 
-    def loss_backward(grad_output, input, target, reduction="mean"):
+    def loss_backward(grad_output, input, target, reduction):
         return backward(_contiguous(grad_output), _contiguous(input), _contiguous(target),
                         reduction)
 
