@@ -10,6 +10,8 @@ __all__ = [
     "l1_loss_forward", "l1_loss_backward",
     "binary_cross_entropy_forward", "binary_cross_entropy_backward",
     "binary_cross_entropy_with_logits_forward", "binary_cross_entropy_with_logits_backward",
+    "smooth_l1_loss_forward", "smooth_l1_loss_backward", "huber_loss_forward",
+    "huber_loss_backward", "kl_div_forward", "kl_div_backward",
 ]
 
 
@@ -18,34 +20,50 @@ def _contiguous(array):
     return np.asarray(array, order="C")
 
 
-def cross_entropy_forward(logits, labels, reduction="mean"):
-    return _C.cross_entropy_forward(_contiguous(logits), _contiguous(labels), reduction)
+def _optional(array):
+    return None if array is None else _contiguous(array)
 
 
-def cross_entropy_backward(grad_output, log_probs, labels, reduction="mean"):
+def cross_entropy_forward(logits, labels, reduction="mean", weight=None, ignore_index=-100,
+                          label_smoothing=0.0):
+    return _C.cross_entropy_forward(_contiguous(logits), _contiguous(labels), reduction,
+                                    _optional(weight), ignore_index, label_smoothing)
+
+
+def cross_entropy_backward(grad_output, log_probs, labels, reduction="mean", weight=None,
+                           ignore_index=-100, label_smoothing=0.0):
     return _C.cross_entropy_backward(_contiguous(grad_output), _contiguous(log_probs),
-                                     _contiguous(labels), reduction)
+                                     _contiguous(labels), reduction, _optional(weight),
+                                     ignore_index, label_smoothing)
 
 
-def nll_loss_forward(log_probs, labels, reduction="mean"):
-    return _C.nll_loss_forward(_contiguous(log_probs), _contiguous(labels), reduction)
+def nll_loss_forward(log_probs, labels, reduction="mean", weight=None, ignore_index=-100):
+    return _C.nll_loss_forward(_contiguous(log_probs), _contiguous(labels), reduction,
+                               _optional(weight), ignore_index)
 
 
-def nll_loss_backward(grad_output, labels, num_classes, reduction="mean"):
+def nll_loss_backward(grad_output, labels, num_classes, reduction="mean", weight=None,
+                      ignore_index=-100):
     return _C.nll_loss_backward(_contiguous(grad_output), _contiguous(labels), num_classes,
-                                reduction)
+                                reduction, _optional(weight), ignore_index)
 
 
 def _pointwise(name):
+    """The adapters of a pointwise loss; options (weight=, beta=, ...) pass through, their
+    arrays made contiguous."""
     forward = getattr(_C, name + "_forward")
     backward = getattr(_C, name + "_backward")
 
-    def loss_forward(input, target, reduction="mean"):
-        return forward(_contiguous(input), _contiguous(target), reduction)
+    def options_of(options):
+        return {key: _contiguous(value) if isinstance(value, np.ndarray) else value
+                for key, value in options.items()}
 
-    def loss_backward(grad_output, input, target, reduction="mean"):
+    def loss_forward(input, target, reduction="mean", **options):
+        return forward(_contiguous(input), _contiguous(target), reduction, **options_of(options))
+
+    def loss_backward(grad_output, input, target, reduction="mean", **options):
         return backward(_contiguous(grad_output), _contiguous(input), _contiguous(target),
-                        reduction)
+                        reduction, **options_of(options))
 
     loss_forward.__name__ = name + "_forward"
     loss_backward.__name__ = name + "_backward"
@@ -57,3 +75,6 @@ l1_loss_forward, l1_loss_backward = _pointwise("l1_loss")
 binary_cross_entropy_forward, binary_cross_entropy_backward = _pointwise("binary_cross_entropy")
 (binary_cross_entropy_with_logits_forward,
  binary_cross_entropy_with_logits_backward) = _pointwise("binary_cross_entropy_with_logits")
+smooth_l1_loss_forward, smooth_l1_loss_backward = _pointwise("smooth_l1_loss")
+huber_loss_forward, huber_loss_backward = _pointwise("huber_loss")
+kl_div_forward, kl_div_backward = _pointwise("kl_div")

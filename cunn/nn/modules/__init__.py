@@ -8,10 +8,12 @@ from cunn.nn.modules.activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Sof
 from cunn.nn.modules.dropout import Dropout
 from cunn.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss,
                                   MSELoss, NLLLoss)
+from cunn.nn.modules.loss import HuberLoss, KLDivLoss, SmoothL1Loss
 
 __all__ = [
     "Module", "Sequential", "ModuleList", "ModuleDict",
     "Linear", "Identity", "Flatten", "Conv2d", "MaxPool2d",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
+    "SmoothL1Loss", "HuberLoss", "KLDivLoss",
 ]
