@@ -48,14 +48,16 @@ bool require_labels(const py::array& labels, int64_t batch, int64_t classes, con
   return ignored;
 }
 
-// None, or a float32 C-contiguous array of `shape` (kept alive in `keep`).
+// None, or a float32 C-contiguous array of `shape` (kept alive in `keep`, a plain
+// object: a default-constructed py::array would allocate an empty array per call).
 const float* optional_floats(const py::object& value, const std::vector<int64_t>& shape,
-                             const char* op, const char* arg, py::array& keep) {
+                             const char* op, const char* arg, py::object& keep) {
   if (value.is_none()) return nullptr;
-  keep = as_ndarray(value, op, arg);
-  require_float_input(keep, op, arg);
-  require_shape(keep, shape, op, arg);
-  return cdata_of<float>(keep);
+  py::array array = as_ndarray(value, op, arg);
+  require_float_input(array, op, arg);
+  require_shape(array, shape, op, arg);
+  keep = array;
+  return cdata_of<float>(array);
 }
 
 // The class-loss options from the Python arguments; `target` is int64 labels (N,) or,
@@ -63,7 +65,7 @@ const float* optional_floats(const py::object& value, const std::vector<int64_t>
 // effect (otherwise the plain kernel runs).
 struct ClassArguments {
   kernels::ClassLossOptions options;
-  py::array weight_keep;
+  py::object weight_keep;
   bool used = false;
 };
 
@@ -234,7 +236,7 @@ void require_pair(const py::array& input, const py::array& target, const char* o
 // The pointwise options; the arrays they point into are kept alive in `keep`.
 struct PointwiseArguments {
   kernels::PointwiseOptions options;
-  py::array weight_keep, pos_weight_keep;
+  py::object weight_keep, pos_weight_keep;
 };
 
 PointwiseArguments pointwise_arguments(const py::array& input, double parameter,

@@ -247,18 +247,6 @@ def _ignore_index(op, ignore_index):
     return int(ignore_index)
 
 
-def _class_labels(op, target, batch, classes, ignore_index):
-    """int64 labels (batch,) in [0, classes) or equal to ignore_index."""
-    target = _labels(op, target, batch)
-    data = target._data
-    if data.size:
-        bad = (data != ignore_index) & ((data < 0) | (data >= classes))
-        if bad.any():
-            raise IndexError(f"{op}: target holds class index {data[bad][0]}, outside "
-                             f"[0, {classes}) (ignore_index is {ignore_index})")
-    return target
-
-
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """Cross-entropy of logits (N, C) against int64 class indices (N,) or class
@@ -294,7 +282,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             raise ValueError(f"{op}: target probabilities must have the input's shape "
                              f"{(batch, classes)}, got {target._data.shape}")
     else:
-        target = _class_labels(op, target, batch, classes, ignore_index)
+        # The kernels check the range (labels in [0, classes) or == ignore_index) as they
+        # read them: a second pass here would cost as much as the loss on small batches.
+        target = _labels(op, target, batch)
     return _loss.cross_entropy(input, target, reduction, **options)
 
 
@@ -313,7 +303,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     ignore_index = _ignore_index(op, ignore_index)
     if ignore_index != -100:
         options["ignore_index"] = ignore_index
-    target = _class_labels(op, target, batch, classes, ignore_index)
+    target = _labels(op, target, batch)  # the range is checked by the kernels
     return _loss.nll_loss(input, target, reduction, **options)
 
 
