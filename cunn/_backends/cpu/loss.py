@@ -49,21 +49,15 @@ def nll_loss_backward(grad_output, labels, num_classes, reduction="mean", weight
 
 
 def _pointwise(name):
-    """The adapters of a pointwise loss; options (weight=, beta=, ...) pass through, their
-    arrays made contiguous."""
     forward = getattr(_C, name + "_forward")
     backward = getattr(_C, name + "_backward")
 
-    def options_of(options):
-        return {key: _contiguous(value) if isinstance(value, np.ndarray) else value
-                for key, value in options.items()}
+    def loss_forward(input, target, reduction="mean"):
+        return forward(_contiguous(input), _contiguous(target), reduction)
 
-    def loss_forward(input, target, reduction="mean", **options):
-        return forward(_contiguous(input), _contiguous(target), reduction, **options_of(options))
-
-    def loss_backward(grad_output, input, target, reduction="mean", **options):
+    def loss_backward(grad_output, input, target, reduction="mean"):
         return backward(_contiguous(grad_output), _contiguous(input), _contiguous(target),
-                        reduction, **options_of(options))
+                        reduction)
 
     loss_forward.__name__ = name + "_forward"
     loss_backward.__name__ = name + "_backward"
@@ -72,9 +66,54 @@ def _pointwise(name):
 
 mse_loss_forward, mse_loss_backward = _pointwise("mse_loss")
 l1_loss_forward, l1_loss_backward = _pointwise("l1_loss")
-binary_cross_entropy_forward, binary_cross_entropy_backward = _pointwise("binary_cross_entropy")
-(binary_cross_entropy_with_logits_forward,
- binary_cross_entropy_with_logits_backward) = _pointwise("binary_cross_entropy_with_logits")
-smooth_l1_loss_forward, smooth_l1_loss_backward = _pointwise("smooth_l1_loss")
-huber_loss_forward, huber_loss_backward = _pointwise("huber_loss")
-kl_div_forward, kl_div_backward = _pointwise("kl_div")
+
+
+def binary_cross_entropy_forward(input, target, reduction="mean", weight=None):
+    return _C.binary_cross_entropy_forward(_contiguous(input), _contiguous(target), reduction,
+                                           _optional(weight))
+
+
+def binary_cross_entropy_backward(grad_output, input, target, reduction="mean", weight=None):
+    return _C.binary_cross_entropy_backward(_contiguous(grad_output), _contiguous(input),
+                                            _contiguous(target), reduction, _optional(weight))
+
+
+def binary_cross_entropy_with_logits_forward(input, target, reduction="mean", weight=None,
+                                             pos_weight=None):
+    return _C.binary_cross_entropy_with_logits_forward(
+        _contiguous(input), _contiguous(target), reduction, _optional(weight),
+        _optional(pos_weight))
+
+
+def binary_cross_entropy_with_logits_backward(grad_output, input, target, reduction="mean",
+                                              weight=None, pos_weight=None):
+    return _C.binary_cross_entropy_with_logits_backward(
+        _contiguous(grad_output), _contiguous(input), _contiguous(target), reduction,
+        _optional(weight), _optional(pos_weight))
+
+
+def smooth_l1_loss_forward(input, target, reduction="mean", beta=1.0):
+    return _C.smooth_l1_loss_forward(_contiguous(input), _contiguous(target), reduction, beta)
+
+
+def smooth_l1_loss_backward(grad_output, input, target, reduction="mean", beta=1.0):
+    return _C.smooth_l1_loss_backward(_contiguous(grad_output), _contiguous(input),
+                                      _contiguous(target), reduction, beta)
+
+
+def huber_loss_forward(input, target, reduction="mean", delta=1.0):
+    return _C.huber_loss_forward(_contiguous(input), _contiguous(target), reduction, delta)
+
+
+def huber_loss_backward(grad_output, input, target, reduction="mean", delta=1.0):
+    return _C.huber_loss_backward(_contiguous(grad_output), _contiguous(input),
+                                  _contiguous(target), reduction, delta)
+
+
+def kl_div_forward(input, target, reduction="mean", log_target=False):
+    return _C.kl_div_forward(_contiguous(input), _contiguous(target), reduction, log_target)
+
+
+def kl_div_backward(grad_output, input, target, reduction="mean", log_target=False):
+    return _C.kl_div_backward(_contiguous(grad_output), _contiguous(input), _contiguous(target),
+                              reduction, log_target)
