@@ -219,6 +219,49 @@ def _class_scores(op, name, input):
     return input
 
 
+def _classes_last(op, input, target):
+    """PyTorch's other layouts of a class loss as (rows, classes): an unbatched (C,) input
+    with a 0-d target, and (N, C, d1, ...) with targets (N, d1, ...) or probabilities of
+    the input's shape. Returns the 2-D input, the target, and the shape a 'none' loss
+    takes back (None for the plain 2-D case)."""
+    if not _all_float32(input):
+        (input,) = _floats(op, input=input)
+    ndim = input._data.ndim
+    if ndim == 2:
+        return input, target, None
+    if ndim == 0:
+        raise ValueError(f"{op}: input must be (batch, classes), (classes,) or "
+                         "(batch, classes, d1, ...), got a 0-d tensor")
+    target = target if isinstance(target, Tensor) else as_tensor(target)
+    probabilities = target._data.dtype.kind == "f"
+    if ndim == 1:
+        expected = input._data.shape if probabilities else ()
+        if target._data.shape != expected:
+            raise ValueError(f"{op}: for an unbatched input of shape {input._data.shape} the "
+                             f"target must have shape {expected}, got {target._data.shape}")
+        target = target.reshape(1, -1) if probabilities else Tensor(target._data.reshape(1))
+        return input.reshape(1, -1), target, ()
+    batch, classes, spatial = input._data.shape[0], input._data.shape[1], input._data.shape[2:]
+    classes_last = (0, *range(2, ndim), 1)
+    if probabilities:
+        if target._data.shape != input._data.shape:
+            raise ValueError(f"{op}: target probabilities must have the input's shape "
+                             f"{input._data.shape}, got {target._data.shape}")
+        target = target.permute(*classes_last).reshape(-1, classes)
+    else:
+        if target._data.shape != (batch, *spatial):
+            raise ValueError(f"{op}: target must have shape {(batch, *spatial)} for an input "
+                             f"of shape {input._data.shape}, got {target._data.shape}")
+        target = Tensor(target._data.reshape(-1))
+    return input.permute(*classes_last).reshape(-1, classes), target, (batch, *spatial)
+
+
+def _restore_shape(loss, shape, reduction):
+    if shape is None or reduction != "none":
+        return loss
+    return loss.reshape(shape) if shape else loss.reshape(())
+
+
 def _legacy_reduction(op, size_average, reduce, reduction):
     """PyTorch's deprecated size_average / reduce, when given, decide the reduction."""
     if size_average is None and reduce is None:
@@ -251,9 +294,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """Cross-entropy of logits (N, C) against int64 class indices (N,) or class
     probabilities (N, C), fused with log-softmax; per-class ``weight``, ``ignore_index``
-    (left out of the mean's denominator) and ``label_smoothing`` as PyTorch."""
+    (left out of the mean's denominator) and ``label_smoothing`` as PyTorch. (C,) and
+    (N, C, d1, ...) inputs work as in PyTorch."""
     op = "cross_entropy"
     reduction = _legacy_reduction(op, size_average, reduce, reduction)
+    input, target, none_shape = _classes_last(op, input, target)
     input = _class_scores(op, "input", input)
     batch, classes = input._data.shape
     options = {}
@@ -285,7 +330,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         # The kernels check the range (labels in [0, classes) or == ignore_index) as they
         # read them: a second pass here would cost as much as the loss on small batches.
         target = _labels(op, target, batch)
-    return _loss.cross_entropy(input, target, reduction, **options)
+    return _restore_shape(_loss.cross_entropy(input, target, reduction, **options), none_shape,
+                          reduction)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -294,6 +340,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     with ``weight``, mean divides by the summed weights of the targets not ignored."""
     op = "nll_loss"
     reduction = _legacy_reduction(op, size_average, reduce, reduction)
+    input, target, none_shape = _classes_last(op, input, target)
     input = _class_scores(op, "input", input)
     batch, classes = input._data.shape
     options = {}
@@ -304,7 +351,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if ignore_index != -100:
         options["ignore_index"] = ignore_index
     target = _labels(op, target, batch)  # the range is checked by the kernels
-    return _loss.nll_loss(input, target, reduction, **options)
+    return _restore_shape(_loss.nll_loss(input, target, reduction, **options), none_shape,
+                          reduction)
 
 
 def _same_shape(op, input, target):

@@ -294,3 +294,41 @@ def test_errors_name_the_function_and_argument():
         F.binary_cross_entropy_with_logits(x, x, pos_weight=cunn.tensor([1.0, 2.0]))
     with pytest.raises(ValueError, match="kl_div: the gradient with respect to target"):
         F.kl_div(x, cunn.tensor(logits, requires_grad=True))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("target_kind", ["labels", "probabilities"])
+def test_cross_entropy_spatial_and_unbatched_layouts(backend, reduction, target_kind):
+    """(N, C, d1, d2) inputs (segmentation) and an unbatched (C,) input, as PyTorch."""
+    rng = rng_for("layout", reduction, target_kind)
+    logits = rng.standard_normal((2, 5, 3, 4)).astype(np.float32)
+    if target_kind == "labels":
+        target = rng.integers(0, 5, (2, 3, 4))
+        target[0, 1, 2] = 1
+        options = dict(ignore_index=1, weight=class_weight(5), label_smoothing=0.1)
+    else:
+        target = rng.dirichlet(np.ones(5), (2, 3, 4)).transpose(0, 3, 1, 2).astype(np.float32)
+        options = dict(weight=class_weight(5), label_smoothing=0.1)
+    weight = options.pop("weight")
+    compare(lambda x, t, w: F.cross_entropy(x, t, weight=w, reduction=reduction, **options),
+            lambda x, t, w: TF.cross_entropy(x, t, weight=w, reduction=reduction, **options),
+            [logits, target, weight])
+    log_probs = np.log(rng.dirichlet(np.ones(5), (2, 3, 4))).transpose(0, 3, 1, 2)
+    log_probs = np.ascontiguousarray(log_probs, dtype=np.float32)
+    if target_kind == "labels":
+        compare(lambda x, t: F.nll_loss(x, t, reduction=reduction, ignore_index=1),
+                lambda x, t: TF.nll_loss(x, t, reduction=reduction, ignore_index=1),
+                [log_probs, target])
+    single = rng.standard_normal(7).astype(np.float32)
+    single_target = np.array(4) if target_kind == "labels" else \
+        rng.dirichlet(np.ones(7)).astype(np.float32)
+    compare(lambda x, t: F.cross_entropy(x, t, reduction=reduction),
+            lambda x, t: TF.cross_entropy(x, t, reduction=reduction), [single, single_target])
+
+
+def test_layout_errors():
+    x = cunn.tensor(np.zeros((2, 5, 3), np.float32))
+    with pytest.raises(ValueError, match=r"cross_entropy: target must have shape \(2, 3\)"):
+        F.cross_entropy(x, cunn.tensor(np.zeros((2, 5), np.int64)))
+    with pytest.raises(ValueError, match="cross_entropy: for an unbatched input"):
+        F.cross_entropy(cunn.tensor(np.zeros(5, np.float32)), cunn.tensor([1]))
