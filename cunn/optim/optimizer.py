@@ -2,9 +2,9 @@
 
 Subclasses implement ``_step_group(group, kernels)``, which gathers the group's
 parameters that have a gradient and updates them all with one call of the
-backend's list kernel (``sgd_step_``, ``adam_step_``, ``rmsprop_step_``; a second
-call only when some parameters are at another step count or need a fresh
-momentum buffer), so the Python cost of a step does not grow with the tensors.
+backend's list kernel (``sgd_step_``, ``adam_step_``, ``rmsprop_step_``,
+``adadelta_step_``, ``adagrad_step_``; a second call only when some parameters
+are at another step count or need a fresh momentum buffer), so the Python cost of a step does not grow with the tensors.
 
 Parameters are duck-typed on the Tensor contract: ``p._data`` is the
 parameter's ndarray (updated in place), ``p.grad`` is None or a Tensor whose

@@ -6,8 +6,8 @@ saves the Python and kernel-call cost of each layer; the results are the ones th
 give one by one, bit for bit (cunn/ops/linear_chain.py). Only modules that are exactly
 Linear and ReLU (not subclasses, no forward set on the instance, no forward hooks) take
 part, and only when every check of Linear.forward / F.linear would pass: a 2-D float32
-Tensor input and float32 parameters of the declared shapes. Anything else runs module by module, which also raises
-their usual errors.
+Tensor input and float32 parameters of the declared shapes. Anything else runs module by
+module, which also raises their usual errors.
 """
 import numpy as np
 

@@ -3,7 +3,8 @@
 Parameters, buffers and sub-modules live in three ordered dicts (``_parameters``,
 ``_buffers``, ``_modules``) that attribute assignment fills; ``__getattr__`` consults
 them only when ordinary lookup misses, so plain attributes cost nothing extra and
-``__call__`` is a direct call of ``forward``.
+``__call__`` is a direct call of ``forward`` unless forward hooks are registered
+(``_hooks.py``).
 """
 import collections
 import collections.abc
