@@ -22,7 +22,7 @@ from cunn.functions import (  # noqa: F401
     abs, argmax, argmin, cat, clamp, exp, flatten, log, log_softmax, matmul, max, mean, min,
     relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sum, tanh, transpose, unsqueeze,
     permute)
-from cunn.serialization import load, save  # noqa: F401
+from cunn.serialization import CorruptFileError, load, save  # noqa: F401
 from cunn.threads import get_num_threads, set_num_threads  # noqa: F401
 
 float32 = _np.dtype(_np.float32)

@@ -1,8 +1,11 @@
 """Tensor: a NumPy array with reverse-mode autograd and PyTorch's methods.
 
 The array lives in ``_data`` (optimizers update it in place); ``grad_fn`` is the graph
-node that made it (None for leaves). Every method that computes is a thin call into
-cunn/ops, where each op's forward and backward are written once.
+node that made it (None for leaves). ``_version`` counts in-place changes (a one-item
+list, shared with detach() and the views an op returns) so that backward can refuse
+gradients computed from values changed since the forward pass. Every method that
+computes is a thin call into cunn/ops, where each op's forward and backward are written
+once.
 """
 import numpy as np
 
@@ -47,6 +50,7 @@ def from_numpy(array):
 
 class CastBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
         (dtype,) = self.saved
@@ -55,6 +59,7 @@ class CastBackward(Function):
 
 class CloneBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
         return (grad_output,)
@@ -86,7 +91,8 @@ def _comparison(ufunc):
 
 
 class Tensor:
-    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "__weakref__", "__dict__")
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_version", "__weakref__",
+                 "__dict__")
     # numpy gives way to Tensor's operators in `array + tensor`
     __array_priority__ = 1000
 
@@ -96,6 +102,7 @@ class Tensor:
         self._data = data
         self.grad = None
         self.grad_fn = None
+        self._version = [0]
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -124,7 +131,8 @@ class Tensor:
 
     @property
     def data(self):
-        """A Tensor sharing this one's array, outside autograd."""
+        """A Tensor sharing this one's array, outside autograd; as in PyTorch, in-place
+        changes made through it are not seen by the version check (``detach()``'s are)."""
         return Tensor(self._data)
 
     @data.setter
@@ -236,7 +244,9 @@ class Tensor:
         return self._cast(other.dtype)
 
     def detach(self):
-        return Tensor(self._data)
+        view = Tensor(self._data)
+        view._version = self._version
+        return view
 
     def detach_(self):
         self.grad_fn = None
@@ -312,6 +322,7 @@ class Tensor:
                                "while gradients are recorded; use .data or no_grad()")
         value = _as_data(other, self)
         getattr(np, op)(self._data, value, out=self._data, casting="same_kind")
+        self._version[0] += 1
         return self
 
     def __iadd__(self, other):
@@ -490,6 +501,7 @@ class Tensor:
             raise RuntimeError("setitem: a tensor that requires grad cannot be changed in place "
                                "while gradients are recorded; use .data or no_grad()")
         self._data[shape._index_key(key)] = _as_data(value, self)
+        self._version[0] += 1
 
     def __iter__(self):
         if self._data.ndim == 0:
@@ -507,6 +519,7 @@ class Tensor:
 
         self._check_floating("normal_")
         self._data[...] = random.generator().normal(mean, std, self._data.shape)
+        self._version[0] += 1
         return self
 
     def uniform_(self, a=0.0, b=1.0):
@@ -514,14 +527,17 @@ class Tensor:
 
         self._check_floating("uniform_")
         self._data[...] = random.generator().uniform(a, b, self._data.shape)
+        self._version[0] += 1
         return self
 
     def zero_(self):
         self._data.fill(0)
+        self._version[0] += 1
         return self
 
     def fill_(self, value):
         self._data.fill(value.item() if isinstance(value, Tensor) else value)
+        self._version[0] += 1
         return self
 
     def copy_(self, src):
@@ -531,6 +547,7 @@ class Tensor:
         except ValueError:
             raise ValueError(f"copy_: source of shape {np.shape(source)} cannot be copied into "
                              f"a tensor of shape {self._data.shape}") from None
+        self._version[0] += 1
         return self
 
     # ---- printing ----

@@ -26,6 +26,9 @@ def _array(tensor, op):
         raise TypeError(f"{op}: tensor must be a Tensor, got {type(tensor).__name__}")
     if not array.flags.writeable:
         raise ValueError(f"{op}: the tensor's array is read-only")
+    version = getattr(tensor, "_version", None)
+    if version is not None:  # the caller writes into it: an in-place change
+        version[0] += 1
     return array
 
 

@@ -15,6 +15,7 @@ __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_ent
 
 class CrossEntropyBackward(Function):
     __slots__ = ()
+    checked_inputs = (1,)
     fresh_gradients = True  # the backend kernel's new arrays
 
     def backward(self, grad_output):
@@ -31,6 +32,7 @@ def cross_entropy(logits, labels, reduction):
 
 class NllLossBackward(Function):
     __slots__ = ()
+    checked_inputs = (1,)
 
     def backward(self, grad_output):
         labels, num_classes, reduction = self.saved

@@ -179,6 +179,12 @@ class Optimizer:
         kernels = _current_backend()
         for group in self.param_groups:
             self._step_group(group, kernels)
+            # The kernels changed the arrays in place: a graph recorded before this step
+            # must not backpropagate through the new values (PyTorch raises there too).
+            for param in group["params"]:
+                version = getattr(param, "_version", None)
+                if version is not None:
+                    version[0] += 1
         return loss
 
     def _step_group(self, group, kernels):
