@@ -1,16 +1,16 @@
 """Tensor: a NumPy array with reverse-mode autograd and PyTorch's methods.
 
 The array lives in ``_data`` (optimizers update it in place); ``grad_fn`` is the graph
-node that made it (None for leaves). ``_version`` counts in-place changes (a one-item
-list, shared with detach() and the views an op returns) so that backward can refuse
-gradients computed from values changed since the forward pass. Every method that
+node that made it (None for leaves). ``_version`` stamps its last in-place change (a
+one-item list, shared with detach() and the views an op returns) so that backward can
+refuse gradients computed from values changed since the forward pass. Every method that
 computes is a thin call into cunn/ops, where each op's forward and backward are written
 once.
 """
 import numpy as np
 
 from cunn.autograd import engine, grad_mode
-from cunn.autograd.function import Function
+from cunn.autograd.function import Function, mark_changed_in_place
 from cunn.device import CPU, check_device
 from cunn.ops import activation, elementwise, linalg, reduce, shape, softmax
 
@@ -322,7 +322,7 @@ class Tensor:
                                "while gradients are recorded; use .data or no_grad()")
         value = _as_data(other, self)
         getattr(np, op)(self._data, value, out=self._data, casting="same_kind")
-        self._version[0] += 1
+        mark_changed_in_place(self)
         return self
 
     def __iadd__(self, other):
@@ -501,7 +501,7 @@ class Tensor:
             raise RuntimeError("setitem: a tensor that requires grad cannot be changed in place "
                                "while gradients are recorded; use .data or no_grad()")
         self._data[shape._index_key(key)] = _as_data(value, self)
-        self._version[0] += 1
+        mark_changed_in_place(self)
 
     def __iter__(self):
         if self._data.ndim == 0:
@@ -519,7 +519,7 @@ class Tensor:
 
         self._check_floating("normal_")
         self._data[...] = random.generator().normal(mean, std, self._data.shape)
-        self._version[0] += 1
+        mark_changed_in_place(self)
         return self
 
     def uniform_(self, a=0.0, b=1.0):
@@ -527,17 +527,17 @@ class Tensor:
 
         self._check_floating("uniform_")
         self._data[...] = random.generator().uniform(a, b, self._data.shape)
-        self._version[0] += 1
+        mark_changed_in_place(self)
         return self
 
     def zero_(self):
         self._data.fill(0)
-        self._version[0] += 1
+        mark_changed_in_place(self)
         return self
 
     def fill_(self, value):
         self._data.fill(value.item() if isinstance(value, Tensor) else value)
-        self._version[0] += 1
+        mark_changed_in_place(self)
         return self
 
     def copy_(self, src):
@@ -547,7 +547,7 @@ class Tensor:
         except ValueError:
             raise ValueError(f"copy_: source of shape {np.shape(source)} cannot be copied into "
                              f"a tensor of shape {self._data.shape}") from None
-        self._version[0] += 1
+        mark_changed_in_place(self)
         return self
 
     # ---- printing ----

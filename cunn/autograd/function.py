@@ -6,28 +6,40 @@ the inputs and whatever the op saved, and the result points at it as ``grad_fn``
 ``backward(grad_output)`` returns one gradient (an ndarray, or None) per input; the
 engine sums them into the inputs' nodes or, for leaves, into ``.grad``.
 
-Every Tensor carries a version counter (``_version``, a one-item list shared by the
-tensors that view one array) that in-place changes bump. A node notes the versions of
-the inputs (and, where it saved it, the output) its backward reads; the engine calls
-``check_versions`` before running it, so a change between forward and backward raises
-instead of giving wrong gradients, as in PyTorch.
+In-place changes are stamped, as PyTorch's version counters do: each one advances a
+global clock and writes its tick into the changed tensor's ``_version`` (a one-item
+list shared by the tensors that view one array). A node notes the clock when it is
+recorded; before running it the engine calls ``check_versions``, which raises if an
+input its backward reads (or the output, where it saved it) was stamped later, so a
+change between forward and backward raises instead of giving wrong gradients. Without
+any change since the forward pass that costs one comparison per node.
 """
 import numpy as np
 
 from cunn.autograd import grad_mode
 
-__all__ = ["Function", "product_operands"]
+__all__ = ["Function", "product_operands", "mark_changed_in_place"]
+
+_clock = [0]  # ticks of in-place changes so far
+
+
+def mark_changed_in_place(tensor):
+    """Stamps ``tensor`` (anything with a ``_version``) as changed in place now."""
+    version = getattr(tensor, "_version", None)
+    if version is not None:
+        _clock[0] += 1
+        version[0] = _clock[0]
 
 
 class Function:
-    __slots__ = ("inputs", "saved", "needs_input_grad", "versions", "output_version")
+    __slots__ = ("inputs", "saved", "needs_input_grad", "recorded_at", "output_version")
     tensor_class = None  # cunn.Tensor, set by cunn/_tensor.py (which imports this module)
     # True where backward returns, per input, None or a new C-contiguous array that
     # nothing else holds (a kernel's output): the engine then adopts one as a leaf's first
     # .grad after a dtype and shape check only, and looks for no array sent to two inputs.
     fresh_gradients = False
     # Indices of the inputs whose values backward reads (None: all of them), and whether
-    # it reads the op's own result: only those are version-checked.
+    # it reads the op's own result: only those are checked for in-place changes.
     checked_inputs = None
     saves_output = False
 
@@ -55,11 +67,8 @@ class Function:
                 node.inputs = inputs
                 node.saved = saved
                 node.needs_input_grad = needs
-                checked = cls.checked_inputs
-                node.versions = None if checked == () else \
-                    [0 if tensor is None else tensor._version[0] for tensor in inputs]
-                node.output_version = (result._version, result._version[0]) \
-                    if cls.saves_output else None
+                node.recorded_at = _clock[0]
+                node.output_version = result._version if cls.saves_output else None
                 result.requires_grad = True
                 result.grad_fn = node
         return result
@@ -67,33 +76,30 @@ class Function:
     def check_versions(self):
         """Raises RuntimeError if a tensor this node's backward reads was changed in place
         since the forward pass (the gradient would silently use the new values)."""
-        versions = self.versions
-        if versions is not None:
-            inputs = self.inputs
-            for index in range(len(inputs)) if self.checked_inputs is None \
-                    else self.checked_inputs:
-                tensor = inputs[index]
-                if tensor is not None and tensor._version[0] != versions[index]:
-                    self._raise_modified(f"input {index}", tensor._data, tensor._version[0],
-                                         versions[index])
-        if self.output_version is not None:
-            counter, expected = self.output_version
-            if counter[0] != expected:
-                self._raise_modified("the output", None, counter[0], expected)
+        recorded_at = self.recorded_at
+        if _clock[0] == recorded_at:
+            return  # nothing anywhere was changed in place since this node was recorded
+        index = 0
+        for tensor in self.inputs:
+            if tensor is not None and tensor._version[0] > recorded_at and (
+                    self.checked_inputs is None or index in self.checked_inputs):
+                self._raise_modified(f"input {index} of {self.name()} (a {tensor._data.dtype} "
+                                     f"tensor of shape {tuple(tensor._data.shape)})")
+            index += 1
+        if self.output_version is not None and self.output_version[0] > recorded_at:
+            self._raise_modified(f"the output of {self.name()}")
 
-    def _raise_modified(self, which, data, version, expected):
-        what = "" if data is None else f" (a {data.dtype} tensor of shape {tuple(data.shape)})"
+    def _raise_modified(self, which):
         raise RuntimeError(
             f"backward: one of the tensors needed for gradient computation has been modified "
-            f"by an in-place operation: {which} of {self.name()}{what} is at version "
-            f"{version}; expected version {expected}. Change it after backward(), or work "
-            "on a clone()")
+            f"by an in-place operation: {which} was changed after the forward pass that "
+            "recorded it. Change it after backward(), or work on a clone()")
 
     def release(self):
         """Drops what the node holds once its backward has run (the graph is freed)."""
         self.inputs = ()
         self.saved = None
-        self.versions = self.output_version = None
+        self.output_version = None
 
     def __repr__(self):
         return f"<{self.name()}>"

@@ -15,6 +15,7 @@ import itertools
 import numpy as np
 
 from cunn._memory import aligned_zeros
+from cunn.autograd.function import mark_changed_in_place
 from cunn._backends import current as _current_backend
 
 __all__ = ["Optimizer"]
@@ -182,9 +183,7 @@ class Optimizer:
             # The kernels changed the arrays in place: a graph recorded before this step
             # must not backpropagate through the new values (PyTorch raises there too).
             for param in group["params"]:
-                version = getattr(param, "_version", None)
-                if version is not None:
-                    version[0] += 1
+                mark_changed_in_place(param)
         return loss
 
     def _step_group(self, group, kernels):
