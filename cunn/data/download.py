@@ -2,7 +2,8 @@
 
 Each mirror is tried in turn. A file is streamed into a temporary file in the target folder
 and renamed into place only once its checksum matches, so a failed or interrupted download
-never leaves a partial or corrupt file under the real name. urllib only; every network
+never leaves a partial or corrupt file under the real name; folders created for a download
+that then fails are removed again (nothing is left behind unless a file was written). urllib only; every network
 operation has a timeout. The progress bar uses tqdm when it is installed.
 """
 import gzip
@@ -84,11 +85,42 @@ def fetch(filename, folder, sha256, mirrors, timeout=30.0, progress=True):
     could not be decompressed and none served a good copy, ``FileNotFoundError`` when no
     mirror could be reached; either message lists every attempt.
     """
-    import http.client
-
     if not mirrors:
         raise FileNotFoundError(f"{filename}: no download mirrors configured")
+    created = make_folders(folder)
+    try:
+        return _fetch_into(filename, folder, sha256, mirrors, timeout, progress)
+    except BaseException:
+        remove_empty_folders(created)
+        raise
+
+
+def make_folders(folder):
+    """Creates ``folder`` and its missing parents; returns the ones created, outermost first."""
+    missing = []
+    current = os.path.abspath(folder)
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
     os.makedirs(folder, exist_ok=True)
+    return missing[::-1]
+
+
+def remove_empty_folders(created):
+    """Removes what ``make_folders`` created, innermost first, as long as it is empty."""
+    for path in reversed(created):
+        try:
+            os.rmdir(path)
+        except OSError:
+            return
+
+
+def _fetch_into(filename, folder, sha256, mirrors, timeout, progress):
+    import http.client
+
     destination = os.path.join(folder, filename)
     failures, corrupt = [], False
     for base in mirrors:
