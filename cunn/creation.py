@@ -17,8 +17,8 @@ def _size(op, size):
     for value in size:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise TypeError(f"{op}: sizes must be ints, got {size!r}")
-        if value < 0:
-            raise ValueError(f"{op}: sizes must be >= 0, got {size!r}")
+        if not 0 <= value < 1 << 63:  # NumPy would raise OverflowError past 2**63
+            raise ValueError(f"{op}: sizes must be >= 0 and < 2**63, got {size!r}")
     return tuple(int(value) for value in size)
 
 
@@ -88,6 +88,10 @@ def randint(low, high=None, size=None, dtype=None, requires_grad=False, device=N
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    for name, bound in (("low", low), ("high", high)):
+        if isinstance(bound, bool) or not isinstance(bound, (int, np.integer)):
+            raise TypeError(f"randint: {name} must be an int, got {type(bound).__name__} "
+                            f"{bound!r}")
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     array = random.generator().integers(low, high, _size("randint", (size,)), dtype=np.int64)
