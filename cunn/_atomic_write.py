@@ -9,7 +9,6 @@ removed on every error Python sees; only a kill in between can leave it behind.
 """
 import errno
 import os
-import secrets
 
 __all__ = ["write_atomically"]
 
@@ -78,7 +77,7 @@ def _link_to_temporary_name(handle, path, directory):
 
 
 def _temporary_name(path, directory):
-    return os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+    return os.path.join(directory, f".{os.path.basename(path)}.{os.urandom(4).hex()}.tmp")
 
 
 def _write_named(path, directory, write, mode):

@@ -183,7 +183,8 @@ class Optimizer:
             # The kernels changed the arrays in place: a graph recorded before this step
             # must not backpropagate through the new values (PyTorch raises there too).
             for param in group["params"]:
-                mark_changed_in_place(param)
+                if param.grad is not None:  # the ones the step updated
+                    mark_changed_in_place(param)
         return loss
 
     def _step_group(self, group, kernels):

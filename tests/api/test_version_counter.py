@@ -283,3 +283,17 @@ def test_every_in_place_method_stamps_the_tensor():
     assert t.reshape(-1)._version is t._version and t[0]._version is t._version
     assert t.data._version is not t._version  # PyTorch's .data escapes the check
     assert (t + 1)._version is not t._version
+
+
+def test_an_optimizer_step_marks_only_the_parameters_it_updates():
+    frozen, trained = cunn.nn.Linear(3, 2), cunn.nn.Linear(2, 2)
+    optimizer = cunn.optim.SGD(list(frozen.parameters()) + list(trained.parameters()), lr=0.1)
+    x = cunn.ones(4, 3, requires_grad=True)
+    loss = trained(frozen(x)).sum()
+    stamps = [p._version[0] for p in frozen.parameters()]
+    for p in trained.parameters():
+        p.grad = cunn.ones_like(p)
+    optimizer.step()
+    assert [p._version[0] for p in frozen.parameters()] == stamps
+    with pytest.raises(RuntimeError, match="LinearBackward"):
+        loss.backward()  # trained.weight, read for frozen's gradient, was stepped
