@@ -125,29 +125,34 @@ def test_zip_sizes_beyond_the_file_are_refused(tmp_path):
         load(path)
 
 
-def deflate_bomb(megabytes, declared=None):
-    """An .npy entry of ``megabytes`` MiB of zeros deflated ~1000:1 (each 1 MiB block is
-    compressed once and repeated: after a full flush a block stands alone)."""
-    count = megabytes << 18
-    header = npy_bytes(header={"descr": "<f4", "fortran_order": False, "shape": (count,)})
+def deflate_bomb(megabytes, declared_megabytes=None):
+    """An .npy entry whose deflate stream holds ``megabytes`` MiB of zeros (~1000:1: each
+    1 MiB block is compressed once and repeated, as after a full flush a block stands
+    alone); its header, zip size and CRC describe ``declared_megabytes`` MiB of them."""
+    declared_megabytes = megabytes if declared_megabytes is None else declared_megabytes
+    header = npy_bytes(header={"descr": "<f4", "fortran_order": False,
+                               "shape": (declared_megabytes << 18,)})
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
     head = compressor.compress(header) + compressor.flush(zlib.Z_FULL_FLUSH)
     chunk = bytes(1 << 20)
     block = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
     stream = head + block * megabytes + compressor.flush()
     crc = zlib.crc32(header)
-    for _ in range(megabytes):
+    for _ in range(declared_megabytes):
         crc = zlib.crc32(chunk, crc)
-    size = len(header) + (megabytes << 20) if declared is None else declared
-    return ("a0.npy", stream, 8, crc, size)
+    return ("a0.npy", stream, 8, crc, len(header) + (declared_megabytes << 20))
+
+
+def bomb_checkpoint(path, bomb):
+    root = {"t": "dict", "items": [["w", {"t": "array", "entry": "a0"}]]}
+    path.write_bytes(zip_bytes([bomb, stored("__cunn_manifest__.npy", manifest_bytes(root))]))
+    return path
 
 
 def test_a_deflate_bomb_is_refused_before_allocating(tmp_path):
     bomb = deflate_bomb(300)
     assert len(bomb[1]) < 400_000 and bomb[4] > 300_000_000  # ~1000:1
-    root = {"t": "dict", "items": [["w", {"t": "array", "entry": "a0"}]]}
-    path = tmp_path / "bomb"
-    path.write_bytes(zip_bytes([bomb, stored("__cunn_manifest__.npy", manifest_bytes(root))]))
+    path = bomb_checkpoint(tmp_path / "bomb", bomb)
     tracemalloc.start()
     try:
         with pytest.raises(CorruptFileError, match=r"bomb.*at \['w'\].*would expand"):
@@ -157,20 +162,24 @@ def test_a_deflate_bomb_is_refused_before_allocating(tmp_path):
         tracemalloc.stop()
 
 
-def test_a_deflate_stream_longer_than_its_declared_size_is_cut_and_refused(tmp_path):
-    name, stream, method, crc, _ = deflate_bomb(300, declared=None)
-    small = 4 << 20  # within the limits; the stream really holds 300 MiB
-    root = {"t": "dict", "items": [["w", {"t": "array", "entry": "a0"}]]}
-    path = tmp_path / "liar"
-    path.write_bytes(zip_bytes([(name, stream, method, crc, small),
-                                stored("__cunn_manifest__.npy", manifest_bytes(root))]))
+def test_a_deflate_stream_is_never_inflated_past_its_declared_size(tmp_path):
+    # 300 MiB in the stream, 4 MiB (within the limits) declared by the zip and .npy headers
+    # and the CRC: exactly the declared zeros load, and nothing more is inflated.
+    path = bomb_checkpoint(tmp_path / "liar", deflate_bomb(300, declared_megabytes=4))
     tracemalloc.start()
     try:
-        with pytest.raises(CorruptFileError, match=r"at \['w'\]"):
-            load(path)
+        loaded = load(path)["w"]
         assert tracemalloc.get_traced_memory()[1] < 64 << 20
     finally:
         tracemalloc.stop()
+    assert loaded.shape == (1 << 20,) and not loaded.numpy().any()
+
+
+def test_a_deflate_stream_shorter_than_declared_is_refused(tmp_path):
+    name, stream, method, crc, size = deflate_bomb(4, declared_megabytes=8)
+    path = bomb_checkpoint(tmp_path / "short", (name, stream, method, crc, size))
+    with pytest.raises(CorruptFileError, match=r"at \['w'\]"):
+        load(path)
 
 
 def test_compressed_checkpoints_within_the_limits_load(tmp_path):
