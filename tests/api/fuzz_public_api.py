@@ -290,7 +290,9 @@ def main(examples, log_path):
         os.chdir(scratch)
         fuzz()
     log.write("done\n")
-    for failure in failures:
+    distinct = list(dict.fromkeys(failures))
+    print(f"{len(failures)} of {examples} calls failed ({len(distinct)} distinct):")
+    for failure in distinct:
         print(failure)
     return 1 if failures else 0
 

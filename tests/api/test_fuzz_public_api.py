@@ -11,7 +11,7 @@ from pathlib import Path
 from python_process import _PACKAGE_PARENT
 
 HARNESS = Path(__file__).with_name("fuzz_public_api.py")
-EXAMPLES = 2500
+EXAMPLES = 3000
 HARD_LIMIT = 900  # seconds for the whole run: past that something hangs
 
 
