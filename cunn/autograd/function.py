@@ -23,12 +23,13 @@ __all__ = ["Function", "product_operands", "mark_changed_in_place"]
 _clock = [0]  # ticks of in-place changes so far
 
 
-def mark_changed_in_place(tensor):
-    """Stamps ``tensor`` (anything with a ``_version``) as changed in place now."""
-    version = getattr(tensor, "_version", None)
-    if version is not None:
-        _clock[0] += 1
-        version[0] = _clock[0]
+def mark_changed_in_place(*tensors):
+    """Stamps each of ``tensors`` (anything with a ``_version``) as changed in place now."""
+    for tensor in tensors:
+        version = getattr(tensor, "_version", None)
+        if version is not None:
+            _clock[0] += 1
+            version[0] = _clock[0]
 
 
 class Function:

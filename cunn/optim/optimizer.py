@@ -182,9 +182,8 @@ class Optimizer:
             self._step_group(group, kernels)
             # The kernels changed the arrays in place: a graph recorded before this step
             # must not backpropagate through the new values (PyTorch raises there too).
-            for param in group["params"]:
-                if param.grad is not None:  # the ones the step updated
-                    mark_changed_in_place(param)
+            mark_changed_in_place(*[param for param in group["params"]
+                                    if param.grad is not None])  # the ones it updated
         return loss
 
     def _step_group(self, group, kernels):
