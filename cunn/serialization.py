@@ -69,12 +69,18 @@ def load(f, map_location=None, weights_only=True):
         if not (callable(seekable) and seekable() and f.tell() == 0):
             # zipfile needs to seek from the archive's start; PyTorch reads from here
             f = io.BytesIO(f.read())
-        return _npz_format.read(f, name)
+        return _read(f, name)
     path = _path("load", f)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: {path!r}")
     with open(path, "rb") as file:
-        return _npz_format.read(file, path)
+        return _read(file, path)
+
+
+def _read(file, name):
+    """The one place where load picks a reader for a seekable binary ``file`` (``name``:
+    the path, or a description of the file object, for messages)."""
+    return _npz_format.read(file, name)
 
 
 def _check_map_location(map_location):
