@@ -11,8 +11,6 @@ code from the file.
 import io
 import os
 
-import numpy as np  # noqa: F401  (tests reach numpy's savez through this module)
-
 from cunn import _npz_format
 from cunn._atomic_write import write_atomically
 from cunn._checkpoint_errors import CorruptFileError

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import cunn
-from cunn import serialization
 from cunn.serialization import load, save
 
 
@@ -118,7 +117,7 @@ def test_crash_mid_write_leaves_old_file_and_no_temporary(tmp_path, monkeypatch)
         file.write(b"PK\x03\x04 half an archive")
         raise OSError("disk full")
 
-    monkeypatch.setattr(serialization.np, "savez", crash)
+    monkeypatch.setattr(np, "savez", crash)
     with pytest.raises(OSError, match="disk full"):
         save({"version": "new"}, path)
     assert path.read_bytes() == before
@@ -134,7 +133,7 @@ def test_crash_before_rename_leaves_old_file(tmp_path, monkeypatch):
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(serialization.os, "replace", interrupted)
+    monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         save({"version": "new"}, path)
     monkeypatch.undo()
