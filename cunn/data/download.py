@@ -87,38 +87,25 @@ def fetch(filename, folder, sha256, mirrors, timeout=30.0, progress=True):
     """
     if not mirrors:
         raise FileNotFoundError(f"{filename}: no download mirrors configured")
-    created = make_folders(folder)
+    # Folders made for this download are removed again if it fails: nothing is created
+    # unless a download actually writes into it.
+    created, parent = [], os.path.abspath(folder)
+    while not os.path.isdir(parent) and parent != os.path.dirname(parent):
+        created.append(parent)
+        parent = os.path.dirname(parent)
+    os.makedirs(folder, exist_ok=True)
     try:
-        return _fetch_into(filename, folder, sha256, mirrors, timeout, progress)
+        return _download(filename, folder, sha256, mirrors, timeout, progress)
     except BaseException:
-        remove_empty_folders(created)
+        for path in created:  # deepest first
+            try:
+                os.rmdir(path)
+            except OSError:
+                break
         raise
 
 
-def make_folders(folder):
-    """Creates ``folder`` and its missing parents; returns the ones created, outermost first."""
-    missing = []
-    current = os.path.abspath(folder)
-    while not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    os.makedirs(folder, exist_ok=True)
-    return missing[::-1]
-
-
-def remove_empty_folders(created):
-    """Removes what ``make_folders`` created, innermost first, as long as it is empty."""
-    for path in reversed(created):
-        try:
-            os.rmdir(path)
-        except OSError:
-            return
-
-
-def _fetch_into(filename, folder, sha256, mirrors, timeout, progress):
+def _download(filename, folder, sha256, mirrors, timeout, progress):
     import http.client
 
     destination = os.path.join(folder, filename)
