@@ -13,6 +13,7 @@ from cunn._backends import available_backends, backend, current_backend, use_bac
 from cunn import backends  # noqa: F401  (PyTorch's torch.backends namespace)
 from cunn.random import manual_seed  # noqa: F401
 from cunn._tensor import Tensor, from_numpy  # noqa: F401
+from cunn._checkpoint_errors import CorruptFileError  # noqa: F401
 from cunn.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from cunn.creation import (  # noqa: F401
     arange, as_tensor, empty, empty_like, full, full_like, ones, ones_like, rand, rand_like,
@@ -22,7 +23,7 @@ from cunn.functions import (  # noqa: F401
     abs, argmax, argmin, cat, clamp, exp, flatten, log, log_softmax, matmul, max, mean, min,
     relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sum, tanh, transpose, unsqueeze,
     permute)
-from cunn.serialization import CorruptFileError, load, save  # noqa: F401
+from cunn.serialization import load, save  # noqa: F401
 from cunn.threads import get_num_threads, set_num_threads  # noqa: F401
 
 float32 = _np.dtype(_np.float32)
