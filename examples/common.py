@@ -34,6 +34,19 @@ def fail(message):
     sys.exit(2)
 
 
+def check_output_path(option, path):
+    """Ends the run now if ``path`` cannot be written later (after hours of training)."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        fail(f"{option} {path}: the folder {folder} does not exist")
+    if os.path.isdir(path):
+        fail(f"{option} {path}: is a folder; give a file name")
+    if not os.access(folder, os.W_OK):
+        fail(f"{option} {path}: the folder {folder} is not writable")
+
+
 def parser(description, *, epochs, batch_size, lr):
     """The options every example takes, with the example's own defaults (``lr=None``: the
     example picks one from its other options)."""
@@ -93,19 +106,6 @@ def setup(args):
     cunn.manual_seed(args.seed)
 
 
-def check_output_path(option, path):
-    """Ends the run now if ``path`` cannot be written later (after hours of training)."""
-    if path is None:
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        fail(f"{option} {path}: the folder {folder} does not exist")
-    if os.path.isdir(path):
-        fail(f"{option} {path}: is a folder; give a file name")
-    if not os.access(folder, os.W_OK):
-        fail(f"{option} {path}: the folder {folder} is not writable")
-
-
 def mnist_loaders(args, *, flatten, normalize=True):
     """Train and test DataLoaders over MNIST as float32 images in [0, 1] (normalised)."""
     steps = [transforms.ToTensor()]
@@ -115,10 +115,8 @@ def mnist_loaders(args, *, flatten, normalize=True):
         steps.append(transforms.Flatten())
     transform = transforms.Compose(steps)
     try:
-        train_set = data.MNIST(root=args.data, train=True, transform=transform,
-                               progress=not args.no_progress)
-        test_set = data.MNIST(root=args.data, train=False, transform=transform,
-                              progress=not args.no_progress)
+        train_set = data.MNIST(root=args.data, train=True, transform=transform)
+        test_set = data.MNIST(root=args.data, train=False, transform=transform)
     except (FileNotFoundError, NotADirectoryError, data.DatasetError) as error:
         fail(" ".join(str(error).split()))
     train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True,

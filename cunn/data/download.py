@@ -44,8 +44,9 @@ def _progress_bar(total, description, progress):
     except ImportError:
         print(f"cunn: downloading {description}", file=sys.stderr)
         return None
+    # disable=None: no bar when stderr is not a terminal (a log file would get every frame)
     return tqdm(total=total, desc=description, unit="B", unit_scale=True, unit_divisor=1024,
-                leave=False)
+                leave=False, disable=None)
 
 
 def _stream_to(url, target, timeout, progress):

@@ -111,3 +111,17 @@ def test_a_failed_fetch_keeps_folders_that_existed(tmp_path):
         fetch("x.gz", existing / "new", "0" * 64, [closed_port_url()], timeout=2.0,
               progress=False)
     assert existing.is_dir() and os.listdir(existing) == []
+
+
+def test_the_download_bar_stays_out_of_files_and_pipes(tmp_path, http_server, capfd):
+    pytest.importorskip("tqdm")
+    import hashlib
+
+    base, served = http_server
+    (served / "bar").mkdir(exist_ok=True)
+    content = bytes(range(256)) * 4000
+    (served / "bar" / "blob.gz").write_bytes(gzip.compress(content))
+    fetch("blob.gz", tmp_path / "target", hashlib.sha256(content).hexdigest(), [base + "bar/"],
+          timeout=5.0, progress=True)
+    captured = capfd.readouterr()
+    assert "\r" not in captured.err + captured.out
