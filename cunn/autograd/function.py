@@ -18,18 +18,7 @@ import numpy as np
 
 from cunn.autograd import grad_mode
 
-__all__ = ["Function", "product_operands", "mark_changed_in_place"]
-
-_clock = [0]  # ticks of in-place changes so far
-
-
-def mark_changed_in_place(*tensors):
-    """Stamps each of ``tensors`` (anything with a ``_version``) as changed in place now."""
-    for tensor in tensors:
-        version = getattr(tensor, "_version", None)
-        if version is not None:
-            _clock[0] += 1
-            version[0] = _clock[0]
+__all__ = ["Function"]
 
 
 class Function:
@@ -54,13 +43,6 @@ class Function:
     def record(cls, data, inputs, *saved):
         """The op's result as a Tensor, with a node of this class when the graph is recorded."""
         result = Function.tensor_class(data)
-        if len(inputs) == 1 and type(data) is np.ndarray and data.base is not None:
-            source = inputs[0]
-            # A view of the input (reshape, indexing...) shares its version counter, so
-            # changing either in place is seen by the nodes that saved the other.
-            if source is not None and (data.base is source._data
-                                       or data.base is source._data.base):
-                result._version = source._version
         if grad_mode._state["enabled"]:
             needs = tuple([tensor is not None and tensor.requires_grad for tensor in inputs])
             if True in needs:
@@ -72,6 +54,13 @@ class Function:
                 node.output_version = result._version if cls.saves_output else None
                 result.requires_grad = True
                 result.grad_fn = node
+        if len(inputs) == 1 and type(data) is np.ndarray and data.base is not None:
+            source = inputs[0]
+            # A view of the input (reshape, indexing...) shares its version counter, so
+            # changing either in place is seen by the nodes that saved the other.
+            if source is not None and (data.base is source._data
+                                       or data.base is source._data.base):
+                result._version = source._version
         return result
 
     def check_versions(self):
@@ -112,3 +101,15 @@ def product_operands(node):
     operands is read only for the other's gradient (as PyTorch saves them)."""
     needs = node.needs_input_grad
     return tuple(index for index, other in ((0, 1), (1, 0)) if needs[other])
+
+
+_clock = [0]  # ticks of in-place changes so far
+
+
+def mark_changed_in_place(*tensors):
+    """Stamps each of ``tensors`` (anything with a ``_version``) as changed in place now."""
+    for tensor in tensors:
+        version = getattr(tensor, "_version", None)
+        if version is not None:
+            _clock[0] += 1
+            version[0] = _clock[0]
