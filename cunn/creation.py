@@ -63,7 +63,12 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = np.int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(
             fill_value, bool) else (np.bool_ if isinstance(fill_value, bool) else np.float32)
-    return _finish(np.full(_size("full", (size,)), fill_value, dtype), requires_grad, device)
+    try:
+        array = np.full(_size("full", (size,)), fill_value, dtype)
+    except OverflowError:
+        raise ValueError(f"full: fill_value {fill_value!r} does not fit {np.dtype(dtype)}") \
+            from None
+    return _finish(array, requires_grad, device)
 
 
 def rand(*size, dtype=None, requires_grad=False, device=None):

@@ -164,6 +164,11 @@ idx_bytes = st.one_of(st.binary(max_size=64), st.tuples(
     st.binary(max_size=64)).map(lambda parts: parts[0].to_bytes(4, "big") + b"".join(
         size.to_bytes(4, "big") for size in parts[1]) + parts[2]))
 
+def _left(value):
+    """A Tensor operand for the operators (two plain numbers would test Python, not cunn)."""
+    return value if isinstance(value, cunn.Tensor) else cunn.tensor(value)
+
+
 CALLS = {
     "tensor": (cunn.tensor, [anything]),
     "zeros": (lambda s: cunn.zeros(s), [shapes]),
@@ -195,10 +200,13 @@ CALLS = {
     "transpose": (cunn.transpose, [tensors(), sizes, sizes]),
     "squeeze": (cunn.squeeze, [tensors(), sizes]),
     "unsqueeze": (cunn.unsqueeze, [tensors(), sizes]),
-    "add": (lambda a, b: a + b, [tensors(), tensors()]),
-    "mul": (lambda a, b: a * b, [tensors(), tensors()]),
-    "div": (lambda a, b: a / b, [tensors(), tensors()]),
-    "pow": (lambda a, b: a ** b, [tensors(), anything]),
+    "add": (lambda a, b: _left(a) + b, [tensors(), tensors()]),
+    "radd": (lambda a, b: a + _left(b), [tensors(), tensors()]),
+    "mul": (lambda a, b: _left(a) * b, [tensors(), tensors()]),
+    "div": (lambda a, b: _left(a) / b, [tensors(), tensors()]),
+    "rdiv": (lambda a, b: a / _left(b), [tensors(), tensors()]),
+    "pow": (lambda a, b: _left(a) ** b, [tensors(), anything]),
+    "rpow": (lambda a, b: a ** _left(b), [anything, tensors()]),
     "getitem": (lambda a, key: cunn.tensor(a)[key] if not isinstance(a, cunn.Tensor)
                 else a[key], [tensors(), anything]),
     "view": (lambda a, s: cunn.tensor(a).view(s), [tensors(), shapes]),

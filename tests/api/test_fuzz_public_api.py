@@ -55,3 +55,5 @@ def test_what_the_fuzz_found_raises_documented_errors():
     small = cunn.tensor(np.array([1, 2], np.uint8))
     np.testing.assert_allclose((small / -3).numpy(), [-1 / 3, -2 / 3], rtol=1e-6)
     assert (small + (-3)).tolist() == [-2, -1]
+    with pytest.raises(ValueError, match="full: fill_value 10+ does not fit int64"):
+        cunn.full(6, 10 ** 30)
