@@ -13,6 +13,7 @@ from cunn._backends import available_backends, backend, current_backend, use_bac
 from cunn import backends  # noqa: F401  (PyTorch's torch.backends namespace)
 from cunn.random import Generator, manual_seed  # noqa: F401
 from cunn._tensor import Tensor, from_numpy  # noqa: F401
+from cunn._checkpoint_errors import CorruptFileError  # noqa: F401
 from cunn.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from cunn.autograd import inference_mode, is_inference_mode_enabled  # noqa: F401
 from cunn.creation import (  # noqa: F401

@@ -1,15 +1,18 @@
 """Tensor: a NumPy array with reverse-mode autograd and PyTorch's methods.
 
 The array lives in ``_data`` (optimizers update it in place); ``grad_fn`` is the graph
-node that made it (None for leaves). Every method that computes is a thin call into
-cunn/ops, where each op's forward and backward are written once.
+node that made it (None for leaves). ``_version`` stamps its last in-place change (a
+one-item list, shared with detach() and the views an op returns) so that backward can
+refuse gradients computed from values changed since the forward pass. Every method that
+computes is a thin call into cunn/ops, where each op's forward and backward are written
+once.
 """
 import importlib
 
 import numpy as np
 
 from cunn.autograd import engine, grad_mode
-from cunn.autograd.function import Function
+from cunn.autograd.function import Function, mark_changed_in_place
 from cunn.device import CPU, check_device
 from cunn.ops import elementwise, linalg, reduce, shape
 from cunn.ops import broadcast, selection, statistics
@@ -87,6 +90,7 @@ def _legacy_array(data, sizes):
 
 class CastBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
         (dtype,) = self.saved
@@ -95,6 +99,7 @@ class CastBackward(Function):
 
 class CloneBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
         return (grad_output,)
@@ -126,7 +131,8 @@ def _comparison(ufunc):
 
 
 class Tensor:
-    __slots__ = ("_data", "requires_grad", "_grad", "grad_fn", "__weakref__", "__dict__")
+    __slots__ = ("_data", "requires_grad", "_grad", "grad_fn", "_version", "__weakref__",
+                 "__dict__")
     # numpy gives way to Tensor's operators in `array + tensor`
     __array_priority__ = 1000
 
@@ -139,6 +145,7 @@ class Tensor:
         self._data = data
         self._grad = None
         self.grad_fn = None
+        self._version = [0]
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -187,7 +194,8 @@ class Tensor:
 
     @property
     def data(self):
-        """A Tensor sharing this one's array, outside autograd."""
+        """A Tensor sharing this one's array, outside autograd; as in PyTorch, in-place
+        changes made through it are not seen by the version check (``detach()``'s are)."""
         return Tensor(self._data)
 
     @data.setter
@@ -299,7 +307,9 @@ class Tensor:
         return self._cast(other.dtype)
 
     def detach(self):
-        return Tensor(self._data)
+        view = Tensor(self._data)
+        view._version = self._version
+        return view
 
     def detach_(self):
         self.grad_fn = None
@@ -375,6 +385,7 @@ class Tensor:
                                "while gradients are recorded; use .data or no_grad()")
         value = _as_data(other, self)
         getattr(np, op)(self._data, value, out=self._data, casting="same_kind")
+        mark_changed_in_place(self)
         return self
 
     def __iadd__(self, other):
@@ -555,6 +566,7 @@ class Tensor:
             raise RuntimeError("setitem: a tensor that requires grad cannot be changed in place "
                                "while gradients are recorded; use .data or no_grad()")
         self._data[shape._index_key(key)] = _as_data(value, self)
+        mark_changed_in_place(self)
 
     def __iter__(self):
         if self._data.ndim == 0:
@@ -572,6 +584,7 @@ class Tensor:
 
         self._check_floating("normal_")
         self._data[...] = random.generator().normal(mean, std, self._data.shape)
+        mark_changed_in_place(self)
         return self
 
     def uniform_(self, a=0.0, b=1.0):
@@ -579,14 +592,17 @@ class Tensor:
 
         self._check_floating("uniform_")
         self._data[...] = random.generator().uniform(a, b, self._data.shape)
+        mark_changed_in_place(self)
         return self
 
     def zero_(self):
         self._data.fill(0)
+        mark_changed_in_place(self)
         return self
 
     def fill_(self, value):
         self._data.fill(value.item() if isinstance(value, Tensor) else value)
+        mark_changed_in_place(self)
         return self
 
     def copy_(self, src):
@@ -596,6 +612,7 @@ class Tensor:
         except ValueError:
             raise ValueError(f"copy_: source of shape {np.shape(source)} cannot be copied into "
                              f"a tensor of shape {self._data.shape}") from None
+        mark_changed_in_place(self)
         return self
 
     # ---- printing ----

@@ -17,8 +17,8 @@ def _size(op, size):
     for value in size:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise TypeError(f"{op}: sizes must be ints, got {size!r}")
-        if value < 0:
-            raise ValueError(f"{op}: sizes must be >= 0, got {size!r}")
+        if not 0 <= value < 1 << 63:  # NumPy would raise OverflowError past 2**63
+            raise ValueError(f"{op}: sizes must be >= 0 and < 2**63, got {size!r}")
     return tuple(int(value) for value in size)
 
 
@@ -63,7 +63,12 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = np.int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(
             fill_value, bool) else (np.bool_ if isinstance(fill_value, bool) else np.float32)
-    return _finish(np.full(_size("full", (size,)), fill_value, dtype), requires_grad, device)
+    try:
+        array = np.full(_size("full", (size,)), fill_value, dtype)
+    except OverflowError:
+        raise ValueError(f"full: fill_value {fill_value!r} does not fit {np.dtype(dtype)}") \
+            from None
+    return _finish(array, requires_grad, device)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
@@ -89,6 +94,10 @@ def randint(low, high=None, size=None, generator=None, dtype=None, requires_grad
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    for name, bound in (("low", low), ("high", high)):
+        if isinstance(bound, bool) or not isinstance(bound, (int, np.integer)):
+            raise TypeError(f"randint: {name} must be an int, got {type(bound).__name__} "
+                            f"{bound!r}")
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     array = random.generator(generator).integers(low, high, _size("randint", (size,)), dtype=np.int64)

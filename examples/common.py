@@ -6,6 +6,7 @@ curves, checkpoints) happens here, once.
 """
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -17,16 +18,48 @@ from cunn.data import transforms
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: ...)" only for real values: where the default is None the help
+    text says what happens instead."""
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def fail(message):
+    """A one-line error on stderr and exit status 2, as argparse does for bad options."""
+    print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def check_output_path(option, path):
+    """Ends the run now if ``path`` cannot be written later (after hours of training)."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        fail(f"{option} {path}: the folder {folder} does not exist")
+    if os.path.isdir(path):
+        fail(f"{option} {path}: is a folder; give a file name")
+    if not os.access(folder, os.W_OK):
+        fail(f"{option} {path}: the folder {folder} is not writable")
+
+
 def parser(description, *, epochs, batch_size, lr):
-    """The options every example takes, with the example's own defaults."""
+    """The options every example takes, with the example's own defaults (``lr=None``: the
+    example picks one from its other options)."""
     options = argparse.ArgumentParser(
         description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
         epilog="MNIST is looked for in --data, then $CUNN_DATA/mnist, then ~/.cache/cunn/mnist, "
                "and downloaded into the cache when missing.")
     options.add_argument("--epochs", type=int, default=epochs, help="passes over the training set")
     options.add_argument("--batch-size", type=int, default=batch_size, help="training batch size")
-    options.add_argument("--lr", type=float, default=lr, help="learning rate")
+    options.add_argument("--lr", type=float, default=lr,
+                         help="learning rate" if lr is not None else
+                         "learning rate (default: the optimizer's own, see above)")
     options.add_argument("--data", metavar="DIR", default=None,
                          help="folder holding the MNIST IDX files (plain or .gz)")
     options.add_argument("--backend", choices=("cpu", "numpy"), default="cpu",
@@ -47,7 +80,8 @@ def parser(description, *, epochs, batch_size, lr):
                               "per-epoch metrics (needs pip install \"cunn[tensorboard]\")")
     options.add_argument("--max-steps", type=int, default=None,
                          help="stop each epoch after this many batches (quick runs)")
-    options.add_argument("--no-progress", action="store_true", help="no progress bar")
+    options.add_argument("--no-progress", action="store_true",
+                         help="no progress bar (also off when the output is not a terminal)")
     options.add_argument("--distributed", action="store_true",
                          help="data-parallel over MPI: launch with mpiexec -n N (needs the mpi "
                               "extra; on by itself when mpiexec starts more than one process)")
@@ -73,7 +107,7 @@ def _start_distributed(args):
     try:
         dist.init_process_group("mpi")
     except ImportError as error:
-        sys.exit(f"error: --distributed: {error}")
+        fail(f"--distributed: {error}")
     args.rank, args.world_size = dist.get_rank(), dist.get_world_size()
     if args.rank != 0:
         args.no_progress = True
@@ -90,13 +124,25 @@ def distribute(args, model):
 
 
 def setup(args):
-    """Backend, threads and seed, as the options say."""
-    if args.batch_size < 1 or args.epochs < 0:
-        sys.exit("error: --batch-size must be >= 1 and --epochs >= 0")
+    """Checks every option before any work (bad values and unwritable output paths end
+    the run at once, with one line), then sets backend, threads and seed."""
+    if args.batch_size < 1:
+        fail(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.epochs < 0:
+        fail(f"--epochs must be >= 0, got {args.epochs}")
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr >= 0):
+        fail(f"--lr must be a finite number >= 0, got {args.lr}")
+    if args.threads is not None and args.threads < 1:
+        fail(f"--threads must be >= 1, got {args.threads}")
+    if args.max_steps is not None and args.max_steps < 1:
+        fail(f"--max-steps must be >= 1, got {args.max_steps}")
+    for option in ("save", "log", "plot"):
+        check_output_path(f"--{option}", getattr(args, option))
+    if args.resume is not None and not os.path.isfile(args.resume):
+        fail(f"--resume {args.resume}: no such file")
+    args.no_progress = args.no_progress or not (sys.stdout.isatty() and sys.stderr.isatty())
     cunn.use_backend(args.backend)
     if args.threads is not None:
-        if args.threads < 1:
-            sys.exit("error: --threads must be >= 1")
         cunn.set_num_threads(args.threads)
     cunn.manual_seed(args.seed)
     _start_distributed(args)
@@ -113,8 +159,8 @@ def mnist_loaders(args, *, flatten, normalize=True):
     try:
         train_set = data.MNIST(root=args.data, train=True, transform=transform)
         test_set = data.MNIST(root=args.data, train=False, transform=transform)
-    except (FileNotFoundError, data.DatasetError) as error:
-        sys.exit(f"error: {error}")
+    except (FileNotFoundError, NotADirectoryError, data.DatasetError) as error:
+        fail(" ".join(str(error).split()))
     if args.distributed:
         # Each rank takes its shard; the test set is evaluated whole on every rank.
         sampler = data.DistributedSampler(train_set, seed=args.seed)
@@ -209,11 +255,14 @@ def load_checkpoint(path, model, optimizer):
     """Restores model and optimizer; returns (epochs done, history)."""
     try:
         checkpoint = cunn.load(path)
-    except (FileNotFoundError, ValueError) as error:
-        sys.exit(f"error: --resume {path}: {error}")
-    _unwrapped(model).load_state_dict(checkpoint["model"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
-    return int(checkpoint["epoch"]), json.loads(checkpoint["history"])
+        _unwrapped(model).load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        return int(checkpoint["epoch"]), json.loads(checkpoint["history"])
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        # Another model's checkpoint, or not one of these scripts' checkpoints at all.
+        problem = f"no {error} entry" if isinstance(error, KeyError) else str(error)
+        fail(f"--resume {path}: cannot continue from this checkpoint: "
+             + " ".join(problem.split()))
 
 
 def run(args, model, optimizer, train_step, evaluate, train_loader, test_loader):

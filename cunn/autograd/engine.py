@@ -95,6 +95,7 @@ def backward(root_tensor, gradient, retain_graph=False):
         if node.saved is None:
             raise RuntimeError(f"backward: {node.name()} was freed by an earlier backward(); "
                                "use backward(retain_graph=True) to go through it again")
+        node.check_versions()
         input_grads = node.backward(grad_output)
         fresh = node.fresh_gradients
         shared = _shared_ids(input_grads) if not fresh and len(input_grads) > 1 else ()

@@ -24,6 +24,7 @@ def _refuse_target_grad(name, target):
 
 class CrossEntropyBackward(Function):
     __slots__ = ()
+    checked_inputs = (1,)
     fresh_gradients = True  # the backend kernel's new arrays
 
     def backward(self, grad_output):
@@ -44,6 +45,7 @@ def cross_entropy(logits, target, reduction, **options):
 
 class NllLossBackward(Function):
     __slots__ = ()
+    checked_inputs = (1,)
 
     def backward(self, grad_output):
         labels, num_classes, reduction, options = self.saved

@@ -15,6 +15,7 @@ import itertools
 import numpy as np
 
 from cunn._memory import aligned_zeros
+from cunn.autograd.function import mark_changed_in_place
 from cunn._backends import current as _current_backend
 
 __all__ = ["Optimizer"]
@@ -179,6 +180,10 @@ class Optimizer:
         kernels = _current_backend()
         for group in self.param_groups:
             self._step_group(group, kernels)
+            # The kernels changed the arrays in place: a graph recorded before this step
+            # must not backpropagate through the new values (PyTorch raises there too).
+            mark_changed_in_place(*[param for param in group["params"]
+                                    if param.grad is not None])  # the ones it updated
         return loss
 
     def _step_group(self, group, kernels):
