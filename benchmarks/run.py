@@ -745,7 +745,7 @@ except Exception:
 import cunn
 from cunn import _C
 info.update(cunn=cunn.__version__, cunn_isa=_C.isa(), cunn_cpu_features=_C.cpu_features(),
-            cunn_openmp=bool(_C.openmp_enabled()), cunn_backends=cunn.available_backends())
+            cunn_thread_pool=bool(_C.thread_pool_enabled()), cunn_backends=cunn.available_backends())
 for name in ("torch", "matplotlib"):
     try:
         module = __import__(name)
