@@ -9,6 +9,7 @@ from cunn.data.dataloader import DataLoader
 from cunn.data.dataset import Dataset, Subset, TensorDataset, random_split
 from cunn.data.idx import DatasetError, read_idx, write_idx
 from cunn.data.mnist import MNIST
+from cunn.data._worker import get_worker_info
 
 __all__ = ["DataLoader", "Dataset", "DatasetError", "MNIST", "Subset", "TensorDataset",
-           "default_collate", "mnist", "random_split", "read_idx", "transforms", "write_idx"]
+           "default_collate", "get_worker_info", "mnist", "random_split", "read_idx", "transforms", "write_idx"]
