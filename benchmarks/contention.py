@@ -104,12 +104,12 @@ def serve(framework, threads, steps):
 # ---- parent side ----------------------------------------------------------------------------
 
 class Child:
-    def __init__(self, framework, threads, steps, pythonpath):
+    def __init__(self, framework, threads, steps, pythonpath, python):
         environment = dict(os.environ)
         for name in THREAD_VARIABLES:
             environment.pop(name, None)  # "default threads" means the library's own default
         environment["PYTHONPATH"] = pythonpath
-        command = [sys.executable, os.path.abspath(__file__), "--serve",
+        command = [python, os.path.abspath(__file__), "--serve",
                    "torch" if framework == "torch" else "cunn", "--threads", str(threads),
                    "--steps", str(steps)]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -175,8 +175,10 @@ def summarize(rounds):
     return row
 
 
-def measure(frameworks=("cunn", "torch"), rounds=5, steps=300, baseline=None):
-    """Runs the rounds and returns {label: summary row}; labels missing a library are skipped."""
+def measure(frameworks=("cunn", "torch"), rounds=5, steps=300, baseline=None, pythonpath=ROOT,
+            python=sys.executable):
+    """Runs the rounds and returns {label: summary row}; labels missing a library are skipped.
+    The children import cunn from `pythonpath` and run under `python`."""
     sources = []
     for framework in frameworks:
         if framework == "torch":
@@ -187,13 +189,13 @@ def measure(frameworks=("cunn", "torch"), rounds=5, steps=300, baseline=None):
                     continue
             except ImportError:
                 continue
-        sources.append((framework, framework, ROOT))
+        sources.append((framework, framework, pythonpath))
     if baseline:
         sources.append(("cunn-baseline", "cunn", os.path.abspath(baseline)))
     groups = {}
     try:
         for label, framework, path in sources:
-            groups[label] = {name: Child(framework, threads, steps, path)
+            groups[label] = {name: Child(framework, threads, steps, path, python)
                              for name, threads in (("default", 0), ("second", 0), ("one", 1))}
         results = {label: [] for label in groups}
         labels = list(groups)

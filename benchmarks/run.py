@@ -17,6 +17,8 @@ Workloads (default: all):
              batch 1 (autograd recording)
   inference  the 784-128-10 MLP under no_grad: images/s at batch 1024, latency at batch 1
   import     `import cunn` / `import torch` / `import numpy` time and max RSS in fresh processes
+  contention the MLP's 300 steps alone, beside a busy-loop process and two at once
+             (benchmarks/contention.py; default threads against 1 thread)
 (`train` names mlp, mlp3 and cnn together.)
 
 Method. Every framework runs in its own fresh child process per workload and thread count,
@@ -49,11 +51,13 @@ import tempfile
 import time
 import traceback
 
+import contention
 from _harness import (IDLE_SECONDS, ROOT, SAMPLE_SECONDS, OthersMeter, calls_per_sample,
                       cpu_counts, cpu_model, median, thread_environment, timed_round)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ALL_WORKLOADS = ("peak", "gemm", "mlp", "mlp3", "cnn", "overhead", "inference", "import")
+ALL_WORKLOADS = ("peak", "gemm", "mlp", "mlp3", "cnn", "overhead", "inference", "import",
+                 "contention")
 ALIASES = {"train": ("mlp", "mlp3", "cnn")}
 MODEL_FRAMEWORKS = ("cunn", "cunn-numpy", "torch")
 GEMM_FRAMEWORKS = ("cunn", "numpy", "torch")
@@ -62,6 +66,7 @@ BATCH = 64
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 NOMINAL_PEAK = 114.0           # GFLOP/s per core, AVX-512 FMA, this project's dev machine
 NOT_INSTALLED = "not installed"
+CONTENTION_STEPS = 300
 BUSY_FRACTION = 0.05           # other processes' share of the CPUs that earns a warning
 
 # (label, M, N, K, trans_a, trans_b): C = op(A) op(B), op(A) M x K, op(B) K x N
@@ -729,6 +734,14 @@ def run_import(threads, args, python, have_torch):
     return rows
 
 
+def run_contention(args, python, have_torch):
+    """The contention rows (benchmarks/contention.py) with this run's cunn snapshot."""
+    frameworks = [name for name in ("cunn", "torch")
+                  if (name != "torch" or have_torch) and (not SELECTED or name in SELECTED)]
+    return contention.measure(frameworks, rounds=args.repeats, steps=CONTENTION_STEPS,
+                              pythonpath=child_pythonpath({}), python=python)
+
+
 # ---- machine, report ------------------------------------------------------------------------
 
 def machine_description(python, threads, peak, source):
@@ -1122,7 +1135,7 @@ def main():
             data_path = prepare_data(args.data, folder, python)
         for threads in args.threads:
             for workload in args.workloads:
-                if workload in ("peak", "import"):
+                if workload in ("peak", "import", "contention"):
                     continue
                 print(f"[{time.perf_counter() - started:6.0f} s] {workload}, {threads} "
                       f"thread(s)", file=sys.stderr)
@@ -1145,6 +1158,9 @@ def main():
         if "import" in args.workloads:
             print(f"[{time.perf_counter() - started:6.0f} s] import", file=sys.stderr)
             report["import"] = run_import(max(args.threads), args, python, have_torch)
+        if "contention" in args.workloads:
+            print(f"[{time.perf_counter() - started:6.0f} s] contention", file=sys.stderr)
+            report["contention"] = run_contention(args, python, have_torch)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     report["bars"] = [dict(zip(("bar", "verdict", "detail"), b)) for b in bars(report)]
@@ -1153,6 +1169,9 @@ def main():
     print("\nBars (2 threads, measured side by side in this run):")
     for bar in report["bars"]:
         print(f"  {bar['verdict']:4}  {bar['bar']:42} {bar['detail']}")
+    if report.get("contention"):
+        print("\nBusy machine (benchmarks/contention.py, in this run):")
+        contention.print_report(report["contention"], CONTENTION_STEPS)
     print(f"\n({report['seconds']:.0f} s)")
     busy = [entry for entry in report["load"]
             if (entry["others_fraction"] or 0.0) > BUSY_FRACTION]
