@@ -172,6 +172,7 @@ def summarize(rounds):
                                      for r in rounds)
     row["pair_ratio"] = median(r["pair"] / r["sequential"] for r in rounds)
     row["rounds"] = len(rounds)
+    row["per_round"] = rounds
     return row
 
 
@@ -235,9 +236,12 @@ def print_report(report, steps):
             verdict = "PASS" if row[key] <= BARS[name] else "FAIL"
             print(f"  {verdict}  cunn {name}: {row[key]:.2f} (bar {BARS[name]})")
     if "cunn" in report and "cunn-baseline" in report:
-        print(f"  idle speed, this build / baseline: "
-              f"{report['cunn']['alone_default'] / report['cunn-baseline']['alone_default']:.3f}"
-              " (ratio of medians)")
+        for key, name in (("alone_default", "default threads"), ("alone_one", "1 thread")):
+            ratios = sorted(new[key] / old[key] for new, old in
+                            zip(report["cunn"]["per_round"], report["cunn-baseline"]["per_round"]))
+            print(f"  alone, {name}: this build's time / the baseline's: median "
+                  f"{statistics.median(ratios):.3f} over rounds (range {ratios[0]:.3f} to "
+                  f"{ratios[-1]:.3f})")
 
 
 def main():

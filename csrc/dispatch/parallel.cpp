@@ -51,7 +51,7 @@ struct RegionScope {
   ~RegionScope() { in_region = saved; }
 };
 
-void cpu_relax() {
+[[maybe_unused]] void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
   _mm_pause();
 #endif
