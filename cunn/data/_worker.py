@@ -199,7 +199,10 @@ class WorkerPool:
 
     def __del__(self):
         if getattr(self, "processes", None):
-            self.shutdown()
+            try:
+                self.shutdown()
+            except Exception:  # at interpreter exit the queues may be half torn down
+                pass
 
 
 def iterate(pool, batches, persistent):
