@@ -71,8 +71,10 @@ def compare_workers(args, model, optimizer, criterion):
     print(f"\nWith a per-sample augmentation (random shift), first {args.batches} batches of "
           f"an epoch, medians of {args.rounds} alternating rounds:")
     for workers in loaders:
-        print(f"  num_workers={workers}: loading alone {statistics.median(times[(workers, False)]):.3f} s,"
-              f" loading + training {statistics.median(times[(workers, True)]):.3f} s")
+        load = statistics.median(times[(workers, False)])
+        both = statistics.median(times[(workers, True)])
+        print(f"  num_workers={workers}: loading alone {load:.3f} s, loading + training "
+              f"{both:.3f} s")
     print(f"  num_workers={args.workers} trains {speedup:.2f}x as fast as num_workers=0 "
           f"(median of per-round ratios)")
 

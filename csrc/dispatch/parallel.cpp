@@ -236,7 +236,8 @@ void Pool::run(int64_t begin, int64_t end, int64_t grain, int threads,
                detail::ChunkFunction call, const void* body) {
   RegionScope region;
   std::unique_lock<std::mutex> lock(caller_, std::try_to_lock);
-  const int participants = lock.owns_lock() ? std::min(threads, 1 + ensure_workers(threads - 1)) : 1;
+  const int participants =
+      lock.owns_lock() ? std::min(threads, 1 + ensure_workers(threads - 1)) : 1;
   if (participants <= 1) {
     call(body, begin, end);
     return;
@@ -305,7 +306,8 @@ Pool& pool() {
 // are gone, so the child leaks the old pool and starts a fresh one when a kernel next asks.
 void forget_pool_in_child() { current_pool.store(nullptr, std::memory_order_relaxed); }
 
-[[maybe_unused]] const bool fork_handler_registered = pthread_atfork(nullptr, nullptr, forget_pool_in_child) == 0;
+[[maybe_unused]] const bool fork_handler_registered =
+    pthread_atfork(nullptr, nullptr, forget_pool_in_child) == 0;
 #endif
 
 #endif  // CUNN_THREADS

@@ -2,9 +2,10 @@
 
 Datasets with ``get_batch(indices)`` (TensorDataset, MNIST, Subsets of them) are served one
 indexing operation per batch; any other dataset one ``__getitem__`` per sample, stacked by
-``default_collate``. Loading happens in the calling process unless ``num_workers > 0`` asks for worker processes
-(cunn/data/_worker.py); with batched indexing in-process loading costs far less than workers
-would, while heavy per-sample transforms (augmentation) overlap training in workers.
+``default_collate``. Loading happens in the calling process unless ``num_workers > 0`` asks
+for worker processes (cunn/data/_worker.py): with batched indexing, in-process loading costs
+far less than workers would; heavy per-sample transforms (augmentation) overlap training in
+workers.
 """
 import numpy as np
 
