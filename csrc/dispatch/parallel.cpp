@@ -108,6 +108,13 @@ constexpr uint64_t kOpen = uint64_t{1} << 32;  // state_: job open for joining
 constexpr uint64_t kActiveMask = kOpen - 1;    // state_: threads inside the job
 constexpr int64_t kChunksPerPart = 4;          // how finely a late thread's part is taken over
 
+// A caller that waited longer than this (and longer than its own share took) for chunks in
+// flight on a worker saw that worker preempted mid-chunk: the cores are oversubscribed, so
+// the next kSerialWindow of calls run on the calling thread alone, then threads are tried
+// again. On an idle machine the wait is microseconds; a preemption costs a time slice (ms).
+constexpr std::chrono::microseconds kPreemptedWait{1000};
+constexpr std::chrono::milliseconds kSerialWindow{50};
+
 // One thread's share of a job: chunks [0, chunks) of `chunk` items from lo, taken in order
 // by whoever comes first (the owner, or another thread once it has run out of its own).
 struct alignas(64) Part {
@@ -133,6 +140,7 @@ class Pool {
 
   std::mutex caller_;      // one job at a time; a second caller runs serially
   int spawned_ = 0;        // worker threads started (guarded by caller_)
+  std::chrono::steady_clock::time_point serial_until_{};  // guarded by caller_
   std::unique_ptr<Part[]> parts_;
   int capacity_ = 0;
 
@@ -236,8 +244,10 @@ void Pool::run(int64_t begin, int64_t end, int64_t grain, int threads,
                detail::ChunkFunction call, const void* body) {
   RegionScope region;
   std::unique_lock<std::mutex> lock(caller_, std::try_to_lock);
-  const int participants =
-      lock.owns_lock() ? std::min(threads, 1 + ensure_workers(threads - 1)) : 1;
+  const auto started = std::chrono::steady_clock::now();
+  const int participants = lock.owns_lock() && started >= serial_until_
+                               ? std::min(threads, 1 + ensure_workers(threads - 1))
+                               : 1;
   if (participants <= 1) {
     call(body, begin, end);
     return;
@@ -275,11 +285,16 @@ void Pool::run(int64_t begin, int64_t end, int64_t grain, int threads,
   work(0);
 
   // Every chunk has been started; wait for those still running elsewhere.
+  const auto own_done = std::chrono::steady_clock::now();
   state_.fetch_and(~kOpen, std::memory_order_acq_rel);
   for (int i = 1; state_.load(std::memory_order_acquire) & kActiveMask; ++i) {
     cpu_relax();
     if (i % 64 == 0) std::this_thread::yield();
   }
+  const auto finished = std::chrono::steady_clock::now();
+  const auto waited = finished - own_done;
+  if (waited > kPreemptedWait && waited > own_done - started)
+    serial_until_ = finished + kSerialWindow;
   if (failed_.load(std::memory_order_relaxed)) {
     std::exception_ptr error = error_;
     error_ = nullptr;
