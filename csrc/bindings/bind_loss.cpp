@@ -48,7 +48,7 @@ void require_scores(const py::array& scores, const char* op, const char* arg) {
   require_ndim(scores, 2, op, arg);
 }
 
-py::tuple cross_entropy_forward(const py::array& logits, const py::array& labels,
+py::tuple cross_entropy_forward(const InputArray& logits, const InputArray& labels,
                                 const std::string& reduction) {
   const char* op = "cross_entropy_forward";
   require_scores(logits, op, "logits");
@@ -69,8 +69,8 @@ py::tuple cross_entropy_forward(const py::array& logits, const py::array& labels
   return py::make_tuple(loss, log_probs);
 }
 
-py::array cross_entropy_backward(const py::array& grad_output, const py::array& log_probs,
-                                 const py::array& labels, const std::string& reduction) {
+py::array cross_entropy_backward(const InputArray& grad_output, const InputArray& log_probs,
+                                 const InputArray& labels, const std::string& reduction) {
   const char* op = "cross_entropy_backward";
   require_scores(log_probs, op, "log_probs");
   const int64_t batch = log_probs.shape(0), classes = log_probs.shape(1);
@@ -90,7 +90,7 @@ py::array cross_entropy_backward(const py::array& grad_output, const py::array& 
   return grad_logits;
 }
 
-py::array nll_loss_forward(const py::array& log_probs, const py::array& labels,
+py::array nll_loss_forward(const InputArray& log_probs, const InputArray& labels,
                            const std::string& reduction) {
   const char* op = "nll_loss_forward";
   require_scores(log_probs, op, "log_probs");
@@ -108,7 +108,7 @@ py::array nll_loss_forward(const py::array& log_probs, const py::array& labels,
   return loss;
 }
 
-py::array nll_loss_backward(const py::array& grad_output, const py::array& labels,
+py::array nll_loss_backward(const InputArray& grad_output, const InputArray& labels,
                             int64_t num_classes, const std::string& reduction) {
   const char* op = "nll_loss_backward";
   if (num_classes < 0)
@@ -137,8 +137,8 @@ void require_pair(const py::array& input, const py::array& target, const char* o
   require_shape(target, shape_of(input), op, "target");
 }
 
-py::array pointwise_forward(kernels::PointwiseLoss kind, const char* op, const py::array& input,
-                            const py::array& target, const std::string& reduction) {
+py::array pointwise_forward(kernels::PointwiseLoss kind, const char* op, const InputArray& input,
+                            const InputArray& target, const std::string& reduction) {
   require_pair(input, target, op);
   const kernels::LossReduction how = reduction_of(reduction, op);
   if (kind == kernels::PointwiseLoss::binary_cross_entropy) {
@@ -163,8 +163,8 @@ py::array pointwise_forward(kernels::PointwiseLoss kind, const char* op, const p
 }
 
 py::array pointwise_backward(kernels::PointwiseLoss kind, const char* op,
-                             const py::array& grad_output, const py::array& input,
-                             const py::array& target, const std::string& reduction) {
+                             const InputArray& grad_output, const InputArray& input,
+                             const InputArray& target, const std::string& reduction) {
   require_pair(input, target, op);
   const kernels::LossReduction how = reduction_of(reduction, op);
   require_grad_output(grad_output, loss_shape(how, shape_of(input)), op);
@@ -183,12 +183,12 @@ py::array pointwise_backward(kernels::PointwiseLoss kind, const char* op,
 
 void bind_pointwise(py::module_& m, kernels::PointwiseLoss kind, const char* forward_name,
                     const char* backward_name) {
-  m.def(forward_name, [kind, forward_name](const py::array& input, const py::array& target,
+  m.def(forward_name, [kind, forward_name](const InputArray& input, const InputArray& target,
                                            const std::string& reduction) {
     return pointwise_forward(kind, forward_name, input, target, reduction);
   }, py::arg("input"), py::arg("target"), py::arg("reduction") = "mean");
-  m.def(backward_name, [kind, backward_name](const py::array& grad_output,
-                                             const py::array& input, const py::array& target,
+  m.def(backward_name, [kind, backward_name](const InputArray& grad_output,
+                                             const InputArray& input, const InputArray& target,
                                              const std::string& reduction) {
     return pointwise_backward(kind, backward_name, grad_output, input, target, reduction);
   }, py::arg("grad_output"), py::arg("input"), py::arg("target"), py::arg("reduction") = "mean");

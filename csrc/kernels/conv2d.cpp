@@ -10,6 +10,9 @@
 // stride 1 and no padding skips the copy: cols[n] is x[n] itself.
 //
 // 3x3 kernels at stride 1 with enough channels take the Winograd path instead (below).
+// Geometries where most of im2col's work would be padding (huge padding, a kernel far
+// larger than the input) take the direct loops of conv2d_direct.cpp, whose cost is the
+// number of products that read the input.
 //
 // Threads take whole images (the sgemm inside then runs serially); a lone image lets
 // sgemm split the product instead. sgemm sums each element in an order fixed by the
@@ -27,6 +30,7 @@
 
 #include "dispatch/cpu.h"
 #include "dispatch/parallel.h"
+#include "kernels/conv2d_direct.h"
 #include "kernels/gemm.h"
 #include "kernels/gemm_ukernel.h"
 
@@ -528,6 +532,10 @@ bool winograd_backward_input_applies(const Conv2dShape& s) {
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight,
                     const float* bias, float* out) {
   if (s.batch <= 0 || s.out_channels <= 0) return;
+  if (conv2d_direct_pays(s)) {
+    conv2d_direct_forward(s, x, weight, bias, out);
+    return;
+  }
   if (winograd_applies(s)) {
     winograd_conv(make_winograd(s.batch, s.channels, s.out_channels, s.height, s.width, s.pad_h,
                                 s.pad_w),
@@ -583,6 +591,16 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight,
 void conv2d_backward_input(const Conv2dShape& s, const float* grad_output, const float* weight,
                            float* grad_input) {
   if (s.batch <= 0 || s.channels <= 0) return;
+  // No output channels: nothing flows back (and the padded loops below would still
+  // sweep every output position).
+  if (s.out_channels <= 0) {
+    std::fill(grad_input, grad_input + s.batch * s.channels * s.height * s.width, 0.f);
+    return;
+  }
+  if (conv2d_direct_pays(s)) {
+    conv2d_direct_backward_input(s, grad_output, weight, grad_input);
+    return;
+  }
   if (winograd_backward_input_applies(s)) {
     winograd_conv(make_winograd(s.batch, s.out_channels, s.channels, s.out_h, s.out_w,
                                 2 - s.pad_h, 2 - s.pad_w),
@@ -622,6 +640,10 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* grad_output, cons
   if (size <= 0) return;
   if (s.batch <= 0) {
     std::fill(grad_weight, grad_weight + size, 0.f);
+    return;
+  }
+  if (conv2d_direct_pays(s)) {
+    conv2d_direct_backward_weight(s, grad_output, x, grad_weight);
     return;
   }
   if (winograd_applies(s)) {
