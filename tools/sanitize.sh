@@ -24,19 +24,29 @@ cmake --build "$build" -j "${CUNN_BUILD_JOBS:-2}"
 
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
-mkdir "$scratch/cunn"
-(cd cunn && find . -name '*.py' -exec cp --parents {} "$scratch/cunn/" \;)
+cp -r cunn "$scratch/cunn"
+rm -f "$scratch"/cunn/_C*.so
 cp "$build"/_C*.so "$scratch/cunn/"
 
 asan_runtime="$(${CXX:-c++} -print-file-name=libasan.so)"
+if [ ! -e "$asan_runtime" ]; then
+  echo "sanitize.sh: the compiler has no ASan runtime (libasan.so)" >&2
+  exit 1
+fi
+# pytest runs from the scratch folder, so that `import cunn` finds the sanitized copy
+# rather than the source tree; test paths are made absolute for it.
+repo="$(pwd)"
 if [ "$#" -eq 0 ]; then
   set -- tests/kernels
 fi
-# PYTHONSAFEPATH keeps the working directory off sys.path, so `import cunn` finds the
-# sanitized copy rather than the source tree.
-export LD_PRELOAD="$asan_runtime" PYTHONSAFEPATH=1 PYTHONPATH="$scratch"
+arguments=()
+for argument in "$@"; do
+  if [ -e "$argument" ]; then arguments+=("$repo/$argument"); else arguments+=("$argument"); fi
+done
+cd "$scratch"
+export LD_PRELOAD="$asan_runtime" PYTHONPATH="$scratch"
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 python3 -c 'import sys, cunn; assert cunn.__file__.startswith(sys.argv[1]), cunn.__file__' \
   "$scratch"
-python3 -m pytest -q -p no:cacheprovider "$@"
+python3 -m pytest -q -p no:cacheprovider --rootdir="$repo" "${arguments[@]}"
