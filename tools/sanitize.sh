@@ -44,9 +44,12 @@ for argument in "$@"; do
   if [ -e "$argument" ]; then arguments+=("$repo/$argument"); else arguments+=("$argument"); fi
 done
 cd "$scratch"
-export LD_PRELOAD="$asan_runtime" PYTHONPATH="$scratch"
+# libstdc++ is preloaded too: ASan finds the real __cxa_throw only in a library loaded
+# before it intercepts (else the first C++ exception aborts the process).
+cxx_runtime="$(${CXX:-c++} -print-file-name=libstdc++.so)"
+export LD_PRELOAD="$asan_runtime $cxx_runtime" PYTHONPATH="$scratch"
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 python3 -c 'import sys, cunn; assert cunn.__file__.startswith(sys.argv[1]), cunn.__file__' \
   "$scratch"
-python3 -m pytest -q -p no:cacheprovider --rootdir="$repo" "${arguments[@]}"
+python3 -m pytest -q -p no:cacheprovider --capture=sys --rootdir="$repo" "${arguments[@]}"
