@@ -5,10 +5,10 @@ and kernels), reductions, dims and whether every input array is misaligned; the 
 come from a NumPy generator seeded by the draw. The compiled call must give the
 reference's result (rtol 1e-4, atol 1e-5: float32 sums of a few terms; pooling and
 selections exactly) or refuse the arguments with one of the documented errors
-(ValueError, TypeError, IndexError); anything else, a crash included, fails. The runs are derandomized and
-small (FUZZ_EXAMPLES per family), so the test is reproducible and takes seconds; its
-main job is under the sanitizer build (tools/sanitize.sh), where any out-of-bounds or
-misaligned access stops the run.
+(ValueError, TypeError, IndexError); anything else, a crash included, fails. The runs
+are derandomized and small (FUZZ_EXAMPLES per family), so the test is reproducible and
+takes seconds; its main job is under the sanitizer build (tools/sanitize.sh), where any
+out-of-bounds or misaligned access stops the run.
 """
 import numpy as np
 import pytest
