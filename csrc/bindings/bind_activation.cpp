@@ -11,7 +11,7 @@ namespace {
 using Forward = void (*)(const float*, float*, int64_t);
 using Backward = void (*)(const float*, const float*, float*, int64_t);
 
-py::array forward(Forward kernel, const char* op, const py::array& x) {
+py::array forward(Forward kernel, const char* op, const InputArray& x) {
   require_float_input(x, op, "x");
   py::array out = new_float_array(shape_of(x));
   const float* x_data = cdata_of<float>(x);
@@ -25,8 +25,8 @@ py::array forward(Forward kernel, const char* op, const py::array& x) {
 }
 
 // `saved` is x (relu) or the forward output (sigmoid, tanh), named `saved_arg`.
-py::array backward(Backward kernel, const char* op, const py::array& grad_output,
-                   const py::array& saved, const char* saved_arg) {
+py::array backward(Backward kernel, const char* op, const InputArray& grad_output,
+                   const InputArray& saved, const char* saved_arg) {
   require_float_input(grad_output, op, "grad_output");
   require_float_input(saved, op, saved_arg);
   require_shape(grad_output, shape_of(saved), op, "grad_output");
@@ -45,13 +45,13 @@ py::array backward(Backward kernel, const char* op, const py::array& grad_output
 }  // namespace
 
 void bind_activation(py::module_& m) {
-  m.def("relu_forward", [](const py::array& x) {
+  m.def("relu_forward", [](const InputArray& x) {
     return forward(kernels::relu_forward, "relu_forward", x);
   }, py::arg("x"));
-  m.def("relu_backward", [](const py::array& grad_output, const py::array& x) {
+  m.def("relu_backward", [](const InputArray& grad_output, const InputArray& x) {
     return backward(kernels::relu_backward, "relu_backward", grad_output, x, "x");
   }, py::arg("grad_output"), py::arg("x"));
-  m.def("leaky_relu_forward", [](const py::array& x, float negative_slope) {
+  m.def("leaky_relu_forward", [](const InputArray& x, float negative_slope) {
     const char* op = "leaky_relu_forward";
     require_float_input(x, op, "x");
     py::array out = new_float_array(shape_of(x));
@@ -64,7 +64,7 @@ void bind_activation(py::module_& m) {
     }
     return out;
   }, py::arg("x"), py::arg("negative_slope"));
-  m.def("leaky_relu_backward", [](const py::array& grad_output, const py::array& x,
+  m.def("leaky_relu_backward", [](const InputArray& grad_output, const InputArray& x,
                                   float negative_slope) {
     const char* op = "leaky_relu_backward";
     require_float_input(grad_output, op, "grad_output");
@@ -81,16 +81,16 @@ void bind_activation(py::module_& m) {
     }
     return grad_input;
   }, py::arg("grad_output"), py::arg("x"), py::arg("negative_slope"));
-  m.def("sigmoid_forward", [](const py::array& x) {
+  m.def("sigmoid_forward", [](const InputArray& x) {
     return forward(kernels::sigmoid_forward, "sigmoid_forward", x);
   }, py::arg("x"));
-  m.def("sigmoid_backward", [](const py::array& grad_output, const py::array& output) {
+  m.def("sigmoid_backward", [](const InputArray& grad_output, const InputArray& output) {
     return backward(kernels::sigmoid_backward, "sigmoid_backward", grad_output, output, "output");
   }, py::arg("grad_output"), py::arg("output"));
-  m.def("tanh_forward", [](const py::array& x) {
+  m.def("tanh_forward", [](const InputArray& x) {
     return forward(kernels::tanh_forward, "tanh_forward", x);
   }, py::arg("x"));
-  m.def("tanh_backward", [](const py::array& grad_output, const py::array& output) {
+  m.def("tanh_backward", [](const InputArray& grad_output, const InputArray& output) {
     return backward(kernels::tanh_backward, "tanh_backward", grad_output, output, "output");
   }, py::arg("grad_output"), py::arg("output"));
 }

@@ -62,7 +62,7 @@ std::vector<int64_t> output_shape(const kernels::Conv2dShape& s) {
   return {s.batch, s.out_channels, s.out_h, s.out_w};
 }
 
-py::array conv2d_forward(const py::array& x, const py::array& weight, const py::object& bias,
+py::array conv2d_forward(const InputArray& x, const InputArray& weight, const py::object& bias,
                          const py::object& stride, const py::object& padding) {
   const char* op = "conv2d_forward";
   require_nchw(x, op, "x");
@@ -75,7 +75,7 @@ py::array conv2d_forward(const py::array& x, const py::array& weight, const py::
     if (!py::isinstance<py::array>(bias))
       throw py::type_error(std::string(op) + ": bias must be a numpy.ndarray or None, got " +
                            std::string(py::str(py::type::of(bias).attr("__name__"))));
-    bias_array = py::reinterpret_borrow<py::array>(bias);
+    bias_array = InputArray(py::reinterpret_borrow<py::array>(bias));
     require_float_input(bias_array, op, "bias");
     require_shape(bias_array, {s.out_channels}, op, "bias");
     bias_data = cdata_of<float>(bias_array);
@@ -91,7 +91,7 @@ py::array conv2d_forward(const py::array& x, const py::array& weight, const py::
   return out;
 }
 
-py::array conv2d_backward_input(const py::array& grad_output, const py::array& weight,
+py::array conv2d_backward_input(const InputArray& grad_output, const InputArray& weight,
                                 const py::object& input_shape, const py::object& stride,
                                 const py::object& padding) {
   const char* op = "conv2d_backward_input";
@@ -112,7 +112,7 @@ py::array conv2d_backward_input(const py::array& grad_output, const py::array& w
   return grad_input;
 }
 
-py::array conv2d_backward_weight(const py::array& grad_output, const py::array& x,
+py::array conv2d_backward_weight(const InputArray& grad_output, const InputArray& x,
                                  const py::object& weight_shape, const py::object& stride,
                                  const py::object& padding) {
   const char* op = "conv2d_backward_weight";

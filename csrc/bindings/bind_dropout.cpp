@@ -9,7 +9,7 @@
 namespace cunn::bind {
 namespace {
 
-py::array apply(const char* op, const char* arg, const py::array& values, const py::array& mask,
+py::array apply(const char* op, const char* arg, const InputArray& values, const InputArray& mask,
                 double scale) {
   require_float_input(values, op, arg);
   require_mask(mask, op, "mask");
@@ -55,10 +55,10 @@ py::array apply_channels(const char* op, const char* arg, const py::array& value
 }  // namespace
 
 void bind_dropout(py::module_& m) {
-  m.def("dropout_forward", [](const py::array& x, const py::array& mask, double scale) {
+  m.def("dropout_forward", [](const InputArray& x, const InputArray& mask, double scale) {
     return apply("dropout_forward", "x", x, mask, scale);
   }, py::arg("x"), py::arg("mask"), py::arg("scale"), "x * mask * scale.");
-  m.def("dropout_backward", [](const py::array& grad_output, const py::array& mask,
+  m.def("dropout_backward", [](const InputArray& grad_output, const InputArray& mask,
                                double scale) {
     return apply("dropout_backward", "grad_output", grad_output, mask, scale);
   }, py::arg("grad_output"), py::arg("mask"), py::arg("scale"), "grad_output * mask * scale.");

@@ -35,8 +35,8 @@ py::array as_array(const py::object& value) {
 
 py::array binary(kernels::BinaryOp op, const char* name, const py::object& a_value,
                  const py::object& b_value) {
-  const py::array a = as_array(a_value);
-  const py::array b = as_array(b_value);
+  const InputArray a(as_array(a_value));
+  const InputArray b(as_array(b_value));
   require_float32(a, name, "a");
   require_float32(b, name, "b");
   const int64_t ndim = std::max<int64_t>(a.ndim(), b.ndim());

@@ -54,7 +54,7 @@ bool overlaps(const py::array& x, const py::array& y) {
   return x_begin < y_begin + y.nbytes() && y_begin < x_begin + x.nbytes();
 }
 
-py::array gemm(const py::array& a, const py::array& b, bool trans_a, bool trans_b, double alpha,
+py::array gemm(const InputArray& a, const InputArray& b, bool trans_a, bool trans_b, double alpha,
                double beta, const py::object& out_object) {
   const Operand a_operand = gemm_operand(a, trans_a, "a");
   const Operand b_operand = gemm_operand(b, trans_b, "b");
@@ -85,7 +85,7 @@ py::array gemm(const py::array& a, const py::array& b, bool trans_a, bool trans_
   return out;
 }
 
-py::array linear_forward(const py::array& x, const py::array& weight, const py::object& bias) {
+py::array linear_forward(const InputArray& x, const InputArray& weight, const py::object& bias) {
   require_float_matrix(x, "linear_forward", "x");
   require_float_matrix(weight, "linear_forward", "weight");
   const int64_t batch = x.shape(0), in_features = x.shape(1);
@@ -100,7 +100,7 @@ py::array linear_forward(const py::array& x, const py::array& weight, const py::
     if (!py::isinstance<py::array>(bias))
       throw py::type_error("linear_forward: bias must be a numpy.ndarray or None, got " +
                            std::string(py::str(py::type::of(bias).attr("__name__"))));
-    bias_array = py::reinterpret_borrow<py::array>(bias);
+    bias_array = InputArray(py::reinterpret_borrow<py::array>(bias));
     require_float_input(bias_array, "linear_forward", "bias");
     require_shape(bias_array, {out_features}, "linear_forward", "bias");
     bias_data = cdata_of<float>(bias_array);
@@ -117,8 +117,8 @@ py::array linear_forward(const py::array& x, const py::array& weight, const py::
   return out;
 }
 
-py::tuple linear_backward(const py::array& grad_output, const py::array& x,
-                          const py::array& weight, bool need_x, bool need_weight,
+py::tuple linear_backward(const InputArray& grad_output, const InputArray& x,
+                          const InputArray& weight, bool need_x, bool need_weight,
                           bool need_bias) {
   require_float_matrix(grad_output, "linear_backward", "grad_output");
   require_float_matrix(x, "linear_backward", "x");
@@ -161,7 +161,7 @@ py::tuple linear_backward(const py::array& grad_output, const py::array& x,
   return py::make_tuple(grad_x, grad_weight, grad_bias);
 }
 
-py::array bias_grad(const py::array& grad_output, int64_t axis) {
+py::array bias_grad(const InputArray& grad_output, int64_t axis) {
   require_float_input(grad_output, "bias_grad", "grad_output");
   const int64_t ndim = grad_output.ndim();
   if (ndim < 1)

@@ -40,8 +40,8 @@ float as_float(const py::object& value, const char* arg) {
 void bind_image_batch(py::module_& m) {
   m.def("normalize_images", [](const py::object& images_object, const py::object& indices_object,
                                const py::object& mean_object, const py::object& std_object) {
-    const py::array images = as_array(images_object, "images");
-    const py::array indices = as_array(indices_object, "indices");
+    const InputArray images(as_array(images_object, "images"));
+    const InputArray indices(as_array(indices_object, "indices"));
     if (!(images.dtype().kind() == 'u' && images.itemsize() == 1))
       throw py::type_error(std::string(kOp) + ": images must be uint8, got " +
                            py::str(images.dtype()).cast<std::string>());

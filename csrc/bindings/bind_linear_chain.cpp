@@ -38,7 +38,7 @@ std::vector<kernels::ChainLayer> chain_layers(const py::list& weights, const py:
   std::vector<kernels::ChainLayer> layers;
   for (size_t i = 0; i < count; ++i) {
     const std::string weight_name = item("weights", i);
-    py::array weight = as_ndarray(weights[i], op, weight_name.c_str());
+    const InputArray weight(as_ndarray(weights[i], op, weight_name.c_str()));
     require_float_matrix(weight, op, weight_name.c_str());
     if (weight.shape(1) != in_features)
       throw py::value_error(std::string(op) + ": " + weight_name +
@@ -48,7 +48,7 @@ std::vector<kernels::ChainLayer> chain_layers(const py::list& weights, const py:
     const float* bias_data = nullptr;
     if (biases && !(*biases)[i].is_none()) {
       const std::string bias_name = item("biases", i);
-      py::array bias = as_ndarray((*biases)[i], op, bias_name.c_str());
+      const InputArray bias(as_ndarray((*biases)[i], op, bias_name.c_str()));
       require_float_input(bias, op, bias_name.c_str());
       require_shape(bias, {out_features}, op, bias_name.c_str());
       bias_data = cdata_of<float>(bias);
@@ -61,7 +61,7 @@ std::vector<kernels::ChainLayer> chain_layers(const py::list& weights, const py:
   return layers;
 }
 
-py::tuple linear_chain_forward(const py::array& x, const py::list& weights,
+py::tuple linear_chain_forward(const InputArray& x, const py::list& weights,
                                const py::list& biases, const std::vector<bool>& relus) {
   const char* op = "linear_chain_forward";
   require_float_matrix(x, op, "x");
@@ -84,7 +84,7 @@ py::tuple linear_chain_forward(const py::array& x, const py::list& weights,
   return py::make_tuple(outputs[layers.size() - 1], outputs);
 }
 
-py::tuple linear_chain_backward(const py::array& grad_output, const py::array& x,
+py::tuple linear_chain_backward(const InputArray& grad_output, const InputArray& x,
                                 const py::list& outputs, const py::list& weights,
                                 const std::vector<bool>& relus, bool need_x,
                                 const std::vector<bool>& need_weights,
@@ -103,7 +103,7 @@ py::tuple linear_chain_backward(const py::array& grad_output, const py::array& x
   std::vector<const float*> output_data;
   for (size_t i = 0; i < count; ++i) {
     const std::string output_name = item("outputs", i);
-    py::array output = as_ndarray(outputs[i], op, output_name.c_str());
+    const InputArray output(as_ndarray(outputs[i], op, output_name.c_str()));
     require_float_input(output, op, output_name.c_str());
     require_shape(output, {batch, layers[i].out_features}, op, output_name.c_str());
     output_data.push_back(cdata_of<float>(output));

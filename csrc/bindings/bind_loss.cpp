@@ -104,7 +104,7 @@ void require_scores(const py::array& scores, const char* op, const char* arg) {
   require_ndim(scores, 2, op, arg);
 }
 
-py::tuple cross_entropy_forward(const py::array& logits, const py::array& labels,
+py::tuple cross_entropy_forward(const InputArray& logits, const InputArray& labels,
                                 const std::string& reduction, const py::object& weight,
                                 int64_t ignore_index, double label_smoothing) {
   const char* op = "cross_entropy_forward";
@@ -141,8 +141,8 @@ py::tuple cross_entropy_forward(const py::array& logits, const py::array& labels
   return py::make_tuple(loss, log_probs);
 }
 
-py::array cross_entropy_backward(const py::array& grad_output, const py::array& log_probs,
-                                 const py::array& labels, const std::string& reduction,
+py::array cross_entropy_backward(const InputArray& grad_output, const InputArray& log_probs,
+                                 const InputArray& labels, const std::string& reduction,
                                  const py::object& weight, int64_t ignore_index,
                                  double label_smoothing) {
   const char* op = "cross_entropy_backward";
@@ -174,7 +174,7 @@ py::array cross_entropy_backward(const py::array& grad_output, const py::array& 
   return grad_logits;
 }
 
-py::array nll_loss_forward(const py::array& log_probs, const py::array& labels,
+py::array nll_loss_forward(const InputArray& log_probs, const InputArray& labels,
                            const std::string& reduction, const py::object& weight,
                            int64_t ignore_index) {
   const char* op = "nll_loss_forward";
@@ -198,7 +198,7 @@ py::array nll_loss_forward(const py::array& log_probs, const py::array& labels,
   return loss;
 }
 
-py::array nll_loss_backward(const py::array& grad_output, const py::array& labels,
+py::array nll_loss_backward(const InputArray& grad_output, const InputArray& labels,
                             int64_t num_classes, const std::string& reduction,
                             const py::object& weight, int64_t ignore_index) {
   const char* op = "nll_loss_backward";
@@ -239,7 +239,7 @@ struct PointwiseArguments {
   py::object weight_keep, pos_weight_keep;
 };
 
-PointwiseArguments pointwise_arguments(const py::array& input, double parameter,
+PointwiseArguments pointwise_arguments(const InputArray& input, double parameter,
                                        const py::object& weight, const py::object& pos_weight,
                                        const char* op) {
   PointwiseArguments result;
@@ -251,8 +251,8 @@ PointwiseArguments pointwise_arguments(const py::array& input, double parameter,
   return result;
 }
 
-py::array pointwise_forward(kernels::PointwiseLoss kind, const char* op, const py::array& input,
-                            const py::array& target, const std::string& reduction,
+py::array pointwise_forward(kernels::PointwiseLoss kind, const char* op, const InputArray& input,
+                            const InputArray& target, const std::string& reduction,
                             const kernels::PointwiseOptions& options = {}) {
   require_pair(input, target, op);
   const kernels::LossReduction how = reduction_of(reduction, op);
@@ -278,8 +278,8 @@ py::array pointwise_forward(kernels::PointwiseLoss kind, const char* op, const p
 }
 
 py::array pointwise_backward(kernels::PointwiseLoss kind, const char* op,
-                             const py::array& grad_output, const py::array& input,
-                             const py::array& target, const std::string& reduction,
+                             const InputArray& grad_output, const InputArray& input,
+                             const InputArray& target, const std::string& reduction,
                              const kernels::PointwiseOptions& options = {}) {
   require_pair(input, target, op);
   const kernels::LossReduction how = reduction_of(reduction, op);
@@ -300,12 +300,12 @@ py::array pointwise_backward(kernels::PointwiseLoss kind, const char* op,
 
 void bind_pointwise(py::module_& m, kernels::PointwiseLoss kind, const char* forward_name,
                     const char* backward_name) {
-  m.def(forward_name, [kind, forward_name](const py::array& input, const py::array& target,
+  m.def(forward_name, [kind, forward_name](const InputArray& input, const InputArray& target,
                                            const std::string& reduction) {
     return pointwise_forward(kind, forward_name, input, target, reduction);
   }, py::arg("input"), py::arg("target"), py::arg("reduction") = "mean");
-  m.def(backward_name, [kind, backward_name](const py::array& grad_output,
-                                             const py::array& input, const py::array& target,
+  m.def(backward_name, [kind, backward_name](const InputArray& grad_output,
+                                             const InputArray& input, const InputArray& target,
                                              const std::string& reduction) {
     return pointwise_backward(kind, backward_name, grad_output, input, target, reduction);
   }, py::arg("grad_output"), py::arg("input"), py::arg("target"), py::arg("reduction") = "mean");

@@ -1,7 +1,7 @@
 // Optimizer steps over lists of arrays: sgd_step_, adam_step_, rmsprop_step_,
 // adadelta_step_, adagrad_step_.
-// Every list element is checked (float32, C-contiguous, writable unless it is a
-// gradient, the parameter's shape) and errors name the op, the list and the
+// Every list element is checked (float32, C-contiguous, writable and aligned unless it
+// is a gradient, the parameter's shape) and errors name the op, the list and the
 // index: "adam_step_: exp_avgs[3] must have shape (128,), got (10,)".
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -54,6 +54,7 @@ void require_length(const ArrayList& list, size_t length, const char* op, const 
 bool is_ready(const py::array& array, const std::vector<int64_t>* shape, bool writable) {
   const auto flags = array.flags();
   if (!(flags & py::array::c_style) || (writable && !array.writeable())) return false;
+  if (!(flags & py::detail::npy_api::NPY_ARRAY_ALIGNED_)) return false;
   const py::dtype dtype = array.dtype();
   // A byte-swapped float32 ('>f4' here) fails too; require_float32 then refuses it.
   const char order = dtype.byteorder();
@@ -81,13 +82,15 @@ std::vector<std::vector<int64_t>> check_params(const ArrayList& params, const ch
       require_float32(param, op, arg.c_str());
       require_contiguous(param, op, arg.c_str());
       require_writable(param, op, arg.c_str());
+      require_aligned(param, op, arg.c_str());
     }
     shapes.push_back(shape_of(param));
   }
   return shapes;
 }
 
-void check_grads(const ArrayList& grads, const std::vector<std::vector<int64_t>>& shapes,
+// Gradients are only read: a misaligned one is replaced by its aligned copy.
+void check_grads(ArrayList& grads, const std::vector<std::vector<int64_t>>& shapes,
                  const char* op) {
   require_length(grads, shapes.size(), op, "grads", "parameter");
   for (size_t i = 0; i < shapes.size(); ++i) {
@@ -95,6 +98,7 @@ void check_grads(const ArrayList& grads, const std::vector<std::vector<int64_t>>
     const std::string arg = element_name("grads", i);
     require_float_input(grads.arrays[i], op, arg.c_str());
     require_shape(grads.arrays[i], shapes[i], op, arg.c_str());
+    grads.arrays[i] = InputArray(grads.arrays[i]);
   }
 }
 

@@ -13,7 +13,7 @@ namespace {
 
 std::string pair_string(int64_t a, int64_t b) { return shape_string(std::vector<int64_t>{a, b}); }
 
-py::tuple max_pool2d_forward(const py::array& x, const py::object& kernel_size,
+py::tuple max_pool2d_forward(const InputArray& x, const py::object& kernel_size,
                              const py::object& stride, const py::object& padding) {
   const char* op = "max_pool2d_forward";
   require_float32(x, op, "x");
@@ -55,7 +55,7 @@ py::tuple max_pool2d_forward(const py::array& x, const py::object& kernel_size,
   return py::make_tuple(out, indices);
 }
 
-py::array max_pool2d_backward(const py::array& grad_output, const py::array& indices,
+py::array max_pool2d_backward(const InputArray& grad_output, const InputArray& indices,
                               const py::object& input_shape) {
   const char* op = "max_pool2d_backward";
   require_float32(grad_output, op, "grad_output");

@@ -70,7 +70,7 @@ std::vector<char> summed_axes(const py::object& dims, int64_t ndim) {
   return flags;
 }
 
-py::array sum(const py::array& x, const py::object& dims, bool keepdim) {
+py::array sum(const InputArray& x, const py::object& dims, bool keepdim) {
   require_float_input(x, "sum", "x");
   const int64_t ndim = x.ndim();
   const std::vector<char> flags = summed_axes(dims, ndim);
@@ -92,7 +92,7 @@ py::array sum(const py::array& x, const py::object& dims, bool keepdim) {
   return out;
 }
 
-py::tuple max(const py::array& x, const py::object& dim_object, bool keepdim) {
+py::tuple max(const InputArray& x, const py::object& dim_object, bool keepdim) {
   const char* op = "max";
   require_float_input(x, op, "x");
   if (!is_axis(dim_object))

@@ -31,7 +31,7 @@ Slices slices_around(const py::array& x, int64_t dim, const char* op) {
 using Forward = void (*)(const float*, float*, int64_t, int64_t, int64_t);
 using Backward = void (*)(const float*, const float*, float*, int64_t, int64_t, int64_t);
 
-py::array forward(Forward kernel, const char* op, const py::array& x, int64_t dim) {
+py::array forward(Forward kernel, const char* op, const InputArray& x, int64_t dim) {
   require_float_input(x, op, "x");
   const Slices s = slices_around(x, dim, op);
   py::array out = new_float_array(shape_of(x));
@@ -44,8 +44,8 @@ py::array forward(Forward kernel, const char* op, const py::array& x, int64_t di
   return out;
 }
 
-py::array backward(Backward kernel, const char* op, const py::array& grad_output,
-                   const py::array& output, int64_t dim) {
+py::array backward(Backward kernel, const char* op, const InputArray& grad_output,
+                   const InputArray& output, int64_t dim) {
   require_float_input(grad_output, op, "grad_output");
   require_float_input(output, op, "output");
   require_shape(grad_output, shape_of(output), op, "grad_output");
@@ -64,17 +64,17 @@ py::array backward(Backward kernel, const char* op, const py::array& grad_output
 }  // namespace
 
 void bind_softmax(py::module_& m) {
-  m.def("softmax_forward", [](const py::array& x, int64_t dim) {
+  m.def("softmax_forward", [](const InputArray& x, int64_t dim) {
     return forward(kernels::softmax_forward, "softmax_forward", x, dim);
   }, py::arg("x"), py::arg("dim"));
-  m.def("log_softmax_forward", [](const py::array& x, int64_t dim) {
+  m.def("log_softmax_forward", [](const InputArray& x, int64_t dim) {
     return forward(kernels::log_softmax_forward, "log_softmax_forward", x, dim);
   }, py::arg("x"), py::arg("dim"));
-  m.def("softmax_backward", [](const py::array& grad_output, const py::array& output,
+  m.def("softmax_backward", [](const InputArray& grad_output, const InputArray& output,
                                int64_t dim) {
     return backward(kernels::softmax_backward, "softmax_backward", grad_output, output, dim);
   }, py::arg("grad_output"), py::arg("output"), py::arg("dim"));
-  m.def("log_softmax_backward", [](const py::array& grad_output, const py::array& output,
+  m.def("log_softmax_backward", [](const InputArray& grad_output, const InputArray& output,
                                    int64_t dim) {
     return backward(kernels::log_softmax_backward, "log_softmax_backward", grad_output, output,
                     dim);

@@ -106,6 +106,7 @@ void require_float_output(const py::array& array, const std::vector<int64_t>& sh
   require_float32(array, op, arg);
   require_contiguous(array, op, arg);
   require_writable(array, op, arg);
+  require_aligned(array, op, arg);
   require_shape(array, shape, op, arg);
 }
 
@@ -161,6 +162,21 @@ py::array new_line_aligned_float_array(const std::vector<int64_t>& shape) {
   py::capsule owner(data, [](void* memory) { std::free(memory); });
   return py::array(py::dtype::of<float>(), std::vector<py::ssize_t>(shape.begin(), shape.end()),
                    data, owner);
+}
+
+py::array aligned_input(const py::array& array) {
+  if (array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_) return array;
+  // NumPy's copy in the array's own element order: same dtype, shape and values.
+  return py::array::ensure(array, py::detail::npy_api::NPY_ARRAY_ALIGNED_);
+}
+
+void require_aligned(const py::array& array, const char* op, const char* arg) {
+  if (!(array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+    throw py::value_error(std::string(op) + ": " + arg + " must be aligned to its " +
+                          std::to_string(array.itemsize()) +
+                          "-byte items (it is written in place, so it cannot be copied); " +
+                          "np.frombuffer at an offset that is not a multiple of the item "
+                          "size gives such arrays");
 }
 
 py::array new_int64_array(const std::vector<int64_t>& shape) {

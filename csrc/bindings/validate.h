@@ -3,7 +3,8 @@
 // error that names the op and the argument ("linear: weight must be ...").
 // Inputs and outputs must already be float32/int64 and C-contiguous: nothing
 // is silently copied (the Python adapter in cunn/backends/cpu.py makes inputs
-// contiguous; outputs of the wrong layout are refused).
+// contiguous; outputs of the wrong layout are refused), except a misaligned input,
+// which kernels cannot read (aligned_input below).
 #pragma once
 
 #include <pybind11/numpy.h>
@@ -62,4 +63,48 @@ py::array new_float_array(const std::vector<int64_t>& shape);
 py::array new_line_aligned_float_array(const std::vector<int64_t>& shape);
 py::array new_int64_array(const std::vector<int64_t>& shape);
 
+// Alignment. Kernels read float and int64 data with the natural alignment of the type
+// (scalar code and the compiler's vectorised loops assume it), but NumPy hands out
+// misaligned views (np.frombuffer(buffer, offset=1)). An input is read-only, so a
+// misaligned one is copied: aligned_input returns `array` itself when it is aligned, else
+// an aligned copy of it. Outputs and in-place arguments are never copied (the caller would
+// not see the result): require_aligned refuses them with a ValueError.
+py::array aligned_input(const py::array& array);
+void require_aligned(const py::array& array, const char* op, const char* arg);
+
+// A read-only array argument, always aligned: made from any ndarray through aligned_input.
+// Bindings declare their input parameters `const InputArray& x` (pybind11 then converts
+// through the type_caster below) and wrap inputs that arrive inside other objects (an
+// optional bias, list items) as InputArray(array).
+class InputArray : public py::array {
+ public:
+  explicit InputArray(const py::array& array) : py::array(aligned_input(array)) {}
+
+ private:
+  friend class py::detail::type_caster<InputArray>;
+  InputArray() : py::array(py::reinterpret_steal<py::array>(py::handle())) {}
+};
+
 }  // namespace cunn::bind
+
+namespace pybind11::detail {
+
+template <>
+class type_caster<cunn::bind::InputArray> {
+ public:
+  // `value` starts as an empty handle until load succeeds, as in pybind11's own object
+  // casters (a default py::array would allocate a NumPy array per call).
+  PYBIND11_TYPE_CASTER(cunn::bind::InputArray, const_name("numpy.ndarray"));
+
+  bool load(handle source, bool) {
+    if (!isinstance<array>(source)) return false;
+    value = cunn::bind::InputArray(reinterpret_borrow<array>(source));
+    return true;
+  }
+
+  static handle cast(const cunn::bind::InputArray& source, return_value_policy, handle) {
+    return source.inc_ref();
+  }
+};
+
+}  // namespace pybind11::detail

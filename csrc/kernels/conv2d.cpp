@@ -12,6 +12,9 @@
 // 3x3 kernels at stride 1 with enough channels take the Winograd path instead
 // (conv2d_winograd.cpp); the column copies are in conv2d_im2col.cpp, the cutting of
 // work over threads in conv2d_partition.cpp, the thresholds in tuning.cpp.
+// Geometries where most of im2col's work would be padding (huge padding, a kernel far
+// larger than the input) take the direct loops of conv2d_direct.cpp, whose cost is the
+// number of products that read the input.
 //
 // Threads take whole images (the sgemm inside then runs serially); a lone image lets
 // sgemm split the product instead. sgemm sums each element in an order fixed by the
@@ -26,6 +29,7 @@
 
 #include <algorithm>
 
+#include "kernels/conv2d_direct.h"
 #include "kernels/conv2d_im2col.h"
 #include "kernels/conv2d_partition.h"
 #include "kernels/conv2d_winograd.h"
@@ -53,6 +57,10 @@ using conv2d_detail::winograd_weight_grad;
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight,
                     const float* bias, float* out) {
   if (s.batch <= 0 || s.out_channels <= 0) return;
+  if (conv2d_direct_pays(s)) {
+    conv2d_direct_forward(s, x, weight, bias, out);
+    return;
+  }
   if (winograd_applies(s)) {
     winograd_conv(make_winograd(s.batch, s.channels, s.out_channels, s.height, s.width, s.pad_h,
                                 s.pad_w),
@@ -108,6 +116,16 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight,
 void conv2d_backward_input(const Conv2dShape& s, const float* grad_output, const float* weight,
                            float* grad_input) {
   if (s.batch <= 0 || s.channels <= 0) return;
+  // No output channels: nothing flows back (and the padded loops below would still
+  // sweep every output position).
+  if (s.out_channels <= 0) {
+    std::fill(grad_input, grad_input + s.batch * s.channels * s.height * s.width, 0.f);
+    return;
+  }
+  if (conv2d_direct_pays(s)) {
+    conv2d_direct_backward_input(s, grad_output, weight, grad_input);
+    return;
+  }
   if (winograd_backward_input_applies(s)) {
     winograd_conv(make_winograd(s.batch, s.out_channels, s.channels, s.out_h, s.out_w,
                                 2 - s.pad_h, 2 - s.pad_w),
@@ -147,6 +165,10 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* grad_output, cons
   if (size <= 0) return;
   if (s.batch <= 0) {
     std::fill(grad_weight, grad_weight + size, 0.f);
+    return;
+  }
+  if (conv2d_direct_pays(s)) {
+    conv2d_direct_backward_weight(s, grad_output, x, grad_weight);
     return;
   }
   if (winograd_applies(s)) {

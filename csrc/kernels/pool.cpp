@@ -72,6 +72,10 @@ void pool_plane(const Pool2dShape& s, const float* x, float* out, int64_t* indic
                 int32_t* key, Index* row_where) {
   const int64_t ow = s.out_w;
   const int32_t minus_infinity = order_key(-std::numeric_limits<float>::infinity());
+  // Only kernel columns q in [pw - (OW-1)*sw, W + pw) read the plane for some output
+  // column: the scan skips the rest, so a kernel of 2^31 columns costs what it reads.
+  const int64_t q_begin = std::max<int64_t>(0, s.pad_w - (ow - 1) * s.stride_w);
+  const int64_t q_end = std::min(s.kernel_w, s.width + s.pad_w);
   for (int64_t i = 0; i < s.out_h; ++i, out += ow, indices += ow) {
     Index* where = row_where;
     if constexpr (std::is_same_v<Index, int64_t>) where = indices;
@@ -88,7 +92,7 @@ void pool_plane(const Pool2dShape& s, const float* x, float* out, int64_t* indic
     }
     for (int64_t h = h_begin; h < h_end; ++h) {
       const float* row = x + h * s.width;
-      for (int64_t q = 0; q < s.kernel_w; ++q) {
+      for (int64_t q = q_begin; q < q_end; ++q) {
         const int64_t offset = q - s.pad_w;
         int64_t lo, hi;
         valid_range(offset, s.stride_w, s.width, ow, &lo, &hi);

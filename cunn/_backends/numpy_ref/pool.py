@@ -1,6 +1,10 @@
 """2-D max pooling (NCHW), reference. Padding counts as -inf; indices are positions
 h * W + w in each input plane (PyTorch's convention); the first maximum wins ties
-and a NaN wins over numbers."""
+and a NaN wins over numbers.
+
+The windows are scanned one kernel offset (p, q) at a time in row-major order, each step
+updating every output whose window reads the input there, so the cost is what the
+windows read: a kernel of 2^31 under padding 2^30 reads a 1x1 input once."""
 import numpy as np
 
 from ._common import float_dtype
@@ -24,6 +28,20 @@ def _pool_output_size(height, width, kernel_size, stride, padding):
     return out_h, out_w
 
 
+def _taps(size, kernel, stride, pad, out):
+    """(offset, lo, hi) for each kernel offset of one axis that reads the input: output
+    indices i in [lo, hi) read index i*stride - pad + offset inside [0, size). Only
+    offsets in [pad - (out-1)*stride, size + pad) can."""
+    offsets = range(max(0, pad - (out - 1) * stride), min(kernel, size + pad))
+    taps = []
+    for offset in offsets:
+        lo = max(0, -((offset - pad) // stride))
+        hi = min(out, (size - 1 + pad - offset) // stride + 1)
+        if lo < hi:
+            taps.append((offset, lo, hi))
+    return taps
+
+
 def max_pool2d_forward(x, kernel_size, stride, padding):
     x = np.asarray(x, dtype=float_dtype(x))
     if x.ndim != 4:
@@ -31,24 +49,26 @@ def max_pool2d_forward(x, kernel_size, stride, padding):
     batch, channels, height, width = x.shape
     out_h, out_w = _pool_output_size(height, width, kernel_size, stride, padding)
     (kernel_h, kernel_w), (stride_h, stride_w), (pad_h, pad_w) = kernel_size, stride, padding
-    padded = np.pad(x, ((0, 0), (0, 0), (pad_h, pad_h), (pad_w, pad_w)),
-                    constant_values=-np.inf)
-    s_n, s_c, s_h, s_w = padded.strides
-    windows = np.lib.stride_tricks.as_strided(
-        padded, shape=(batch, channels, out_h, out_w, kernel_h, kernel_w),
-        strides=(s_n, s_c, s_h * stride_h, s_w * stride_w, s_h, s_w), writeable=False
-    ).reshape(batch, channels, out_h, out_w, kernel_h * kernel_w)
-    offset = np.argmax(windows, axis=-1)  # first maximum; first NaN if any
-    output = np.take_along_axis(windows, offset[..., None], axis=-1)[..., 0]
-    # A window of nothing but -inf reports its first position, which may be padding:
-    # take its first position inside the input instead, as PyTorch does.
-    first_row = np.maximum(pad_h - np.arange(out_h) * stride_h, 0)[:, None]
-    first_col = np.maximum(pad_w - np.arange(out_w) * stride_w, 0)[None, :]
-    offset = np.where(output == -np.inf, first_row * kernel_w + first_col, offset)
-    row = (np.arange(out_h) * stride_h - pad_h)[:, None] + offset // kernel_w
-    col = (np.arange(out_w) * stride_w - pad_w)[None, :] + offset % kernel_w
-    indices = (row * width + col).astype(np.int64)
-    return np.ascontiguousarray(output), indices
+    output = np.full((batch, channels, out_h, out_w), -np.inf, dtype=x.dtype)
+    # Until something beats -inf, a window reports its first position inside the input,
+    # as PyTorch does.
+    first_row = np.maximum(np.arange(out_h) * stride_h - pad_h, 0)
+    first_col = np.maximum(np.arange(out_w) * stride_w - pad_w, 0)
+    indices = np.empty((batch, channels, out_h, out_w), dtype=np.int64)
+    indices[...] = first_row[:, None] * width + first_col[None, :]
+    column_taps = _taps(width, kernel_w, stride_w, pad_w, out_w)
+    for p, row_lo, row_hi in _taps(height, kernel_h, stride_h, pad_h, out_h):
+        rows = np.arange(row_lo, row_hi) * stride_h - pad_h + p
+        for q, col_lo, col_hi in column_taps:
+            cols = np.arange(col_lo, col_hi) * stride_w - pad_w + q
+            values = x[:, :, rows[0]:rows[-1] + 1:stride_h, cols[0]:cols[-1] + 1:stride_w]
+            best = output[:, :, row_lo:row_hi, col_lo:col_hi]
+            # A larger number wins, the first NaN wins and stays, ties keep the first.
+            take = (values > best) | (np.isnan(values) & ~np.isnan(best))
+            np.copyto(best, values, where=take)
+            np.copyto(indices[:, :, row_lo:row_hi, col_lo:col_hi],
+                      rows[:, None] * width + cols[None, :], where=take)
+    return output, indices
 
 
 def max_pool2d_backward(grad_output, indices, input_shape):
