@@ -53,7 +53,8 @@ bool require_labels(const py::array& labels, int64_t batch, int64_t classes, con
 const float* optional_floats(const py::object& value, const std::vector<int64_t>& shape,
                              const char* op, const char* arg, py::object& keep) {
   if (value.is_none()) return nullptr;
-  py::array array = as_ndarray(value, op, arg);
+  // Read through a raw pointer like the other inputs: aligned (a copy when it is not).
+  InputArray array(as_ndarray(value, op, arg));
   require_float_input(array, op, arg);
   require_shape(array, shape, op, arg);
   keep = array;
@@ -315,15 +316,15 @@ void bind_pointwise(py::module_& m, kernels::PointwiseLoss kind, const char* for
 // reduction, parameter_name).
 void bind_parameterised(py::module_& m, kernels::PointwiseLoss kind, const char* forward_name,
                         const char* backward_name, const char* parameter_name) {
-  m.def(forward_name, [kind, forward_name](const py::array& input, const py::array& target,
+  m.def(forward_name, [kind, forward_name](const InputArray& input, const InputArray& target,
                                            const std::string& reduction, double parameter) {
     const PointwiseArguments arguments = pointwise_arguments(input, parameter, py::none(),
                                                              py::none(), forward_name);
     return pointwise_forward(kind, forward_name, input, target, reduction, arguments.options);
   }, py::arg("input"), py::arg("target"), py::arg("reduction") = "mean",
      py::arg(parameter_name) = 1.0);
-  m.def(backward_name, [kind, backward_name](const py::array& grad_output,
-                                             const py::array& input, const py::array& target,
+  m.def(backward_name, [kind, backward_name](const InputArray& grad_output,
+                                             const InputArray& input, const InputArray& target,
                                              const std::string& reduction, double parameter) {
     const PointwiseArguments arguments = pointwise_arguments(input, parameter, py::none(),
                                                              py::none(), backward_name);
@@ -336,7 +337,7 @@ void bind_parameterised(py::module_& m, kernels::PointwiseLoss kind, const char*
 // The binary cross-entropies with their optional weight (and pos_weight with logits).
 void bind_weighted(py::module_& m, kernels::PointwiseLoss kind, const char* forward_name,
                    const char* backward_name) {
-  m.def(forward_name, [kind, forward_name](const py::array& input, const py::array& target,
+  m.def(forward_name, [kind, forward_name](const InputArray& input, const InputArray& target,
                                            const std::string& reduction,
                                            const py::object& weight,
                                            const py::object& pos_weight) {
@@ -345,8 +346,8 @@ void bind_weighted(py::module_& m, kernels::PointwiseLoss kind, const char* forw
     return pointwise_forward(kind, forward_name, input, target, reduction, arguments.options);
   }, py::arg("input"), py::arg("target"), py::arg("reduction") = "mean",
      py::arg("weight") = py::none(), py::arg("pos_weight") = py::none());
-  m.def(backward_name, [kind, backward_name](const py::array& grad_output,
-                                             const py::array& input, const py::array& target,
+  m.def(backward_name, [kind, backward_name](const InputArray& grad_output,
+                                             const InputArray& input, const InputArray& target,
                                              const std::string& reduction,
                                              const py::object& weight,
                                              const py::object& pos_weight) {
@@ -386,15 +387,15 @@ void bind_loss(py::module_& m) {
   bind_parameterised(m, kernels::PointwiseLoss::huber, "huber_loss_forward",
                      "huber_loss_backward", "delta");
   // kl_div(input, target, reduction, log_target): two kinds, chosen by the flag.
-  m.def("kl_div_forward", [](const py::array& input, const py::array& target,
+  m.def("kl_div_forward", [](const InputArray& input, const InputArray& target,
                              const std::string& reduction, bool log_target) {
     return pointwise_forward(log_target ? kernels::PointwiseLoss::kl_div_log_target
                                         : kernels::PointwiseLoss::kl_div,
                              "kl_div_forward", input, target, reduction);
   }, py::arg("input"), py::arg("target"), py::arg("reduction") = "mean",
      py::arg("log_target") = false);
-  m.def("kl_div_backward", [](const py::array& grad_output, const py::array& input,
-                              const py::array& target, const std::string& reduction,
+  m.def("kl_div_backward", [](const InputArray& grad_output, const InputArray& input,
+                              const InputArray& target, const std::string& reduction,
                               bool log_target) {
     return pointwise_backward(log_target ? kernels::PointwiseLoss::kl_div_log_target
                                          : kernels::PointwiseLoss::kl_div,
