@@ -419,7 +419,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise ValueError(f"{op}: max_norm, scale_grad_by_freq and sparse are not supported")
     num_embeddings = weight._data.shape[0]
-    indices = np.ascontiguousarray(indices, dtype=np.int64)
+    indices = np.asarray(indices, dtype=np.int64, order="C")  # stays 0-d when 0-d
     if indices.size and (indices.min() < 0 or indices.max() >= num_embeddings):
         bad = indices[(indices < 0) | (indices >= num_embeddings)].flat[0]
         raise IndexError(f"{op}: index {bad} out of range for {num_embeddings} embeddings")
