@@ -60,8 +60,9 @@ def setup(args):
     cunn.manual_seed(args.seed)
 
 
-def mnist_loaders(args, *, flatten, normalize=True):
-    """Train and test DataLoaders over MNIST as float32 images in [0, 1] (normalised)."""
+def mnist_loaders(args, *, flatten, normalize=True, download=True):
+    """Train and test DataLoaders over MNIST as float32 images in [0, 1] (normalised); any
+    folder of IDX files in MNIST's layout (Fashion-MNIST) loads the same way."""
     steps = [transforms.ToTensor()]
     if normalize:
         steps.append(transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)))
@@ -69,8 +70,10 @@ def mnist_loaders(args, *, flatten, normalize=True):
         steps.append(transforms.Flatten())
     transform = transforms.Compose(steps)
     try:
-        train_set = data.MNIST(root=args.data, train=True, transform=transform)
-        test_set = data.MNIST(root=args.data, train=False, transform=transform)
+        train_set = data.MNIST(root=args.data, train=True, transform=transform,
+                               download=download)
+        test_set = data.MNIST(root=args.data, train=False, transform=transform,
+                              download=download)
     except (FileNotFoundError, data.DatasetError) as error:
         sys.exit(f"error: {error}")
     train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
