@@ -135,7 +135,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0):
     return _pool.max_pool2d(input, kernel_size, stride, padding)
 
 
-def relu(input):
+def relu(input, inplace=False):
     if not _all_float32(input):
         (input,) = _floats("relu", input=input)
     return _activation.relu(input)
@@ -177,7 +177,7 @@ def log_softmax(input, dim=None):
     return _softmax.log_softmax(input, _softmax_dim("log_softmax", dim, input._data.ndim))
 
 
-def dropout(input, p=0.5, training=True):
+def dropout(input, p=0.5, training=True, inplace=False):
     """Zeroes each element with probability p and scales the rest by 1/(1-p) in training."""
     (input,) = _floats("dropout", input=input)
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:

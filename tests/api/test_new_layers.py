@@ -207,3 +207,15 @@ def test_one_hot_matches_torch():
                                   torch.nn.functional.one_hot(torch.from_numpy(labels), 5))
     np.testing.assert_array_equal(F.one_hot(cunn.tensor(labels)).numpy(),
                                   torch.nn.functional.one_hot(torch.from_numpy(labels)))
+
+
+def test_functional_inplace_keywords_are_accepted():
+    x = cunn.tensor(_draw((3, 4)))
+    before = x.numpy().copy()
+    for function in (F.relu, F.leaky_relu, F.elu, F.silu,
+                     lambda t, inplace: F.dropout(t, 0.5, False, inplace=inplace),
+                     lambda t, inplace: F.dropout2d(t.reshape(3, 4, 1), 0.5, False,
+                                                    inplace=inplace).reshape(3, 4)):
+        np.testing.assert_array_equal(function(x, inplace=True).numpy(),
+                                      function(x, inplace=False).numpy())
+        np.testing.assert_array_equal(x.numpy(), before)
