@@ -1,8 +1,13 @@
 """cunn's benchmark suite: cunn's compiled backend against its NumPy backend and PyTorch.
 
-    PYTHONPATH=. python benchmarks/run.py [--workloads gemm mlp ...] [--threads 1 2]
-                                          [--repeats 5] [--quick] [--json PATH] [--png PATH]
-                                          [--frameworks cunn cunn-numpy numpy torch]
+    python benchmarks/run.py [--workloads gemm mlp ...] [--threads 1 2] [--repeats 5]
+                             [--quick] [--json PATH] [--png PATH]
+                             [--frameworks cunn cunn-numpy numpy torch]
+    python benchmarks/run.py --report RESULTS.json [--png PATH]
+
+It measures the cunn that `import cunn` finds, as a user's script would: an installed one
+(`pip install .`), or the source tree with PYTHONPATH pointing at it after
+tools/build_inplace.sh. --report prints the tables of a saved run, and --png draws its chart.
 
 Workloads (default: all):
   peak       the machine's FMA ceiling per core (fma_peak.c, compiled with cc); GEMM rows are
@@ -21,6 +26,8 @@ Workloads (default: all):
              batch 1 (autograd recording)
   inference  the 784-128-10 MLP under no_grad: images/s at batch 1024, latency at batch 1
   import     `import cunn` / `import torch` / `import numpy` time and max RSS in fresh processes
+  scaling    MLP and CNN epoch, 1 process x 2 threads against mpiexec -n 2 x 1 thread
+             (DistributedDataParallel; benchmarks/scaling.py, needs the mpi extra)
 (`train` names mlp, mlp3, cnn and lenet together.)
 
 Method. Every framework runs in its own fresh child process per workload and thread count,
@@ -53,12 +60,12 @@ import tempfile
 import time
 import traceback
 
-from _harness import (IDLE_SECONDS, ROOT, SAMPLE_SECONDS, OthersMeter, calls_per_sample,
+from _harness import (IDLE_SECONDS, SAMPLE_SECONDS, OthersMeter, calls_per_sample,
                       cpu_counts, cpu_model, median, thread_environment, timed_round)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALL_WORKLOADS = ("peak", "gemm", "mlp", "mlp3", "cnn", "lenet", "overhead", "inference",
-                 "import")
+                 "import", "scaling")
 ALIASES = {"train": ("mlp", "mlp3", "cnn", "lenet")}
 MODEL_FRAMEWORKS = ("cunn", "cunn-numpy", "torch")
 GEMM_FRAMEWORKS = ("cunn", "numpy", "torch")
@@ -390,15 +397,18 @@ SNAPSHOT = None  # folder holding the copy of the cunn package every child impor
 def snapshot_cunn(folder, python):
     """Copies the cunn package the children would import (compiled module included) into
     ``folder``: other people rebuilding cunn/_C*.so in the same tree during a run (cp writes
-    over the file in place) would otherwise crash a child or mix two builds in one run."""
+    over the file in place) would otherwise crash a child or mix two builds in one run.
+    The package is the one a script finds from outside the repository (an installed cunn,
+    or whatever PYTHONPATH names), never the source tree implicitly: after `pip install .`
+    that tree has no compiled module."""
     global SNAPSHOT
-    code = ("import importlib.util, os; "
-            "print(os.path.dirname(importlib.util.find_spec('cunn').origin))")
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        p for p in (ROOT, environment.get("PYTHONPATH")) if p)
+    code = ("import importlib.util, os; spec = importlib.util.find_spec('cunn'); "
+            "print(os.path.dirname(spec.origin) if spec else '')")
     source = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True,
-                            env=environment, cwd=tempfile.gettempdir()).stdout.strip()
+                            cwd=tempfile.gettempdir()).stdout.strip()
+    if not source:
+        sys.exit(f"{python} cannot import cunn: install it (pip install .) or build it in "
+                 "place (bash tools/build_inplace.sh) and set PYTHONPATH to the repository")
     shutil.copytree(source, os.path.join(folder, "cunn"),
                     ignore=shutil.ignore_patterns("__pycache__"))
     SNAPSHOT = folder
@@ -406,8 +416,7 @@ def snapshot_cunn(folder, python):
 
 
 def child_pythonpath(environment):
-    first = SNAPSHOT or ROOT
-    return os.pathsep.join(p for p in (first, environment.get("PYTHONPATH")) if p)
+    return os.pathsep.join(p for p in (SNAPSHOT, environment.get("PYTHONPATH")) if p)
 
 
 class Child:
@@ -753,6 +762,24 @@ def run_import(threads, args, python, have_torch):
 
 # ---- machine, report ------------------------------------------------------------------------
 
+def run_scaling(args, python, folder):
+    """benchmarks/scaling.py in its own processes; "not installed" without mpiexec."""
+    beside_python = os.path.join(os.path.dirname(python), "mpiexec")
+    if not os.path.exists(beside_python) and shutil.which("mpiexec") is None:
+        return {"error": NOT_INSTALLED + ' (pip install "cunn[mpi]")'}
+    path = os.path.join(folder, "scaling.json")
+    command = [python, os.path.join(HERE, "scaling.py"), "--rounds", str(args.repeats),
+               "--json", path]
+    if args.quick:
+        command += ["--mlp-steps", "100", "--cnn-steps", "10"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        return {"error": short_error(lines[-1] if lines else "failed")}
+    with open(path) as handle:
+        return json.load(handle)
+
+
 def machine_description(python, threads, peak, source):
     code = r"""
 import json, platform, sys
@@ -900,6 +927,18 @@ def print_report(report, peak_used):
                 continue
             print(f"{row['label']:40} {row['seconds']:8.3f} {row['rss_mb']:10.1f} "
                   f"{row['process_seconds']:9.3f}")
+
+
+def print_scaling(scaling):
+    print("\nScaling (s/epoch, same global batch 64): 1 process x 2 threads vs 2 MPI "
+          "processes x 1 thread")
+    if "error" in scaling:
+        print(f"  {scaling['error']}")
+        return
+    for kind, row in scaling.items():
+        low, high = row["speedup_range"]
+        print(f"  {kind:5} {fmt(row['1x2_epoch_seconds'], 2)} {fmt(row['2x1_epoch_seconds'], 2)}"
+              f"  2 processes {row['speedup']:.2f}x as fast (rounds {low:.2f}-{high:.2f}x)")
 
 
 def bars(report):
@@ -1076,6 +1115,17 @@ def write_data(root, path):
     np.save(path + "_y.npy", labels[permutation].astype(np.int64))
 
 
+def print_results(report):
+    """The tables and the bars of a run, measured now or loaded from its JSON."""
+    print_report(report, report["peak_used_gflops_per_thread"])
+    if "scaling" in report:
+        print_scaling(report["scaling"])
+    print("\nBars (2 threads, measured side by side in this run):")
+    for bar in report["bars"]:
+        print(f"  {bar['verdict']:4}  {bar['bar']:42} {bar['detail']}")
+    print(f"\n({report['seconds']:.0f} s)")
+
+
 def parse_args():
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
@@ -1101,8 +1151,13 @@ def parse_args():
                         help="folder holding the MNIST IDX files (default $CUNN_DATA/mnist)")
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter for the children (default: this one)")
-    parser.add_argument("--json", default=os.path.join(HERE, "results", "latest.json"))
-    parser.add_argument("--png", default=os.path.join(HERE, "results", "latest.png"))
+    parser.add_argument("--json", default=os.path.join(HERE, "results", "latest.json"),
+                        help="where to write the results (default: results/latest.json)")
+    parser.add_argument("--png", default=None,
+                        help="also draw the results as a chart there (needs matplotlib)")
+    parser.add_argument("--report", default=None, metavar="JSON",
+                        help="print the tables of a saved run (and draw it with --png) "
+                             "instead of measuring")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--prepare-data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1134,6 +1189,13 @@ def main():
     if args.prepare_data is not None:
         write_data(args.data, args.prepare_data)
         return
+    if args.report is not None:
+        with open(args.report) as handle:
+            report = json.load(handle)
+        print_results(report)
+        if args.png and write_png(report, args.png):
+            print(f"chart written to {args.png}")
+        return
     global SELECTED
     SELECTED = args.frameworks
     python = args.python
@@ -1157,7 +1219,7 @@ def main():
             data_path = prepare_data(args.data, folder, python)
         for threads in args.threads:
             for workload in args.workloads:
-                if workload in ("peak", "import"):
+                if workload in ("peak", "import", "scaling"):
                     continue
                 print(f"[{time.perf_counter() - started:6.0f} s] {workload}, {threads} "
                       f"thread(s)", file=sys.stderr)
@@ -1180,15 +1242,14 @@ def main():
         if "import" in args.workloads:
             print(f"[{time.perf_counter() - started:6.0f} s] import", file=sys.stderr)
             report["import"] = run_import(max(args.threads), args, python, have_torch)
+        if "scaling" in args.workloads:
+            print(f"[{time.perf_counter() - started:6.0f} s] scaling", file=sys.stderr)
+            report["scaling"] = run_scaling(args, python, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     report["bars"] = [dict(zip(("bar", "verdict", "detail"), b)) for b in bars(report)]
     report["seconds"] = time.perf_counter() - started
-    print_report(report, peak_used)
-    print("\nBars (2 threads, measured side by side in this run):")
-    for bar in report["bars"]:
-        print(f"  {bar['verdict']:4}  {bar['bar']:42} {bar['detail']}")
-    print(f"\n({report['seconds']:.0f} s)")
+    print_results(report)
     busy = [entry for entry in report["load"]
             if (entry["others_fraction"] or 0.0) > BUSY_FRACTION]
     if busy:

@@ -1,15 +1,22 @@
 """Tensor: a NumPy array with reverse-mode autograd and PyTorch's methods.
 
 The array lives in ``_data`` (optimizers update it in place); ``grad_fn`` is the graph
-node that made it (None for leaves). Every method that computes is a thin call into
-cunn/ops, where each op's forward and backward are written once.
+node that made it (None for leaves). ``_version`` stamps its last in-place change (a
+one-item list, shared with detach() and the views an op returns) so that backward can
+refuse gradients computed from values changed since the forward pass. Every method that
+computes is a thin call into cunn/ops, where each op's forward and backward are written
+once.
 """
+import importlib
+
 import numpy as np
 
 from cunn.autograd import engine, grad_mode
-from cunn.autograd.function import Function
+from cunn.autograd.function import Function, mark_changed_in_place
 from cunn.device import CPU, check_device
-from cunn.ops import activation, elementwise, linalg, reduce, shape, softmax
+from cunn.ops import elementwise, linalg, reduce, shape
+from cunn.ops import broadcast, selection, statistics
+from cunn.ops.dim_alias import accepts_axis
 
 __all__ = ["Tensor", "to_array", "from_numpy"]
 
@@ -38,15 +45,52 @@ def to_array(data, dtype=None):
     return array.astype(target, copy=False)
 
 
+def _functional():
+    # cunn.nn.functional imports this module, so it is looked up when first called.
+    return importlib.import_module("cunn.nn.functional")
+
+
 def from_numpy(array):
     """A Tensor sharing memory with ``array``, keeping its dtype."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected an ndarray, got {type(array).__name__}")
+    if not array.dtype.isnative:  # the kernels read native order; sharing rules out a copy
+        raise ValueError(f"from_numpy: the array's byte order is not the machine's "
+                         f"({array.dtype.str}); convert it with "
+                         f"array.astype(array.dtype.newbyteorder('='))")
     return Tensor(array)
+
+
+def _legacy_array(data, sizes):
+    """PyTorch's legacy ``Tensor(...)`` constructor: ``Tensor(2, 3)`` is an uninitialised
+    float32 tensor of that shape, ``Tensor([1, 2])`` float32 data. A NumPy scalar (what a
+    ufunc returns for 0-d inputs, which ops wrap this way) or a Tensor is taken as
+    ``cunn.tensor`` takes it."""
+    if isinstance(data, np.generic) and not sizes:  # a NumPy scalar, as ufuncs return
+        return to_array(data)
+    if isinstance(data, (int, np.integer)) and not isinstance(data, (bool, np.bool_)):
+        shape = (data,) + sizes
+        for size in shape:
+            if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
+                raise TypeError(f"Tensor: sizes must be ints, got {shape!r}")
+            if size < 0:
+                raise ValueError(f"Tensor: sizes must be >= 0, got {shape!r}")
+        return np.empty(tuple(int(size) for size in shape), dtype=np.float32)
+    if sizes:
+        raise TypeError(f"Tensor: expected data or sizes as ints, got {type(data).__name__} "
+                        f"followed by {sizes!r}")
+    if isinstance(data, Tensor):
+        return to_array(data)
+    if isinstance(data, (float, bool)):
+        raise TypeError(f"Tensor: a single number is read as a size and must be an int, got "
+                        f"{data!r}; use cunn.tensor({data!r}) for a 0-d tensor")
+    array = to_array(data)
+    return array if array.dtype == np.float32 else array.astype(np.float32)
 
 
 class CastBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
         (dtype,) = self.saved
@@ -55,6 +99,7 @@ class CastBackward(Function):
 
 class CloneBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
         return (grad_output,)
@@ -86,16 +131,21 @@ def _comparison(ufunc):
 
 
 class Tensor:
-    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "__weakref__", "__dict__")
+    __slots__ = ("_data", "requires_grad", "_grad", "grad_fn", "_version", "__weakref__",
+                 "__dict__")
     # numpy gives way to Tensor's operators in `array + tensor`
     __array_priority__ = 1000
 
-    def __init__(self, data, requires_grad=False):
+    def __init__(self, data=(), *sizes, requires_grad=False):
         if not isinstance(data, np.ndarray):
-            data = to_array(data)
+            data = _legacy_array(data, sizes)
+        elif sizes:
+            raise TypeError(f"Tensor: expected one array or sizes as ints, got an array and "
+                            f"{sizes!r}")
         self._data = data
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
+        self._version = [0]
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -119,12 +169,33 @@ class Tensor:
         return CPU
 
     @property
+    def grad(self):
+        """The gradient summed into this leaf by backward(), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        # Checked here, as PyTorch does, not at the optimizer step that would trip over it.
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: assigned grad must be a Tensor or None, got "
+                                f"{type(value).__name__}")
+            if value._data.dtype != self._data.dtype:
+                raise TypeError(f"grad: assigned grad has dtype {value._data.dtype}, the "
+                                f"tensor has {self._data.dtype}")
+            if value._data.shape != self._data.shape:
+                raise ValueError(f"grad: assigned grad has shape {value._data.shape}, the "
+                                 f"tensor has {self._data.shape}")
+        self._grad = value
+
+    @property
     def is_leaf(self):
         return self.grad_fn is None
 
     @property
     def data(self):
-        """A Tensor sharing this one's array, outside autograd."""
+        """A Tensor sharing this one's array, outside autograd; as in PyTorch, in-place
+        changes made through it are not seen by the version check (``detach()``'s are)."""
         return Tensor(self._data)
 
     @data.setter
@@ -236,7 +307,9 @@ class Tensor:
         return self._cast(other.dtype)
 
     def detach(self):
-        return Tensor(self._data)
+        view = Tensor(self._data)
+        view._version = self._version
+        return view
 
     def detach_(self):
         self.grad_fn = None
@@ -312,6 +385,7 @@ class Tensor:
                                "while gradients are recorded; use .data or no_grad()")
         value = _as_data(other, self)
         getattr(np, op)(self._data, value, out=self._data, casting="same_kind")
+        mark_changed_in_place(self)
         return self
 
     def __iadd__(self, other):
@@ -415,20 +489,22 @@ class Tensor:
 
     clip = clamp
 
+    # The layer functions run through cunn.nn.functional, as cunn.relu does, so that a
+    # method and its function form check their input the same way.
     def relu(self):
-        return activation.relu(self)
+        return _functional().relu(self)
 
     def sigmoid(self):
-        return activation.sigmoid(self)
+        return _functional().sigmoid(self)
 
     def tanh(self):
-        return activation.tanh(self)
+        return _functional().tanh(self)
 
     def softmax(self, dim):
-        return softmax.softmax(self, dim)
+        return _functional().softmax(self, dim)
 
     def log_softmax(self, dim):
-        return softmax.log_softmax(self, dim)
+        return _functional().log_softmax(self, dim)
 
     def sum(self, dim=None, keepdim=False):
         return reduce.sum(self, dim, keepdim)
@@ -490,6 +566,7 @@ class Tensor:
             raise RuntimeError("setitem: a tensor that requires grad cannot be changed in place "
                                "while gradients are recorded; use .data or no_grad()")
         self._data[shape._index_key(key)] = _as_data(value, self)
+        mark_changed_in_place(self)
 
     def __iter__(self):
         if self._data.ndim == 0:
@@ -507,6 +584,7 @@ class Tensor:
 
         self._check_floating("normal_")
         self._data[...] = random.generator().normal(mean, std, self._data.shape)
+        mark_changed_in_place(self)
         return self
 
     def uniform_(self, a=0.0, b=1.0):
@@ -514,14 +592,17 @@ class Tensor:
 
         self._check_floating("uniform_")
         self._data[...] = random.generator().uniform(a, b, self._data.shape)
+        mark_changed_in_place(self)
         return self
 
     def zero_(self):
         self._data.fill(0)
+        mark_changed_in_place(self)
         return self
 
     def fill_(self, value):
         self._data.fill(value.item() if isinstance(value, Tensor) else value)
+        mark_changed_in_place(self)
         return self
 
     def copy_(self, src):
@@ -531,6 +612,7 @@ class Tensor:
         except ValueError:
             raise ValueError(f"copy_: source of shape {np.shape(source)} cannot be copied into "
                              f"a tensor of shape {self._data.shape}") from None
+        mark_changed_in_place(self)
         return self
 
     # ---- printing ----
@@ -554,6 +636,66 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + extra for extra in extras) + ")"
+
+    # ---- statistics, broadcasting, selection (cunn/ops/statistics, broadcast, selection) ----
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        return statistics.norm(self, p, dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        if isinstance(dim, (bool, np.bool_)):  # x.var(False): PyTorch's unbiased overload
+            dim, unbiased = None, dim
+        return statistics.var(self, dim, correction, keepdim, unbiased)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        if isinstance(dim, (bool, np.bool_)):
+            dim, unbiased = None, dim
+        return statistics.std(self, dim, correction, keepdim, unbiased)
+
+    def expand(self, *sizes):
+        return broadcast.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return broadcast.expand(self, other.shape)
+
+    def repeat(self, *repeats):
+        return broadcast.repeat(self, *repeats)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+        return selection.topk(self, k, dim, largest, sorted)
+
+    def where(self, condition, other):
+        return selection.where(condition, self, other)
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def type(self, dtype=None):
+        """The type name (``"cunn.FloatTensor"``) without ``dtype``; else a cast to it
+        (a dtype, or a name such as ``"torch.LongTensor"``)."""
+        if dtype is None:
+            name = _TYPE_NAMES.get(self._data.dtype)
+            return f"cunn.{name}" if name else f"cunn.Tensor[{self._data.dtype}]"
+        if isinstance(dtype, str):
+            short = dtype.rsplit(".", 1)[-1]
+            matches = [key for key, name in _TYPE_NAMES.items() if name == short]
+            if not matches:
+                raise ValueError(f"type: unknown tensor type {dtype!r}; expected a dtype or one "
+                                 f"of {', '.join(sorted(_TYPE_NAMES.values()))}")
+            dtype = matches[0]
+        return self._cast(dtype)
+
+
+_TYPE_NAMES = {np.dtype(dtype): name for dtype, name in (
+    (np.float32, "FloatTensor"), (np.float64, "DoubleTensor"), (np.float16, "HalfTensor"),
+    (np.int64, "LongTensor"), (np.int32, "IntTensor"), (np.int16, "ShortTensor"),
+    (np.int8, "CharTensor"), (np.uint8, "ByteTensor"), (np.bool_, "BoolTensor"))}
+
+# `axis=` works wherever `dim` does, as in PyTorch.
+for _name in ("size", "sum", "mean", "max", "min", "argmax", "argmin", "softmax", "log_softmax",
+              "squeeze", "unsqueeze", "norm", "var", "std", "topk"):
+    setattr(Tensor, _name, accepts_axis(getattr(Tensor, _name)))
+del _name
 
 
 Function.tensor_class = Tensor

@@ -8,7 +8,7 @@ from cunn.device import check_device
 
 __all__ = ["tensor", "as_tensor", "zeros", "ones", "empty", "full", "rand", "randn", "randint",
            "arange", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
-           "empty_like"]
+           "empty_like", "eye", "linspace", "randperm"]
 
 
 def _size(op, size):
@@ -17,8 +17,8 @@ def _size(op, size):
     for value in size:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise TypeError(f"{op}: sizes must be ints, got {size!r}")
-        if value < 0:
-            raise ValueError(f"{op}: sizes must be >= 0, got {size!r}")
+        if not 0 <= value < 1 << 63:  # NumPy would raise OverflowError past 2**63
+            raise ValueError(f"{op}: sizes must be >= 0 and < 2**63, got {size!r}")
     return tuple(int(value) for value in size)
 
 
@@ -63,24 +63,30 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = np.int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(
             fill_value, bool) else (np.bool_ if isinstance(fill_value, bool) else np.float32)
-    return _finish(np.full(_size("full", (size,)), fill_value, dtype), requires_grad, device)
-
-
-def rand(*size, dtype=None, requires_grad=False, device=None):
-    """Uniform in [0, 1)."""
-    dtype = _float_dtype(dtype)
-    array = random.generator().random(_size("rand", size), dtype=np.float64).astype(dtype)
+    try:
+        array = np.full(_size("full", (size,)), fill_value, dtype)
+    except OverflowError:
+        raise ValueError(f"full: fill_value {fill_value!r} does not fit {np.dtype(dtype)}") \
+            from None
     return _finish(array, requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad=False, device=None):
+def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
+    """Uniform in [0, 1)."""
+    dtype = _float_dtype(dtype)
+    array = random.generator(generator).random(_size("rand", size), dtype=np.float64).astype(dtype)
+    return _finish(array, requires_grad, device)
+
+
+def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Standard normal."""
     dtype = _float_dtype(dtype)
-    array = random.generator().standard_normal(_size("randn", size), dtype=np.float64)
+    array = random.generator(generator).standard_normal(_size("randn", size), dtype=np.float64)
     return _finish(array.astype(dtype), requires_grad, device)
 
 
-def randint(low, high=None, size=None, dtype=None, requires_grad=False, device=None):
+def randint(low, high=None, size=None, generator=None, dtype=None, requires_grad=False,
+            device=None):
     """Integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
@@ -88,9 +94,13 @@ def randint(low, high=None, size=None, dtype=None, requires_grad=False, device=N
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    for name, bound in (("low", low), ("high", high)):
+        if isinstance(bound, bool) or not isinstance(bound, (int, np.integer)):
+            raise TypeError(f"randint: {name} must be an int, got {type(bound).__name__} "
+                            f"{bound!r}")
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    array = random.generator().integers(low, high, _size("randint", (size,)), dtype=np.int64)
+    array = random.generator(generator).integers(low, high, _size("randint", (size,)), dtype=np.int64)
     if dtype is not None:
         array = array.astype(dtype)
     return _finish(array, requires_grad, device)
@@ -136,3 +146,23 @@ def randn_like(other, dtype=None, requires_grad=False):
 def full_like(other, fill_value, dtype=None, requires_grad=False):
     return full(other.shape, fill_value, dtype=other.dtype if dtype is None else dtype,
                 requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    """The n x m identity matrix (m = n by default)."""
+    rows, columns = _size("eye", (n, n if m is None else m))
+    return _finish(np.eye(rows, columns, dtype=_float_dtype(dtype)), requires_grad, device)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    (steps,) = _size("linspace", (steps,))
+    values = np.linspace(float(start), float(end), steps, dtype=np.float64)
+    return _finish(values.astype(_float_dtype(dtype)), requires_grad, device)
+
+
+def randperm(n, generator=None, dtype=None, requires_grad=False, device=None):
+    """A random permutation of 0 .. n-1 (int64)."""
+    (n,) = _size("randperm", (n,))
+    order = random.generator(generator).permutation(n)
+    return _finish(order.astype(np.int64 if dtype is None else dtype), requires_grad, device)

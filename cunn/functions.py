@@ -1,7 +1,10 @@
 """The function forms cunn.relu, cunn.max, cunn.cat, ... (PyTorch's torch.* names), each
 calling the same op as the Tensor method."""
 from cunn.ops import activation, elementwise, linalg, reduce, shape, softmax as _softmax
+from cunn.ops import selection as _selection, statistics as _statistics
 from cunn.ops._util import as_tensor
+from cunn.ops.dim_alias import accepts_axis
+from cunn import _tensor
 
 __all__ = ["abs", "argmax", "argmin", "cat", "clamp", "exp", "flatten", "log", "log_softmax",
            "matmul", "max", "mean", "min", "permute", "relu", "reshape", "sigmoid", "softmax",
@@ -113,3 +116,61 @@ def clamp(input, min=None, max=None):  # noqa: A002
 
 cat = shape.cat
 stack = shape.stack
+
+
+def norm(input, p="fro", dim=None, keepdim=False):
+    return _statistics.norm(input, p, dim, keepdim)
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return as_tensor(input).var(dim, unbiased, keepdim, correction=correction)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return as_tensor(input).std(dim, unbiased, keepdim, correction=correction)
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    return _selection.topk(input, k, dim, largest, sorted)
+
+
+def where(condition, input=None, other=None):
+    return _selection.where(condition, input, other)
+
+
+def is_tensor(obj):
+    return isinstance(obj, _tensor.Tensor)
+
+
+def eq(input, other):
+    return as_tensor(input) == other
+
+
+def ne(input, other):
+    return as_tensor(input) != other
+
+
+def lt(input, other):
+    return as_tensor(input) < other
+
+
+def le(input, other):
+    return as_tensor(input) <= other
+
+
+def gt(input, other):
+    return as_tensor(input) > other
+
+
+def ge(input, other):
+    return as_tensor(input) >= other
+
+
+__all__ += ["norm", "var", "std", "topk", "where", "is_tensor", "eq", "ne", "lt", "le", "gt",
+            "ge"]
+
+# `axis=` works wherever `dim` does, as in PyTorch.
+for _name in ("sum", "mean", "max", "min", "argmax", "argmin", "softmax", "log_softmax",
+              "squeeze", "unsqueeze", "cat", "stack", "norm", "var", "std", "topk"):
+    globals()[_name] = accepts_axis(globals()[_name])
+del _name

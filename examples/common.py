@@ -6,6 +6,7 @@ curves, checkpoints) happens here, once.
 """
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -17,16 +18,48 @@ from cunn.data import transforms
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: ...)" only for real values: where the default is None the help
+    text says what happens instead."""
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def fail(message):
+    """A one-line error on stderr and exit status 2, as argparse does for bad options."""
+    print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def check_output_path(option, path):
+    """Ends the run now if ``path`` cannot be written later (after hours of training)."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        fail(f"{option} {path}: the folder {folder} does not exist")
+    if os.path.isdir(path):
+        fail(f"{option} {path}: is a folder; give a file name")
+    if not os.access(folder, os.W_OK):
+        fail(f"{option} {path}: the folder {folder} is not writable")
+
+
 def parser(description, *, epochs, batch_size, lr):
-    """The options every example takes, with the example's own defaults."""
+    """The options every example takes, with the example's own defaults (``lr=None``: the
+    example picks one from its other options)."""
     options = argparse.ArgumentParser(
         description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
         epilog="MNIST is looked for in --data, then $CUNN_DATA/mnist, then ~/.cache/cunn/mnist, "
                "and downloaded into the cache when missing.")
     options.add_argument("--epochs", type=int, default=epochs, help="passes over the training set")
     options.add_argument("--batch-size", type=int, default=batch_size, help="training batch size")
-    options.add_argument("--lr", type=float, default=lr, help="learning rate")
+    options.add_argument("--lr", type=float, default=lr,
+                         help="learning rate" if lr is not None else
+                         "learning rate (default: the optimizer's own, see above)")
     options.add_argument("--data", metavar="DIR", default=None,
                          help="folder holding the MNIST IDX files (plain or .gz)")
     options.add_argument("--backend", choices=("cpu", "numpy"), default="cpu",
@@ -42,22 +75,77 @@ def parser(description, *, epochs, batch_size, lr):
                          help="per-epoch metrics: CSV if PATH ends in .csv, else JSON lines")
     options.add_argument("--plot", metavar="PATH", default=None,
                          help="loss/accuracy curves as PNG (needs matplotlib)")
+    options.add_argument("--tensorboard", metavar="DIR", default=None,
+                         help="TensorBoard event files in DIR: loss every 20 batches, "
+                              "per-epoch metrics (needs pip install \"cunn[tensorboard]\")")
     options.add_argument("--max-steps", type=int, default=None,
                          help="stop each epoch after this many batches (quick runs)")
-    options.add_argument("--no-progress", action="store_true", help="no progress bar")
+    options.add_argument("--no-progress", action="store_true",
+                         help="no progress bar (also off when the output is not a terminal)")
+    options.add_argument("--distributed", action="store_true",
+                         help="data-parallel over MPI: launch with mpiexec -n N (needs the mpi "
+                              "extra; on by itself when mpiexec starts more than one process)")
     return options
 
 
+def _launched_by_mpi():
+    """True when an MPI launcher started this process as one of several (MPICH's Hydra and
+    Open MPI both say so in the environment)."""
+    for variable in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS"):
+        if int(os.environ.get(variable, "1") or 1) > 1:
+            return True
+    return False
+
+
+def _start_distributed(args):
+    """Joins the MPI job; only rank 0 prints, logs, plots and saves."""
+    args.distributed = args.distributed or _launched_by_mpi()
+    args.rank, args.world_size = 0, 1
+    if not args.distributed:
+        return
+    import cunn.distributed as dist
+    try:
+        dist.init_process_group("mpi")
+    except ImportError as error:
+        fail(f"--distributed: {error}")
+    args.rank, args.world_size = dist.get_rank(), dist.get_world_size()
+    if args.rank != 0:
+        args.no_progress = True
+        args.log = args.plot = args.save = args.tensorboard = None
+        sys.stdout = open(os.devnull, "w")
+
+
+def distribute(args, model):
+    """The model wrapped in DistributedDataParallel when training over MPI, else itself."""
+    if not args.distributed:
+        return model
+    from cunn.nn.parallel import DistributedDataParallel
+    return DistributedDataParallel(model)
+
+
 def setup(args):
-    """Backend, threads and seed, as the options say."""
-    if args.batch_size < 1 or args.epochs < 0:
-        sys.exit("error: --batch-size must be >= 1 and --epochs >= 0")
+    """Checks every option before any work (bad values and unwritable output paths end
+    the run at once, with one line), then sets backend, threads and seed."""
+    if args.batch_size < 1:
+        fail(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.epochs < 0:
+        fail(f"--epochs must be >= 0, got {args.epochs}")
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr >= 0):
+        fail(f"--lr must be a finite number >= 0, got {args.lr}")
+    if args.threads is not None and args.threads < 1:
+        fail(f"--threads must be >= 1, got {args.threads}")
+    if args.max_steps is not None and args.max_steps < 1:
+        fail(f"--max-steps must be >= 1, got {args.max_steps}")
+    for option in ("save", "log", "plot"):
+        check_output_path(f"--{option}", getattr(args, option))
+    if args.resume is not None and not os.path.isfile(args.resume):
+        fail(f"--resume {args.resume}: no such file")
+    args.no_progress = args.no_progress or not (sys.stdout.isatty() and sys.stderr.isatty())
     cunn.use_backend(args.backend)
     if args.threads is not None:
-        if args.threads < 1:
-            sys.exit("error: --threads must be >= 1")
         cunn.set_num_threads(args.threads)
     cunn.manual_seed(args.seed)
+    _start_distributed(args)
 
 
 def mnist_loaders(args, *, flatten, normalize=True, download=True):
@@ -74,10 +162,15 @@ def mnist_loaders(args, *, flatten, normalize=True, download=True):
                                download=download)
         test_set = data.MNIST(root=args.data, train=False, transform=transform,
                               download=download)
-    except (FileNotFoundError, data.DatasetError) as error:
-        sys.exit(f"error: {error}")
-    train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                                   seed=args.seed)
+    except (FileNotFoundError, NotADirectoryError, data.DatasetError) as error:
+        fail(" ".join(str(error).split()))
+    if args.distributed:
+        # Each rank takes its shard; the test set is evaluated whole on every rank.
+        sampler = data.DistributedSampler(train_set, seed=args.seed)
+        train_loader = data.DataLoader(train_set, batch_size=args.batch_size, sampler=sampler)
+    else:
+        train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
+                                       seed=args.seed)
     test_loader = data.DataLoader(test_set, batch_size=1000)
     return train_loader, test_loader
 
@@ -138,8 +231,26 @@ def plot_curves(path, history):
     print(f"curves written to {path}")
 
 
+def _unwrapped(model):
+    """The network itself: checkpoints of a distributed run load into a plain model."""
+    from cunn.nn.parallel import DistributedDataParallel
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def tensorboard_writer(directory):
+    """A SummaryWriter into ``directory`` (None without --tensorboard); says so plainly
+    when the tensorboard extra is missing."""
+    if directory is None:
+        return None
+    try:
+        from cunn.utils.tensorboard import SummaryWriter
+        return SummaryWriter(directory)
+    except ImportError as error:
+        sys.exit(f"error: --tensorboard {directory}: {error}")
+
+
 def save_checkpoint(path, model, optimizer, epoch, history):
-    cunn.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+    cunn.save({"model": _unwrapped(model).state_dict(), "optimizer": optimizer.state_dict(),
                "epoch": epoch, "history": json.dumps(history)}, path)
 
 
@@ -147,26 +258,34 @@ def load_checkpoint(path, model, optimizer):
     """Restores model and optimizer; returns (epochs done, history)."""
     try:
         checkpoint = cunn.load(path)
-    except (FileNotFoundError, ValueError) as error:
-        sys.exit(f"error: --resume {path}: {error}")
-    model.load_state_dict(checkpoint["model"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
-    return int(checkpoint["epoch"]), json.loads(checkpoint["history"])
+        _unwrapped(model).load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        return int(checkpoint["epoch"]), json.loads(checkpoint["history"])
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        # Another model's checkpoint, or not one of these scripts' checkpoints at all.
+        problem = f"no {error} entry" if isinstance(error, KeyError) else str(error)
+        fail(f"--resume {path}: cannot continue from this checkpoint: "
+             + " ".join(problem.split()))
 
 
 def run(args, model, optimizer, train_step, evaluate, train_loader, test_loader):
     """Trains for args.epochs; ``train_step(batch) -> loss`` and ``evaluate(loader) -> dict``."""
     print(model)
     print(f"parameters: {sum(p.numel() for p in model.parameters()):,}   backend: "
-          f"{args.backend}   threads: {cunn.get_num_threads()}   batch size: {args.batch_size}")
+          f"{args.backend}   threads: {cunn.get_num_threads()}   batch size: {args.batch_size}"
+          + (f" per process x {args.world_size} processes" if args.distributed else ""))
     first_epoch, history = 0, []
     if args.resume:
         first_epoch, history = load_checkpoint(args.resume, model, optimizer)
         print(f"resumed from {args.resume} after epoch {first_epoch}")
     log = MetricsLog(args.log)
+    board = tensorboard_writer(args.tensorboard)
     steps = len(train_loader) if args.max_steps is None else min(args.max_steps, len(train_loader))
     for epoch in range(first_epoch + 1, first_epoch + args.epochs + 1):
         model.train()
+        sampler = getattr(train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
         started = time.perf_counter()
         total_loss, seen = 0.0, 0
         bar = _progress(train_loader, steps, f"epoch {epoch}", args.no_progress)
@@ -176,10 +295,12 @@ def run(args, model, optimizer, train_step, evaluate, train_loader, test_loader)
             loss = train_step(batch)
             total_loss += loss
             seen += 1
+            if board is not None and seen % 20 == 0:
+                board.add_scalar("train/batch_loss", loss, (epoch - 1) * steps + step)
             if seen % 20 == 0 and hasattr(bar, "set_postfix"):
                 elapsed = time.perf_counter() - started
                 bar.set_postfix(loss=f"{total_loss / seen:.4f}",
-                                img_s=f"{seen * args.batch_size / elapsed:,.0f}")
+                                img_s=f"{seen * args.batch_size * args.world_size / elapsed:,.0f}")
         if hasattr(bar, "close"):
             bar.close()
         train_seconds = time.perf_counter() - started
@@ -191,12 +312,22 @@ def run(args, model, optimizer, train_step, evaluate, train_loader, test_loader)
         history.append(record)
         shown = "  ".join(f"{key} {value:.2f}%" for key, value in metrics.items())
         print(f"epoch {epoch:3d}  train loss {record['train_loss']:.4f}  {shown}  "
-              f"({train_seconds:.2f} s, {seen * args.batch_size / train_seconds:,.0f} images/s)")
+              f"({train_seconds:.2f} s, "
+              f"{seen * args.batch_size * args.world_size / train_seconds:,.0f} images/s)")
         log.write(record)
+        if board is not None:
+            for key, value in record.items():
+                if key != "epoch":
+                    board.add_scalar(f"epoch/{key}", value, epoch)
+            board.flush()
         if args.save:
             save_checkpoint(args.save, model, optimizer, epoch, history)
     if args.save:
         print(f"model saved to {args.save}")
+    if board is not None:
+        board.close()
+        print(f"TensorBoard events written to {args.tensorboard} "
+              f"(view with: tensorboard --logdir {args.tensorboard})")
     if args.plot and history:
         plot_curves(args.plot, history)
     return history

@@ -33,7 +33,7 @@ def main():
     args = options.parse_args()
     common.setup(args)
 
-    model = CNN()
+    model = common.distribute(args, CNN())
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     train_loader, test_loader = common.mnist_loaders(args, flatten=False)
     common.run(args, model, optimizer,

@@ -39,6 +39,7 @@ def main():
         for layer in (model.fc1, model.fc2):
             layer.weight.data.normal_(0.1, 0.3)
             layer.bias.data.zero_()
+    model = common.distribute(args, model)
     if args.optimizer == "adam":
         args.lr = 1e-3 if args.lr is None else args.lr
         optimizer = optim.Adam(model.parameters(), lr=args.lr)

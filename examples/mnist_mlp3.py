@@ -23,7 +23,7 @@ def main():
     args = options.parse_args()
     common.setup(args)
 
-    model = build_model()
+    model = common.distribute(args, build_model())
     optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     train_loader, test_loader = common.mnist_loaders(args, flatten=True)
     common.run(args, model, optimizer,

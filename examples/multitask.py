@@ -36,7 +36,7 @@ def main():
     args = options.parse_args()
     common.setup(args)
 
-    model = TwoHeads()
+    model = common.distribute(args, TwoHeads())
     losses = nn.ModuleDict({"digit": nn.CrossEntropyLoss(), "parity": nn.CrossEntropyLoss()})
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
 

@@ -1,4 +1,5 @@
-// Optimizer steps over lists of arrays: sgd_step_, adam_step_, rmsprop_step_.
+// Optimizer steps over lists of arrays: sgd_step_, adam_step_, rmsprop_step_,
+// adadelta_step_, adagrad_step_.
 // Every list element is checked (float32, C-contiguous, writable unless it is a
 // gradient, the parameter's shape) and errors name the op, the list and the
 // index: "adam_step_: exp_avgs[3] must have shape (128,), got (10,)".
@@ -143,7 +144,7 @@ void sgd_step_(const py::object& params_list, const py::object& grads_list,
 void adam_step_(const py::object& params_list, const py::object& grads_list,
                 const py::object& exp_avgs_list, const py::object& exp_avg_sqs_list, double lr,
                 double beta1, double beta2, double eps, double weight_decay, int64_t step,
-                bool decoupled_weight_decay) {
+                bool decoupled_weight_decay, const py::object& max_exp_avg_sqs_list) {
   const char* op = "adam_step_";
   if (step < 1)
     throw py::value_error("adam_step_: step must be >= 1, got " + std::to_string(step));
@@ -151,14 +152,19 @@ void adam_step_(const py::object& params_list, const py::object& grads_list,
   ArrayList grads = take_list(grads_list, op, "grads");
   ArrayList exp_avgs = take_list(exp_avgs_list, op, "exp_avgs");
   ArrayList exp_avg_sqs = take_list(exp_avg_sqs_list, op, "exp_avg_sqs");
+  ArrayList max_exp_avg_sqs = take_list(max_exp_avg_sqs_list, op, "max_exp_avg_sqs");
   const auto shapes = check_params(params, op);
   check_grads(grads, shapes, op);
   check_states(exp_avgs, shapes, op, "exp_avgs");
   check_states(exp_avg_sqs, shapes, op, "exp_avg_sqs");
+  // amsgrad is on exactly when the list is not empty.
+  const bool amsgrad = !max_exp_avg_sqs.arrays.empty();
+  if (amsgrad) check_states(max_exp_avg_sqs, shapes, op, "max_exp_avg_sqs");
   std::vector<kernels::AdamTensor> tensors(shapes.size());
   for (size_t i = 0; i < shapes.size(); ++i)
     tensors[i] = {params.mutable_data(i), grads.data(i), exp_avgs.mutable_data(i),
-                  exp_avg_sqs.mutable_data(i), static_cast<int64_t>(params.arrays[i].size())};
+                  exp_avg_sqs.mutable_data(i), amsgrad ? max_exp_avg_sqs.mutable_data(i) : nullptr,
+                  static_cast<int64_t>(params.arrays[i].size())};
   py::gil_scoped_release release;
   kernels::adam_step(tensors, lr, beta1, beta2, eps, weight_decay, step, decoupled_weight_decay);
 }
@@ -190,6 +196,46 @@ void rmsprop_step_(const py::object& params_list, const py::object& grads_list,
   kernels::rmsprop_step(tensors, lr, alpha, eps, weight_decay, momentum, centered);
 }
 
+void adadelta_step_(const py::object& params_list, const py::object& grads_list,
+                    const py::object& square_avgs_list, const py::object& acc_deltas_list,
+                    double lr, double rho, double eps, double weight_decay) {
+  const char* op = "adadelta_step_";
+  ArrayList params = take_list(params_list, op, "params");
+  ArrayList grads = take_list(grads_list, op, "grads");
+  ArrayList square_avgs = take_list(square_avgs_list, op, "square_avgs");
+  ArrayList acc_deltas = take_list(acc_deltas_list, op, "acc_deltas");
+  const auto shapes = check_params(params, op);
+  check_grads(grads, shapes, op);
+  check_states(square_avgs, shapes, op, "square_avgs");
+  check_states(acc_deltas, shapes, op, "acc_deltas");
+  std::vector<kernels::AdadeltaTensor> tensors(shapes.size());
+  for (size_t i = 0; i < shapes.size(); ++i)
+    tensors[i] = {params.mutable_data(i), grads.data(i), square_avgs.mutable_data(i),
+                  acc_deltas.mutable_data(i), static_cast<int64_t>(params.arrays[i].size())};
+  py::gil_scoped_release release;
+  kernels::adadelta_step(tensors, lr, rho, eps, weight_decay);
+}
+
+void adagrad_step_(const py::object& params_list, const py::object& grads_list,
+                   const py::object& sums_list, double lr, double lr_decay, double weight_decay,
+                   double eps, int64_t step) {
+  const char* op = "adagrad_step_";
+  if (step < 1)
+    throw py::value_error("adagrad_step_: step must be >= 1, got " + std::to_string(step));
+  ArrayList params = take_list(params_list, op, "params");
+  ArrayList grads = take_list(grads_list, op, "grads");
+  ArrayList sums = take_list(sums_list, op, "state_sums");
+  const auto shapes = check_params(params, op);
+  check_grads(grads, shapes, op);
+  check_states(sums, shapes, op, "state_sums");
+  std::vector<kernels::AdagradTensor> tensors(shapes.size());
+  for (size_t i = 0; i < shapes.size(); ++i)
+    tensors[i] = {params.mutable_data(i), grads.data(i), sums.mutable_data(i),
+                  static_cast<int64_t>(params.arrays[i].size())};
+  py::gil_scoped_release release;
+  kernels::adagrad_step(tensors, lr, lr_decay, weight_decay, eps, step);
+}
+
 }  // namespace
 
 void bind_optim(py::module_& m) {
@@ -200,12 +246,21 @@ void bind_optim(py::module_& m) {
   m.def("adam_step_", &adam_step_, py::arg("params"), py::arg("grads"), py::arg("exp_avgs"),
         py::arg("exp_avg_sqs"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"),
         py::arg("eps"), py::arg("weight_decay"), py::arg("step"),
-        py::arg("decoupled_weight_decay"),
-        "Adam (AdamW when decoupled_weight_decay) step in place; step counts from 1.");
+        py::arg("decoupled_weight_decay"), py::arg("max_exp_avg_sqs") = py::list(),
+        "Adam (AdamW when decoupled_weight_decay) step in place; step counts from 1; "
+        "amsgrad when max_exp_avg_sqs is not empty.");
   m.def("rmsprop_step_", &rmsprop_step_, py::arg("params"), py::arg("grads"),
         py::arg("square_avgs"), py::arg("momentum_buffers"), py::arg("grad_avgs"), py::arg("lr"),
         py::arg("alpha"), py::arg("eps"), py::arg("weight_decay"), py::arg("momentum"),
         py::arg("centered"), "RMSprop step in place over lists of float32 arrays.");
+  m.def("adadelta_step_", &adadelta_step_, py::arg("params"), py::arg("grads"),
+        py::arg("square_avgs"), py::arg("acc_deltas"), py::arg("lr"), py::arg("rho"),
+        py::arg("eps"), py::arg("weight_decay"),
+        "Adadelta step in place over lists of float32 arrays (PyTorch's rule).");
+  m.def("adagrad_step_", &adagrad_step_, py::arg("params"), py::arg("grads"),
+        py::arg("state_sums"), py::arg("lr"), py::arg("lr_decay"), py::arg("weight_decay"),
+        py::arg("eps"), py::arg("step"),
+        "Adagrad step in place over lists of float32 arrays; step counts from 1.");
 }
 
 }  // namespace cunn::bind

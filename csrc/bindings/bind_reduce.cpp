@@ -18,26 +18,40 @@ int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op) {
   return dim < 0 ? dim + rank : dim;
 }
 
+// Anything with __index__ is an axis (Python and NumPy integers alike).
+bool is_axis(const py::handle item) {
+  return PyIndex_Check(item.ptr()) && !py::isinstance<py::bool_>(item);
+}
+
+std::string type_name(const py::handle item) {
+  return std::string(py::str(py::type::of(item).attr("__name__")));
+}
+
+// An axis item as an int64; one beyond int64 is out of range for any array (IndexError).
+int64_t axis_value(const py::handle item, const char* op) {
+  const py::object number = py::reinterpret_steal<py::object>(PyNumber_Index(item.ptr()));
+  if (!number) throw py::error_already_set();
+  int overflow = 0;
+  const long long value = PyLong_AsLongLongAndOverflow(number.ptr(), &overflow);
+  if (overflow)
+    throw py::index_error(std::string(op) + ": dim " + std::string(py::str(number)) +
+                          " is out of range");
+  return value;
+}
+
 // Flags of the axes to sum (one per axis of x).
 std::vector<char> summed_axes(const py::object& dims, int64_t ndim) {
   const char* op = "sum";
   if (dims.is_none()) return std::vector<char>(ndim, 1);
-  // Anything with __index__ is an axis (Python and NumPy integers alike).
-  auto is_axis = [](const py::handle item) {
-    return PyIndex_Check(item.ptr()) && !py::isinstance<py::bool_>(item);
-  };
-  auto type_name = [](const py::handle item) {
-    return std::string(py::str(py::type::of(item).attr("__name__")));
-  };
   std::vector<int64_t> list;
   if (is_axis(dims)) {
-    list.push_back(py::cast<int64_t>(py::int_(dims)));
+    list.push_back(axis_value(dims, op));
   } else if (py::isinstance<py::sequence>(dims) && !py::isinstance<py::str>(dims)) {
     for (const py::handle item : dims.cast<py::sequence>()) {
       if (!is_axis(item))
         throw py::type_error(std::string(op) + ": dims must be None, an int or a tuple of "
                              "ints, got an item of type " + type_name(item));
-      list.push_back(py::cast<int64_t>(py::int_(py::reinterpret_borrow<py::object>(item))));
+      list.push_back(axis_value(item, op));
     }
   } else {
     throw py::type_error(std::string(op) + ": dims must be None, an int or a tuple of ints, got " +
@@ -78,9 +92,12 @@ py::array sum(const py::array& x, const py::object& dims, bool keepdim) {
   return out;
 }
 
-py::tuple max(const py::array& x, int64_t dim, bool keepdim) {
+py::tuple max(const py::array& x, const py::object& dim_object, bool keepdim) {
   const char* op = "max";
   require_float_input(x, op, "x");
+  if (!is_axis(dim_object))
+    throw py::type_error(std::string(op) + ": dim must be an int, got " + type_name(dim_object));
+  const int64_t dim = axis_value(dim_object, op);
   const int64_t ndim = x.ndim();
   const int64_t axis = normalize_dim(dim, ndim, op);
   int64_t outer = 1, n = 1, inner = 1;

@@ -48,7 +48,10 @@ void require_float32(const py::array& array, const char* op, const char* arg) {
 }
 
 void require_int64(const py::array& array, const char* op, const char* arg) {
-  if (array.dtype().kind() != 'i' || array.itemsize() != 8) type_error(op, arg, "int64", array);
+  // array_t also refuses a non-native byte order, which the kernels would misread.
+  if (!py::isinstance<py::array_t<int64_t>>(array) || array.dtype().kind() != 'i' ||
+      array.itemsize() != 8)
+    type_error(op, arg, "int64", array);
 }
 
 void require_mask(const py::array& array, const char* op, const char* arg) {

@@ -1,4 +1,4 @@
-// AVX-512 Winograd F(2x2, 3x3) transforms for conv2d.cpp (the method, matrices and the
+// AVX-512 Winograd F(2x2, 3x3) transforms for conv2d_winograd.cpp (the method, matrices and the
 // V / M layouts are described there). For a run of tiles of one tile row of one plane:
 //   input:  V[xi][j] = (B^T d_j B)[xi], d_j the 4x4 patch of the zero-padded plane whose
 //           corner is (2a - pad_h, 2(b + j) - pad_w);

@@ -7,10 +7,10 @@
 //     for each MC-high row block of A: pack it into MR-high micro-panels, then
 //       for each MR panel (kept in L1) sweep every NR panel of the B block (L2).
 // Transposes are absorbed by the packing, so all four trans combinations run
-// the same micro-kernel. Small operands skip the packing (the rules and their
-// measurements are below): a transposed A or an untransposed B is already in the
-// micro-panel layout and is read in place, and A.B^T can run as dot products straight
-// from the operands (dot_nt in gemm_ukernel.h). Threads take contiguous ranges of whole micro-panels
+// the same micro-kernel. Small operands skip the packing (the rules are below, their
+// thresholds and measurements in tuning.cpp): a transposed A or an untransposed B is
+// already in the micro-panel layout and is read in place, and A.B^T can run as dot
+// products straight from the operands (dot_nt in gemm_ukernel.h). Threads take contiguous ranges of whole micro-panels
 // of the larger of M and N; each C element is accumulated in the same order
 // whatever the thread count, so results do not depend on it.
 // Packing buffers are per thread (thread_local), which keeps sgemm re-entrant.
@@ -23,57 +23,42 @@
 #include "dispatch/cpu.h"
 #include "dispatch/parallel.h"
 #include "kernels/gemm_ukernel.h"
+#include "kernels/tuning.h"
 
 namespace cunn::kernels {
 namespace {
 
-// Below this many flops (2*M*N*K) one thread does the whole product: the
-// fork/join and the duplicated packing cost more than they save. Measured on the
-// 2-core Zen 4 VM (20th-percentile times, 1 vs 2 threads, threshold disabled):
-// 0.13-0.26 MFLOP (32x32x64, 64x64x32, 128x64x16) ran 0.7-0.8x as fast on two
-// threads, 0.33 MFLOP (128x10x128) 0.93x, 0.52 MFLOP (64x64x64) 1.13x,
-// 1.05 MFLOP (64x128x64) 1.3x, 3.2 MFLOP (64x784x32) 2.1x.
-constexpr double kParallelMinFlops = 0.5e6;
-
-// When to skip packing, from timings on the 2-core Zen 4 VM (1 and 2 threads); the
-// kernel's dot_min_k and read_in_place carry what differs between instruction sets.
-//
-// A.B^T as dot products (dot_nt): for narrow outputs (n <= 16), a few rows (m <= 4,
-// where packing B would cost more than the product: Linear at batch 1 ran 29 -> 9 us),
-// and long K with all of B (n x k) within 512 KiB of L2 (the MNIST layer-1 forward
-// 64x128x784 ran 79 -> 62 us on two threads with AVX-512, 129 -> 86 us with AVX2; 256^3
-// gained with AVX-512 only, hence dot_min_k). Beyond L2 (512^3, 128x3136) and for short
-// K (128^3) the packed kernel is faster.
-bool use_dot_products(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k) {
+// When to skip packing (thresholds and their measurements: tuning.cpp). A.B^T as dot
+// products for narrow outputs, a few rows, or long K with all of B in L2; beyond L2 and
+// for short K the packed kernel is faster.
+bool use_dot_products(const GemmKernel& kernel, const Tuning& tuning, int64_t m, int64_t n,
+                      int64_t k) {
   if (!kernel.dot_nt) return false;
-  return n <= 16 || m <= 4 ||
-         (kernel.dot_min_k > 0 && k >= kernel.dot_min_k && n * k <= (int64_t{1} << 17));
+  return n <= tuning.dot_max_n || m <= tuning.dot_max_m ||
+         (tuning.dot_min_k > 0 && k >= tuning.dot_min_k && n * k <= tuning.dot_max_b_floats);
 }
 
 // A transposed A read in place: each K step is one line of A, so only for slices of K
-// short enough that the panel stays in L1 (the weight gradient, K = batch 64: 128x784x64
-// and 128x128x128 gained 4-15% with AVX-512; 1024^3, with a 4 KiB stride, lost).
-bool read_a_in_place(const GemmKernel& kernel, int64_t k) {
-  return kernel.read_in_place && k <= 128;
+// short enough that the panel stays in L1.
+bool read_a_in_place(const Tuning& tuning, int64_t k) {
+  return tuning.read_in_place && k <= tuning.read_a_max_k;
 }
 
 // An untransposed B read in place: for short K and few rows of A, where the packed copy
-// would be reused by few micro-panels (64x784x128 gained 11%, batch 1 29 -> 17 us);
-// 512^3 and 1024x784x128, whose packed B is reused 64-128 times, lost 5-10%. With AVX2
-// the MNIST shapes ran as fast as packed and the small ones faster (10x128x64 4.7 -> 2.8 us).
-bool read_b_in_place(const GemmKernel& kernel, int64_t m, int64_t k) {
-  return kernel.read_in_place && k <= 256 && m <= 256;
+// would be reused by few micro-panels.
+bool read_b_in_place(const Tuning& tuning, int64_t m, int64_t k) {
+  return tuning.read_in_place && k <= tuning.read_b_max_k && m <= tuning.read_b_max_m;
 }
 
-const GemmKernel& select_kernel(int64_t n) {
+const GemmKernel& select_kernel(const Tuning& tuning, int64_t n) {
 #if defined(CUNN_X86)
   switch (active_isa()) {
-    case Isa::avx512: return gemm_kernel_avx512(n <= 16);
+    case Isa::avx512: return gemm_kernel_avx512(n <= tuning.narrow_max_n);
     case Isa::avx2: return gemm_kernel_avx2();
     default: break;
   }
 #endif
-  (void)n;
+  (void)tuning, (void)n;
   return gemm_kernel_reference();
 }
 
@@ -222,11 +207,12 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     if (relu) relu_block(c, ldc, 0, m, 0, n);
     return;
   }
-  const GemmKernel& kernel = select_kernel(n);
+  const Tuning& tuning = kernels::tuning();
+  const GemmKernel& kernel = select_kernel(tuning, n);
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
                        static_cast<double>(k);
   const int64_t max_threads =
-      flops < kParallelMinFlops || in_parallel_region() ? 1 : get_num_threads();
+      flops < tuning.gemm_parallel_min_flops || in_parallel_region() ? 1 : get_num_threads();
 
   // Splits `panels` units of `unit` rows or columns (clamped to `limit`) over the
   // threads, one contiguous range each, and calls body(begin, end) for every range.
@@ -248,7 +234,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
   // them the same way keeps those lines on one core. Split the other way, every line
   // moved between the cores, and the Adam step after the MNIST MLP's GEMMs ran 3x
   // slower (27 -> 92 us).
-  if (!trans_a && trans_b && use_dot_products(kernel, m, n, k)) {
+  if (!trans_a && trans_b && use_dot_products(kernel, tuning, m, n, k)) {
     constexpr int64_t unit = 16;  // columns: a cache line of C
     if (n >= 2 * unit) {
       split((n + unit - 1) / unit, unit, n, [&](int64_t begin, int64_t end) {
@@ -267,8 +253,8 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     return;
   }
 
-  const Problem problem{trans_a,         trans_b, trans_a && read_a_in_place(kernel, k),
-                        !trans_b && read_b_in_place(kernel, m, k), k, alpha, a, lda, b, ldb, beta,
+  const Problem problem{trans_a,         trans_b, trans_a && read_a_in_place(tuning, k),
+                        !trans_b && read_b_in_place(tuning, m, k), k, alpha, a, lda, b, ldb, beta,
                         c, ldc};
   const int64_t row_panels = (m + kernel.mr - 1) / kernel.mr;
   const int64_t col_panels = (n + kernel.nr - 1) / kernel.nr;

@@ -40,11 +40,6 @@ struct GemmKernel {
   void (*dot_nt)(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, float alpha,
                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                  int64_t ldc);
-  // Tuning of the unpacked paths (measured per kernel; see gemm.cpp): the K from which
-  // dot_nt also runs wide products whose B fits in L2 (0: never), and whether full
-  // panels of operands already in the micro-panel layout are read in place.
-  int64_t dot_min_k;
-  bool read_in_place;
 };
 
 // Portable C++ (always built; what CUNN_CPU_ISA=generic runs).

@@ -234,8 +234,7 @@ void dot_nt_avx2(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, float
 
 const GemmKernel& gemm_kernel_avx2() {
   static const GemmKernel kernel{kMr,    kNr,   120, 256, 512, &micro_kernel_avx2,
-                                 &pack_rows_avx2, &pack_columns_avx2, &dot_nt_avx2,
-                                 512,    true};
+                                 &pack_rows_avx2, &pack_columns_avx2, &dot_nt_avx2};
   return kernel;
 }
 

@@ -242,11 +242,9 @@ void dot_nt_avx512(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, flo
 
 const GemmKernel& gemm_kernel_avx512(bool narrow) {
   static const GemmKernel wide{8,   32,   128, 512, 256, &micro_kernel_avx512<8, 2>,
-                               &pack_rows_avx512, &pack_columns_avx512, &dot_nt_avx512,
-                               256, true};
+                               &pack_rows_avx512, &pack_columns_avx512, &dot_nt_avx512};
   static const GemmKernel thin{16,  16,   128, 256, 512, &micro_kernel_avx512<16, 1>,
-                               &pack_rows_avx512, &pack_columns_avx512, &dot_nt_avx512,
-                               256, true};
+                               &pack_rows_avx512, &pack_columns_avx512, &dot_nt_avx512};
   return narrow ? thin : wide;
 }
 

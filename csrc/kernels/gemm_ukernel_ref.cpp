@@ -64,8 +64,7 @@ void pack_columns_reference(const float* src, int64_t ld, int64_t count, int64_t
 
 const GemmKernel& gemm_kernel_reference() {
   static const GemmKernel kernel{kMr,    kNr,   120, 256, 1024, &micro_kernel_reference,
-                                 &pack_rows_reference, &pack_columns_reference, nullptr,
-                                 0,      false};
+                                 &pack_rows_reference, &pack_columns_reference, nullptr};
   return kernel;
 }
 

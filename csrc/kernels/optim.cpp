@@ -1,4 +1,4 @@
-// SGD, Adam/AdamW and RMSprop steps; the math and the reference to match are in
+// SGD, Adam/AdamW, RMSprop, Adadelta and Adagrad steps; the math and the reference to match are in
 // optim.h, the element loops in optim_loops.h. This file rounds the scalars,
 // splits the work over threads and picks the loops: the AVX2 build of them
 // (optim_avx2.cpp) when the CPU has it, the portable build otherwise. Both
@@ -20,6 +20,10 @@ void sgd_slice(const SgdTensor& t, int64_t begin, int64_t end, const detail::Sgd
 void adam_slice(const AdamTensor& t, int64_t begin, int64_t end, const detail::AdamScalars& s);
 void rmsprop_slice(const RmspropTensor& t, int64_t begin, int64_t end,
                    const detail::RmspropScalars& s);
+void adadelta_slice(const AdadeltaTensor& t, int64_t begin, int64_t end,
+                    const detail::AdadeltaScalars& s);
+void adagrad_slice(const AdagradTensor& t, int64_t begin, int64_t end,
+                   const detail::AdagradScalars& s);
 }  // namespace avx2
 #endif
 
@@ -118,6 +122,7 @@ void adam_step(const std::vector<AdamTensor>& tensors, double lr, double beta1, 
   s.eps = static_cast<float>(eps);
   s.decay = weight_decay == 0.0 ? 0 : (decoupled_weight_decay ? 2 : 1);
   s.small_weight = std::abs(s.one_minus_beta1) < 0.5f;
+  s.amsgrad = !tensors.empty() && tensors.front().max_exp_avg_sq != nullptr;
   auto slice = &adam_slice_loops;
 #ifdef CUNN_X86
   if (use_avx2()) slice = &avx2::adam_slice;
@@ -141,6 +146,38 @@ void rmsprop_step(const std::vector<RmspropTensor>& tensors, double lr, double a
   auto slice = &rmsprop_slice_loops;
 #ifdef CUNN_X86
   if (use_avx2()) slice = &avx2::rmsprop_slice;
+#endif
+  for_each_slice(tensors, s, slice);
+}
+
+void adadelta_step(const std::vector<AdadeltaTensor>& tensors, double lr, double rho,
+                   double eps, double weight_decay) {
+  detail::AdadeltaScalars s;
+  s.neg_lr = static_cast<float>(-lr);
+  s.rho = static_cast<float>(rho);
+  s.one_minus_rho = static_cast<float>(1.0 - rho);
+  s.eps = static_cast<float>(eps);
+  s.weight_decay = static_cast<float>(weight_decay);
+  s.decay = weight_decay != 0.0;
+  auto slice = &adadelta_slice_loops;
+#ifdef CUNN_X86
+  if (use_avx2()) slice = &avx2::adadelta_slice;
+#endif
+  for_each_slice(tensors, s, slice);
+}
+
+void adagrad_step(const std::vector<AdagradTensor>& tensors, double lr, double lr_decay,
+                  double weight_decay, double eps, int64_t step) {
+  detail::AdagradScalars s;
+  // PyTorch computes the decayed lr in Python (double) from the step count.
+  const double clr = lr / (1.0 + static_cast<double>(step - 1) * lr_decay);
+  s.neg_clr = static_cast<float>(-clr);
+  s.weight_decay = static_cast<float>(weight_decay);
+  s.eps = static_cast<float>(eps);
+  s.decay = weight_decay != 0.0;
+  auto slice = &adagrad_slice_loops;
+#ifdef CUNN_X86
+  if (use_avx2()) slice = &avx2::adagrad_slice;
 #endif
   for_each_slice(tensors, s, slice);
 }

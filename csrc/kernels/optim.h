@@ -38,13 +38,16 @@ void sgd_step(const std::vector<SgdTensor>& tensors, double lr, double momentum,
 //   AdamW: param *= 1 - lr * weight_decay; Adam: grad += weight_decay * param
 //   exp_avg = lerp(exp_avg, grad, 1 - beta1)
 //   exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad * grad
+//   amsgrad: max_exp_avg_sq = maximum(max_exp_avg_sq, exp_avg_sq), used below instead
 //   denom = sqrt(exp_avg_sq) / sqrt(1 - beta2^step) + eps
 //   param -= lr / (1 - beta1^step) * exp_avg / denom
+// max_exp_avg_sq is null unless amsgrad; one call is all amsgrad or all not.
 struct AdamTensor {
   float* param;
   const float* grad;
   float* exp_avg;
   float* exp_avg_sq;
+  float* max_exp_avg_sq;
   int64_t numel;
 };
 void adam_step(const std::vector<AdamTensor>& tensors, double lr, double beta1, double beta2,
@@ -67,5 +70,34 @@ struct RmspropTensor {
 };
 void rmsprop_step(const std::vector<RmspropTensor>& tensors, double lr, double alpha, double eps,
                   double weight_decay, double momentum, bool centered);
+
+// Adadelta:
+//   grad += weight_decay * param
+//   square_avg = rho * square_avg + (1 - rho) * grad * grad
+//   delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * grad
+//   acc_delta = rho * acc_delta + (1 - rho) * delta * delta
+//   param -= lr * delta
+struct AdadeltaTensor {
+  float* param;
+  const float* grad;
+  float* square_avg;
+  float* acc_delta;
+  int64_t numel;
+};
+void adadelta_step(const std::vector<AdadeltaTensor>& tensors, double lr, double rho,
+                   double eps, double weight_decay);
+
+// Adagrad, step counted from 1:
+//   grad += weight_decay * param
+//   sum += grad * grad
+//   param -= lr / (1 + (step - 1) * lr_decay) * grad / (sqrt(sum) + eps)
+struct AdagradTensor {
+  float* param;
+  const float* grad;
+  float* sum;
+  int64_t numel;
+};
+void adagrad_step(const std::vector<AdagradTensor>& tensors, double lr, double lr_decay,
+                  double weight_decay, double eps, int64_t step);
 
 }  // namespace cunn::kernels

@@ -18,4 +18,14 @@ void rmsprop_slice(const RmspropTensor& t, int64_t begin, int64_t end,
   rmsprop_slice_loops(t, begin, end, s);
 }
 
+void adadelta_slice(const AdadeltaTensor& t, int64_t begin, int64_t end,
+                    const detail::AdadeltaScalars& s) {
+  adadelta_slice_loops(t, begin, end, s);
+}
+
+void adagrad_slice(const AdagradTensor& t, int64_t begin, int64_t end,
+                   const detail::AdagradScalars& s) {
+  adagrad_slice_loops(t, begin, end, s);
+}
+
 }  // namespace cunn::kernels::avx2

@@ -49,20 +49,35 @@ reduce
     sum(x, dims=None, keepdim=False)         dims: tuple of axes, None = all
     max(x, dim, keepdim=False)               -> (values, indices int64); first index on ties;
                                                 NaN wins (propagates) as in PyTorch
-loss (logits/log_probs (N, C), labels int64 (N,) in [0, C); others: input and target
-      of one shape)
-    cross_entropy_forward(logits, labels, reduction)        -> (loss, log_probs)
-    cross_entropy_backward(grad_output, log_probs, labels, reduction) -> grad_logits
-    nll_loss_forward(log_probs, labels, reduction)          -> loss
-    nll_loss_backward(grad_output, labels, num_classes, reduction)   -> grad_log_probs
+loss (logits/log_probs (N, C), labels int64 (N,) in [0, C) or == ignore_index; others:
+      input and target of one shape)
+    cross_entropy_forward(logits, labels, reduction, weight=None, ignore_index=-100,
+                          label_smoothing=0.0)                     -> (loss, log_probs)
+        labels may instead be float (N, C) class probabilities; weight: None or (C,)
+    cross_entropy_backward(grad_output, log_probs, labels, reduction, weight=None,
+                           ignore_index=-100, label_smoothing=0.0) -> grad_logits
+    nll_loss_forward(log_probs, labels, reduction, weight=None, ignore_index=-100) -> loss
+    nll_loss_backward(grad_output, labels, num_classes, reduction, weight=None,
+                      ignore_index=-100)                           -> grad_log_probs
+        (with weights, mean divides by the summed weights of the labels not ignored)
     mse_loss_forward(input, target, reduction)
     mse_loss_backward(grad_output, input, target, reduction)        -> grad_input
     l1_loss_forward(input, target, reduction)
     l1_loss_backward(grad_output, input, target, reduction)         -> grad_input
-    binary_cross_entropy_forward(input, target, reduction)          (log clamped at -100)
-    binary_cross_entropy_backward(grad_output, input, target, reduction)
-    binary_cross_entropy_with_logits_forward(input, target, reduction)
-    binary_cross_entropy_with_logits_backward(grad_output, input, target, reduction)
+    smooth_l1_loss_forward(input, target, reduction, beta)          (beta > 0)
+    smooth_l1_loss_backward(grad_output, input, target, reduction, beta)
+    huber_loss_forward(input, target, reduction, delta)
+    huber_loss_backward(grad_output, input, target, reduction, delta)
+    kl_div_forward(input, target, reduction, log_target)            (input: log-probabilities)
+    kl_div_backward(grad_output, input, target, reduction, log_target)
+    binary_cross_entropy_forward(input, target, reduction, weight=None)
+                                                                    (log clamped at -100)
+    binary_cross_entropy_backward(grad_output, input, target, reduction, weight=None)
+    binary_cross_entropy_with_logits_forward(input, target, reduction, weight=None,
+                                             pos_weight=None)
+    binary_cross_entropy_with_logits_backward(grad_output, input, target, reduction,
+                                              weight=None, pos_weight=None)
+        (weight and pos_weight: None or of the input's shape; cunn/ops broadcasts them)
     (grad_output is 0-d for mean/sum, the loss's shape for none; the target's gradient,
     where it exists, is composed from these in cunn/ops.)
 conv2d (NCHW; stride and padding are (h, w) pairs)
@@ -88,11 +103,15 @@ optim (in place, over lists of parameters in one call; PyTorch's formulas exactl
         momentum_buffers is [] when momentum == 0; with first_step the buffers are set
         to the (decayed) gradient, undamped, as PyTorch does when it creates them.
     adam_step_(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weight_decay,
-               step, decoupled_weight_decay)
-        step counts from 1; decoupled_weight_decay=True is AdamW.
+               step, decoupled_weight_decay, max_exp_avg_sqs=())
+        step counts from 1; decoupled_weight_decay=True is AdamW; a non-empty
+        max_exp_avg_sqs (one per parameter) turns amsgrad on.
     rmsprop_step_(params, grads, square_avgs, momentum_buffers, grad_avgs, lr, alpha, eps,
                   weight_decay, momentum, centered)
         momentum_buffers is [] when momentum == 0, grad_avgs is [] unless centered.
+    adadelta_step_(params, grads, square_avgs, acc_deltas, lr, rho, eps, weight_decay)
+    adagrad_step_(params, grads, state_sums, lr, lr_decay, weight_decay, eps, step)
+        step counts from 1 (the lr decays as lr / (1 + (step - 1) * lr_decay)).
 normalization (batch norm over x (N, C, *), statistics per channel C; layer norm over x's
                trailing normalized_shape, statistics per row; weight / bias None or shaped
                like the statistics' complement; formulas in csrc/kernels/normalization.h)
@@ -128,7 +147,7 @@ image_batch (the data loader's fused gather + ToTensor + Normalize)
         (len(indices), *images.shape[1:]) = ((float32)images[indices] / 255 - mean) / std,
         those float32 operations in that order (bit-identical to cunn.data.transforms).
 runtime
-    set_num_threads(n)  get_num_threads()
+    set_num_threads(threads)  get_num_threads()
 """
 
 KERNELS = {
@@ -153,12 +172,15 @@ KERNELS = {
         "l1_loss_forward", "l1_loss_backward",
         "binary_cross_entropy_forward", "binary_cross_entropy_backward",
         "binary_cross_entropy_with_logits_forward", "binary_cross_entropy_with_logits_backward",
+        "smooth_l1_loss_forward", "smooth_l1_loss_backward",
+        "huber_loss_forward", "huber_loss_backward",
+        "kl_div_forward", "kl_div_backward",
     ),
     "conv2d": ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"),
     "pool": ("max_pool2d_forward", "max_pool2d_backward"),
     "dropout": ("dropout_forward", "dropout_backward",
                 "dropout2d_forward", "dropout2d_backward"),
-    "optim": ("sgd_step_", "adam_step_", "rmsprop_step_"),
+    "optim": ("sgd_step_", "adam_step_", "rmsprop_step_", "adadelta_step_", "adagrad_step_"),
     "image_batch": ("normalize_images",),
     "runtime": ("set_num_threads", "get_num_threads"),
     "normalization": (

@@ -9,7 +9,17 @@ import numpy as np
 
 from cunn.autograd.function import Function
 
-__all__ = ["backward"]
+__all__ = ["backward", "queue_callback"]
+
+# Callbacks that run once the backward pass now running has finished.
+_after_backward = []
+
+
+def queue_callback(callback):
+    """Runs ``callback()`` when the current backward pass ends (PyTorch's
+    ``Variable._execution_engine.queue_callback``): DistributedDataParallel averages the
+    gradients there, once every node has written its own."""
+    _after_backward.append(callback)
 
 
 def _consumer_counts(root):
@@ -74,6 +84,8 @@ def backward(root_tensor, gradient, retain_graph=False):
     if root.saved is None:
         raise RuntimeError("backward: the graph has already been freed by an earlier "
                            "backward(); use backward(retain_graph=True) to run it twice")
+    # Whatever a failed earlier pass queued is stale.
+    _after_backward.clear()
     counts = _consumer_counts(root)
     pending = {root: gradient}
     ready = [root]
@@ -83,6 +95,7 @@ def backward(root_tensor, gradient, retain_graph=False):
         if node.saved is None:
             raise RuntimeError(f"backward: {node.name()} was freed by an earlier backward(); "
                                "use backward(retain_graph=True) to go through it again")
+        node.check_versions()
         input_grads = node.backward(grad_output)
         fresh = node.fresh_gradients
         shared = _shared_ids(input_grads) if not fresh and len(input_grads) > 1 else ()
@@ -102,3 +115,5 @@ def backward(root_tensor, gradient, retain_graph=False):
                 ready.append(child)
         if not retain_graph:
             node.release()
+    while _after_backward:
+        _after_backward.pop(0)()

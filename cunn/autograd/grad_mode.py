@@ -9,8 +9,14 @@ def is_grad_enabled():
 
 
 class _GradMode:
-    """Sets grad mode for a block (``with``) or for every call of a function (decorator)."""
+    """Sets grad mode for a block (``with``) or for every call of a function (decorator,
+    with or without parentheses: ``@no_grad()`` and ``@no_grad``)."""
     mode = True
+
+    def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs and callable(args[0]) and cls is not set_grad_enabled:
+            return object.__new__(cls)(args[0])
+        return object.__new__(cls)
 
     def __enter__(self):
         self._previous = _state["enabled"]
@@ -59,3 +65,44 @@ class set_grad_enabled(_GradMode):  # noqa: N801
             with set_grad_enabled(mode):
                 return function(*args, **kwargs)
         return wrapper
+
+
+class inference_mode(_GradMode):  # noqa: N801
+    """Like ``no_grad`` (cunn keeps no extra autograd bookkeeping to skip);
+    ``inference_mode(False)`` leaves grad mode as it is."""
+
+    def __init__(self, mode=True):
+        if callable(mode):  # used as a bare decorator: __new__ already wrapped the function
+            return
+        if not isinstance(mode, bool):
+            raise TypeError(f"inference_mode: mode must be a bool, got {type(mode).__name__}")
+        self.inference = mode
+
+    def __enter__(self):
+        self._previous = _state["enabled"]
+        if self.inference:
+            _state["enabled"] = False
+        _inference[0] += self.inference
+        return self
+
+    def __exit__(self, *exc_info):
+        _state["enabled"] = self._previous
+        _inference[0] -= self.inference
+        return False
+
+    def __call__(self, function):
+        inference = getattr(self, "inference", True)
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with inference_mode(inference):
+                return function(*args, **kwargs)
+        return wrapper
+
+
+# How many inference_mode(True) blocks are open.
+_inference = [0]
+
+
+def is_inference_mode_enabled():
+    return _inference[0] > 0

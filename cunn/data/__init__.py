@@ -6,9 +6,14 @@ MNIST as NumPy arrays; ``cunn.data.transforms`` holds ToTensor, Normalize, Flatt
 from cunn.data import mnist, transforms  # noqa: F401
 from cunn.data.collate import default_collate
 from cunn.data.dataloader import DataLoader
+from cunn.data.distributed_sampler import DistributedSampler
 from cunn.data.dataset import Dataset, Subset, TensorDataset, random_split
 from cunn.data.idx import DatasetError, read_idx, write_idx
 from cunn.data.mnist import MNIST
+from cunn.data.sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
+                               SubsetRandomSampler)
 
-__all__ = ["DataLoader", "Dataset", "DatasetError", "MNIST", "Subset", "TensorDataset",
-           "default_collate", "mnist", "random_split", "read_idx", "transforms", "write_idx"]
+__all__ = ["DataLoader", "Dataset", "DatasetError", "DistributedSampler", "MNIST", "Subset", "TensorDataset",
+           "default_collate", "mnist", "random_split", "read_idx", "transforms", "write_idx",
+           "BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
+           "SubsetRandomSampler"]

@@ -18,6 +18,18 @@ def _check_flag(value, name):
     return bool(value)
 
 
+def _check_samplers(shuffle, sampler, batch_sampler, batch_size, drop_last, seed, generator):
+    """PyTorch's rules for which DataLoader options exclude each other."""
+    if sampler is not None and shuffle:
+        raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+    if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
+                                      or drop_last):
+        raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
+                         "batch_size, shuffle, sampler, and drop_last")
+    if seed is not None and generator is not None:
+        raise ValueError("DataLoader: give either seed or generator, not both")
+
+
 class DataLoader:
     """Iterate over ``dataset`` in batches of ``batch_size``.
 
@@ -27,11 +39,15 @@ class DataLoader:
     (``set_epoch`` picks the epoch, e.g. when resuming). ``drop_last`` drops a final
     incomplete batch. ``collate_fn`` replaces ``default_collate`` (and then every sample is
     fetched by ``__getitem__``). ``num_workers`` and ``pin_memory`` are accepted for
-    PyTorch compatibility and have no effect.
+    PyTorch compatibility and have no effect. As in PyTorch, ``sampler`` (an iterable of
+    indices) replaces ``shuffle``, ``batch_sampler`` (an iterable of index lists) replaces
+    ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last``, and ``generator`` (a
+    ``cunn.Generator``) is the stream shuffling draws from.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 collate_fn=None, num_workers=0, pin_memory=False):
+                 collate_fn=None, num_workers=0, pin_memory=False, sampler=None,
+                 batch_sampler=None, generator=None):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset must define __len__ and __getitem__, got "
                             f"{type(dataset).__name__}")
@@ -49,8 +65,13 @@ class DataLoader:
                 or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be a non-negative int, got "
                              f"{num_workers!r}")
+        _check_samplers(shuffle, sampler, batch_sampler, batch_size, drop_last, seed, generator)
+        _random.generator(generator)  # a TypeError now for anything but a cunn.Generator
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.generator = generator
         self.dataset = dataset
-        self.batch_size = int(batch_size)
+        self.batch_size = None if batch_sampler is not None else int(batch_size)
         self.shuffle = _check_flag(shuffle, "shuffle")
         self.drop_last = _check_flag(drop_last, "drop_last")
         self.seed = None if seed is None else int(seed)
@@ -67,17 +88,21 @@ class DataLoader:
         self.epoch = int(epoch)
 
     def __len__(self):
-        count = len(self.dataset)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        count = len(self.sampler) if self.sampler is not None else len(self.dataset)
         if self.drop_last:
             return count // self.batch_size
         return -(-count // self.batch_size)
 
     def _order(self):
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         count = len(self.dataset)
         if not self.shuffle:
             return np.arange(count, dtype=np.int64)
         if self.seed is None:
-            return _random.generator().permutation(count)
+            return _random.generator(self.generator).permutation(count)
         entropy = [self.seed & 0xFFFFFFFFFFFFFFFF, self.epoch]
         return np.random.default_rng(entropy).permutation(count)
 
@@ -89,6 +114,8 @@ class DataLoader:
         return collate(fetch_samples(self.dataset, indices))
 
     def __iter__(self):
+        if self.batch_sampler is not None:
+            return (self._fetch(np.asarray(batch, dtype=np.int64)) for batch in self.batch_sampler)
         # The order is drawn here, not at the first next(), so iter() pins the epoch.
         order = self._order()
         self.epoch += 1

@@ -141,16 +141,22 @@ def _split_lengths(lengths, total):
     return [int(length) for length in lengths]
 
 
-def random_split(dataset, lengths, seed=None):
+def random_split(dataset, lengths, seed=None, generator=None):
     """Split ``dataset`` into non-overlapping random ``Subset``s of the given ``lengths``
     (ints summing to ``len(dataset)``, or fractions summing to 1).
 
-    With ``seed`` the split is reproducible; without it, it follows ``cunn.manual_seed``.
+    With ``seed`` the split is reproducible; ``generator`` (a ``cunn.Generator``, also
+    accepted in ``seed``'s place as PyTorch's third argument) draws from that stream;
+    without either, it follows ``cunn.manual_seed``.
     """
+    if isinstance(seed, _random.Generator):
+        seed, generator = None, seed
+    if seed is not None and generator is not None:
+        raise ValueError("random_split: give either seed or generator, not both")
     total = len(dataset)
     counts = _split_lengths(lengths, total)
     if seed is None:
-        order = _random.generator().permutation(total)
+        order = _random.generator(generator).permutation(total)
     else:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"random_split: seed must be an int or None, got "

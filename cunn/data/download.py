@@ -2,7 +2,8 @@
 
 Each mirror is tried in turn. A file is streamed into a temporary file in the target folder
 and renamed into place only once its checksum matches, so a failed or interrupted download
-never leaves a partial or corrupt file under the real name. urllib only; every network
+never leaves a partial or corrupt file under the real name; folders created for a download
+that then fails are removed again (nothing is left behind unless a file was written). urllib only; every network
 operation has a timeout. The progress bar uses tqdm when it is installed.
 """
 import gzip
@@ -43,8 +44,9 @@ def _progress_bar(total, description, progress):
     except ImportError:
         print(f"cunn: downloading {description}", file=sys.stderr)
         return None
+    # disable=None: no bar when stderr is not a terminal (a log file would get every frame)
     return tqdm(total=total, desc=description, unit="B", unit_scale=True, unit_divisor=1024,
-                leave=False)
+                leave=False, disable=None)
 
 
 def _stream_to(url, target, timeout, progress):
@@ -84,11 +86,29 @@ def fetch(filename, folder, sha256, mirrors, timeout=30.0, progress=True):
     could not be decompressed and none served a good copy, ``FileNotFoundError`` when no
     mirror could be reached; either message lists every attempt.
     """
-    import http.client
-
     if not mirrors:
         raise FileNotFoundError(f"{filename}: no download mirrors configured")
+    # Folders made for this download are removed again if it fails: nothing is created
+    # unless a download actually writes into it.
+    created, parent = [], os.path.abspath(folder)
+    while not os.path.isdir(parent) and parent != os.path.dirname(parent):
+        created.append(parent)
+        parent = os.path.dirname(parent)
     os.makedirs(folder, exist_ok=True)
+    try:
+        return _download(filename, folder, sha256, mirrors, timeout, progress)
+    except BaseException:
+        for path in created:  # deepest first
+            try:
+                os.rmdir(path)
+            except OSError:
+                break
+        raise
+
+
+def _download(filename, folder, sha256, mirrors, timeout, progress):
+    import http.client
+
     destination = os.path.join(folder, filename)
     failures, corrupt = [], False
     for base in mirrors:

@@ -5,6 +5,10 @@ big-endian uint32 sizes, then the values in row-major order, big-endian. A file 
 accepted only if every part is there and the data length matches the header exactly:
 a truncated or padded file raises ``DatasetError`` naming the file, never a short array.
 Files may be gzip-compressed (recognised by their first bytes, whatever their name).
+Nothing is allocated from the header's word: a plain file's size must match it before
+the data is read, and gzip data is read in chunks, so a small file claiming a huge
+shape fails at its real length (``read_idx_header`` lets callers cross-check headers
+before reading any data).
 """
 import gzip
 import os
@@ -52,6 +56,24 @@ def _describe(magic):
     return f"0x{magic:08x} ({kind}, {magic & 0xFF} dimensions)"
 
 
+def read_idx_header(path, dtype=None, ndim=None):
+    """The ``(dtype, shape)`` an IDX file's header declares (native-order dtype), checked as
+    by ``read_idx`` but without reading the data."""
+    name = os.fspath(path)
+    with open(name, "rb") as raw:
+        compressed = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        if not compressed:
+            value_type, shape, _ = _parse_header(raw, name, dtype, ndim)
+        else:
+            try:
+                with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                    value_type, shape, _ = _parse_header(stream, name, dtype, ndim)
+            except (OSError, EOFError, zlib.error) as err:
+                raise DatasetError(f"{name}: corrupt gzip data ({err})") from err
+    return value_type.newbyteorder("="), shape
+
+
 def read_idx(path, dtype=None, ndim=None):
     """Read an IDX file (plain or gzip) into a NumPy array in native byte order.
 
@@ -64,7 +86,7 @@ def read_idx(path, dtype=None, ndim=None):
         compressed = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
         if not compressed:
-            return _parse(raw, name, dtype, ndim)
+            return _parse(raw, name, dtype, ndim, os.fstat(raw.fileno()).st_size)
         try:
             with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
                 return _parse(stream, name, dtype, ndim)
@@ -82,7 +104,8 @@ def _read_up_to(stream, size):
     return buffer
 
 
-def _parse(stream, name, dtype, ndim):
+def _parse_header(stream, name, dtype, ndim):
+    """``(value_type, shape, header_bytes)`` from the start of ``stream``."""
     head = bytes(_read_up_to(stream, 4))
     if len(head) < 4:
         raise DatasetError(f"{name}: too short for an IDX header ({len(head)} bytes, "
@@ -108,23 +131,41 @@ def _parse(stream, name, dtype, ndim):
         raise DatasetError(f"{name}: truncated IDX header ({4 + len(sizes)} bytes, the magic "
                            f"number promises {4 + 4 * rank})")
     shape = tuple(int(s) for s in np.frombuffer(sizes, dtype=">u4"))
-    value_type = DTYPES[code]
+    return DTYPES[code], shape, 4 + 4 * rank
+
+
+def _parse(stream, name, dtype, ndim, file_size=None):
+    value_type, shape, header_bytes = _parse_header(stream, name, dtype, ndim)
     count = 1
     for size in shape:
         count *= size
     expected_bytes = count * value_type.itemsize
+    if file_size is not None and file_size - header_bytes < expected_bytes:
+        _raise_truncated(name, shape, value_type, expected_bytes, file_size - header_bytes)
+    if file_size is not None and file_size - header_bytes > expected_bytes:
+        _raise_extra(name, shape, expected_bytes, file_size - header_bytes - expected_bytes)
+    # Read in chunks, never allocated up front: gzip data shows its real length only
+    # as it is decompressed.
     data = _read_up_to(stream, expected_bytes)
     if len(data) < expected_bytes:
-        raise DatasetError(f"{name}: truncated: shape {shape} of {value_type.newbyteorder('=').name} "
-                           f"needs {expected_bytes} data bytes, found {len(data)}")
+        _raise_truncated(name, shape, value_type, expected_bytes, len(data))
     extra = _count_trailing(stream)
     if extra:
-        raise DatasetError(f"{name}: {extra} extra bytes after the {expected_bytes} data bytes of "
-                           f"shape {shape} (wrong header or concatenated files?)")
+        _raise_extra(name, shape, expected_bytes, extra)
     array = np.frombuffer(data, dtype=value_type, count=count).reshape(shape)
     if value_type.itemsize > 1:
         array = array.astype(value_type.newbyteorder("="))
     return array
+
+
+def _raise_truncated(name, shape, value_type, expected_bytes, found):
+    raise DatasetError(f"{name}: truncated: shape {shape} of {value_type.newbyteorder('=').name} "
+                       f"needs {expected_bytes} data bytes, found {found}")
+
+
+def _raise_extra(name, shape, expected_bytes, extra):
+    raise DatasetError(f"{name}: {extra} extra bytes after the {expected_bytes} data bytes of "
+                       f"shape {shape} (wrong header or concatenated files?)")
 
 
 def _count_trailing(stream):

@@ -28,7 +28,7 @@ from cunn._tensor import from_numpy
 from cunn._backends import current as current_backend
 from cunn.data.dataset import Dataset, check_index
 from cunn.data.download import fetch
-from cunn.data.idx import DatasetError, read_idx
+from cunn.data.idx import DatasetError, read_idx, read_idx_header
 from cunn.data.transforms import Compose, Flatten, Normalize, ToTensor, apply_batch
 
 SPLITS = {
@@ -157,11 +157,11 @@ def _read_split(folder, split):
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
+    _check_headers(image_path, label_path)
     images = read_idx(image_path, dtype=np.uint8, ndim=3)
-    labels = read_idx(label_path, dtype=np.uint8, ndim=1).astype(np.int64)
-    if len(images) != len(labels):
-        raise DatasetError(f"mnist: {image_path} holds {len(images)} images but {label_path} "
-                           f"holds {len(labels)} labels")
+    labels = read_idx(label_path, dtype=np.uint8, ndim=1)
+    _check_labels(label_path, labels)
+    labels = labels.astype(np.int64)
     images.flags.writeable = False
     labels.flags.writeable = False
     with _cache_lock:
@@ -169,6 +169,29 @@ def _read_split(folder, split):
         while len(_cache) > _CACHE_ENTRIES:
             _cache.popitem(last=False)
     return images, labels
+
+
+def _check_headers(image_path, label_path):
+    """Refuses inconsistent files from their headers alone, before any data is read (a
+    small .gz may claim 2*10^8 labels beside 60000 images)."""
+    _, image_shape = read_idx_header(image_path, dtype=np.uint8, ndim=3)
+    _, label_shape = read_idx_header(label_path, dtype=np.uint8, ndim=1)
+    if 0 in image_shape[1:]:
+        raise DatasetError(f"mnist: {image_path} declares images of shape {image_shape[1:]}; "
+                           "images need at least one row and one column")
+    if image_shape[0] != label_shape[0]:
+        raise DatasetError(f"mnist: {image_path} holds {image_shape[0]} images but "
+                           f"{label_path} holds {label_shape[0]} labels")
+
+
+def _check_labels(label_path, labels):
+    """Every label must name one of the classes: an out-of-range label would only fail
+    later, inside a loss, without naming the file."""
+    bad = labels >= len(CLASSES)
+    if bad.any():
+        index = int(bad.argmax())
+        raise DatasetError(f"mnist: {label_path}: label {int(labels[index])} at index {index} "
+                           f"is not a class index (expected 0 to {len(CLASSES) - 1})")
 
 
 def load(root=None, download=True, *, mirrors=None, progress=True, timeout=30.0):
@@ -272,7 +295,7 @@ class MNIST(Dataset):
         return cached[1]
 
     def get_batch(self, indices):
-        data = self.data
+        data = np.asarray(self.data)  # cunn.vision's subclass holds a Tensor
         if (self.transform is not None and isinstance(data, np.ndarray) and data.ndim == 3
                 and data.dtype == np.uint8 and data.flags.c_contiguous):
             indices = np.asarray(indices)

@@ -22,8 +22,16 @@ def apply_batch(transform, items):
     # Items reach the transform as they would alone: array rows of an array batch, Tensors of
     # a Tensor batch (the output of an earlier transform).
     if isinstance(items, np.ndarray):
-        return default_collate([transform(item) for item in items])
-    return default_collate([transform(cunn.from_numpy(item)) for item in np.asarray(items)])
+        results = [transform(item) for item in items]
+    else:
+        results = [transform(cunn.from_numpy(item)) for item in np.asarray(items)]
+    # Images stay images of their own dtype (a uint8 batch for the next step, e.g. ToTensor);
+    # anything else is collated as a DataLoader would.
+    if results and all(type(result) is np.ndarray for result in results):
+        return np.stack(results)
+    if results and all(type(result) is cunn.Tensor for result in results):
+        return cunn.from_numpy(np.stack([result._data for result in results]))
+    return default_collate(results)
 
 
 class Compose:
@@ -175,3 +183,8 @@ class Lambda:
 
     def __repr__(self):
         return f"Lambda({getattr(self.function, '__name__', self.function)!r})"
+
+
+from cunn.data.augmentations import (  # noqa: E402,F401  (torchvision's transforms, one namespace)
+    CenterCrop, InterpolationMode, Pad, RandomAffine, RandomCrop, RandomHorizontalFlip,
+    RandomRotation, RandomVerticalFlip, Resize)

@@ -10,5 +10,7 @@ from cunn.nn.modules import *  # noqa: F401,F403
 from cunn.nn.modules import __all__ as _modules_all
 from cunn.nn.parallel import DataParallel
 from cunn.nn import parallel  # noqa: F401
+from cunn.nn import utils  # noqa: F401
 
-__all__ = ["functional", "init", "parallel", "Parameter", "DataParallel", *_modules_all]
+__all__ = ["functional", "init", "parallel", "utils", "Parameter", "DataParallel",
+           *_modules_all]

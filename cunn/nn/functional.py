@@ -4,6 +4,8 @@ Each function checks its arguments here — dtypes, shapes, ranges, with message
 name the function and the argument — and hands Tensors to cunn/ops, which records
 the graph and calls the backend.
 """
+import math
+
 import numpy as np
 
 from cunn._tensor import Tensor
@@ -16,24 +18,37 @@ from cunn.ops import pool as _pool
 from cunn.ops import softmax as _softmax
 from cunn.ops import _util
 from cunn.ops._util import as_tensor
+from cunn.ops.dim_alias import accepts_axis as _accepts_axis
 
 __all__ = ["linear", "conv2d", "max_pool2d", "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
            "log_softmax", "dropout", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
-           "binary_cross_entropy", "binary_cross_entropy_with_logits", "flatten"]
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "flatten",
+           "smooth_l1_loss", "huber_loss", "kl_div", "one_hot"]
 
 _FLOAT32 = np.dtype(np.float32)
 _FLOAT64 = np.dtype(np.float64)
 
 
-def _floats(op, **named):
+def _tensor(op, name, value):
+    """``value`` as a Tensor; None (or anything that is not data) is a TypeError naming the
+    argument, not an AttributeError deep inside the op."""
+    if isinstance(value, Tensor):
+        return value
+    if value is None:
+        raise TypeError(f"{op}: {name} must be a Tensor or a NumPy array, got None")
+    return as_tensor(value)
+
+
+def _floats(op, optional=(), **named):
     """The named arguments as float32 Tensors (float64 too when every one is float64 and the
-    backend is the NumPy reference, for gradient checks); TypeError otherwise."""
+    backend is the NumPy reference, for gradient checks); TypeError otherwise. Only the
+    names in ``optional`` may be None."""
     tensors = []
     for name, value in named.items():
-        if value is None:
+        if value is None and name in optional:
             tensors.append(None)
             continue
-        tensor = value if isinstance(value, Tensor) else as_tensor(value)
+        tensor = _tensor(op, name, value)
         if tensor._data.dtype != _FLOAT32:
             present = [t for t in named.values() if t is not None]
             all_float64 = all(isinstance(t, Tensor) and t._data.dtype == _FLOAT64
@@ -70,23 +85,23 @@ def _pair(op, name, value, minimum):
 def _all_float32(*tensors):
     """The common case, checked without building argument dicts: Tensors of float32."""
     for tensor in tensors:
-        if tensor is not None and (not isinstance(tensor, Tensor)
-                                   or tensor._data.dtype != _FLOAT32):
+        if not isinstance(tensor, Tensor) or tensor._data.dtype != _FLOAT32:
             return False
     return True
 
 
 def linear(input, weight, bias=None):
     """y = input @ weight.T + bias over the last dim of input."""
-    if not _all_float32(input, weight, bias):
-        input, weight, bias = _floats("linear", input=input, weight=weight, bias=bias)
+    if not (_all_float32(input, weight) and (bias is None or _all_float32(bias))):
+        input, weight, bias = _floats("linear", ("bias",), input=input, weight=weight,
+                                      bias=bias)
     if weight._data.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
                          f"{weight._data.shape}")
     out_features, in_features = weight._data.shape
     if input._data.ndim == 0 or input._data.shape[-1] != in_features:
-        raise ValueError(f"linear: input must have {in_features} features in its last dim, "
-                         f"got shape {input._data.shape}")
+        raise ValueError(_linear_input_message(input._data.shape, weight._data.shape,
+                                               bias is not None))
     if bias is not None and bias._data.shape != (out_features,):
         raise ValueError(f"linear: bias must have shape ({out_features},), got "
                          f"{bias._data.shape}")
@@ -95,44 +110,101 @@ def linear(input, weight, bias=None):
     return _linalg.linear(input, weight, bias)
 
 
+def _linear_input_message(shape, weight_shape, has_bias):
+    """What is wrong with an input of ``shape`` for this weight, and the likely fix."""
+    out_features, in_features = weight_shape
+    head = (f"linear: input must have {in_features} features in its last dim (weight "
+            f"{weight_shape}, as in Linear(in_features={in_features}, "
+            f"out_features={out_features}, bias={has_bias})), got input of shape {shape}")
+    if len(shape) == 0:
+        return head + " (a 0-d input)"
+    if len(shape) >= 3:
+        features = math.prod(shape[1:])
+        if features == in_features:
+            return (head + f". Its per-sample dimensions {shape[1:]} hold {features} values:"
+                    " did you forget nn.Flatten() (or x.view(x.size(0), -1)) before this "
+                    "layer?")
+        return (head + ". Linear acts on the last dimension; to flatten each sample use "
+                f"nn.Flatten() (or x.view(x.size(0), -1)), which gives {features} features "
+                f"here, so in_features would have to be {features}")
+    return head + " (check in_features against the previous layer's output size)"
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0):
     """2-D cross-correlation over NCHW input with weight (out, in, kh, kw)."""
-    input, weight, bias = _floats("conv2d", input=input, weight=weight, bias=bias)
+    input, weight, bias = _floats("conv2d", ("bias",), input=input, weight=weight, bias=bias)
     if weight._data.ndim != 4:
         raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels, kh, kw), got "
                          f"shape {weight._data.shape}")
-    if input._data.ndim != 4:
-        raise ValueError(f"conv2d: input must be 4-D (N, C, H, W), got shape "
-                         f"{input._data.shape}" + (
-                             "; add the batch dim with x.unsqueeze(0)" if input._data.ndim == 3
-                             else ""))
-    if input._data.shape[1] != weight._data.shape[1]:
-        raise ValueError(f"conv2d: input has {input._data.shape[1]} channels but weight expects "
-                         f"{weight._data.shape[1]} (input shape {input._data.shape}, weight "
-                         f"shape {weight._data.shape})")
     if bias is not None and bias._data.shape != (weight._data.shape[0],):
         raise ValueError(f"conv2d: bias must have shape ({weight._data.shape[0]},), got "
                          f"{bias._data.shape}")
     stride = _pair("conv2d", "stride", stride, 1)
     padding = _pair("conv2d", "padding", padding, 0)
-    kernel_h, kernel_w = weight._data.shape[2:]
-    height, width = input._data.shape[2:]
-    if height + 2 * padding[0] < kernel_h or width + 2 * padding[1] < kernel_w:
-        raise ValueError(f"conv2d: kernel ({kernel_h}, {kernel_w}) is larger than the padded "
-                         f"input ({height + 2 * padding[0]}, {width + 2 * padding[1]})")
+    shape = input._data.shape
+    out_channels, in_channels, kernel_h, kernel_w = weight._data.shape
+
+    def layer():  # built only for an error: the message names the equivalent Conv2d
+        return (f"conv2d (weight {weight._data.shape}, as in Conv2d({in_channels}, "
+                f"{out_channels}, kernel_size={(kernel_h, kernel_w)}, stride={stride}, "
+                f"padding={padding}))")
+
+    if len(shape) != 4:
+        raise ValueError(f"{layer()}: expected a 4-D input (N, C, H, W), got a {len(shape)}-D "
+                         f"input of shape {shape}{_nchw_hint(shape, in_channels)}")
+    if shape[1] != in_channels:
+        hint = ("; the input looks channels-last (NHWC): use x.permute(0, 3, 1, 2)"
+                if shape[3] == in_channels else "")
+        raise ValueError(f"{layer()}: expected input with in_channels={in_channels} channels "
+                         f"in dimension 1 (N, C, H, W), got {shape[1]} channels in an input of "
+                         f"shape {shape}{hint}")
+    _check_window(layer, shape, (kernel_h, kernel_w), padding)
     return _conv2d.conv2d(input, weight, bias, stride, padding)
+
+
+def _nchw_hint(shape, in_channels):
+    """How a 2-D or 3-D input likely becomes the (N, C, H, W) that conv2d needs (a pool
+    passes in_channels=None)."""
+    if len(shape) == 3:
+        hints = []
+        if in_channels == 1:
+            hints.append("for a batch of single-channel images add the channel axis with "
+                         "x.unsqueeze(1)")
+        if in_channels is None or shape[0] == in_channels:
+            hints.append("for a single image add the batch axis with x.unsqueeze(0)")
+        return "; " + ", or ".join(hints) if hints else "; Conv2d needs a batch dimension"
+    if len(shape) == 2 and in_channels is not None:
+        return "; for flattened images restore them with x.view(-1, C, H, W)"
+    return ""
+
+
+def _check_window(layer, shape, kernel, padding):
+    """ValueError unless the kernel fits in the padded (N, C, H, W) ``shape``."""
+    padded = (shape[2] + 2 * padding[0], shape[3] + 2 * padding[1])
+    if padded[0] < kernel[0] or padded[1] < kernel[1]:
+        raise ValueError(f"{layer()}: the padded input is {padded[0]}x{padded[1]} (input of "
+                         f"shape {shape}), smaller than the kernel {kernel[0]}x{kernel[1]}")
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0):
     """Maximum over kernel_size windows of NCHW input (stride defaults to kernel_size)."""
     (input,) = _floats("max_pool2d", input=input)
-    if input._data.ndim != 4:
-        raise ValueError(f"max_pool2d: input must be 4-D (N, C, H, W), got shape "
-                         f"{input._data.shape}")
-    kernel_size = _pair("max_pool2d", "kernel_size", kernel_size, 1)
-    stride = kernel_size if stride is None else _pair("max_pool2d", "stride", stride, 1)
-    padding = _pair("max_pool2d", "padding", padding, 0)
-    return _pool.max_pool2d(input, kernel_size, stride, padding)
+    kernel = _pair("max_pool2d", "kernel_size", kernel_size, 1)
+    strides = kernel if stride is None else _pair("max_pool2d", "stride", stride, 1)
+    pads = _pair("max_pool2d", "padding", padding, 0)
+    shape = input._data.shape
+
+    def layer():  # built only for an error: the message names the equivalent MaxPool2d
+        return (f"max_pool2d (as in MaxPool2d(kernel_size={kernel_size}, "
+                f"stride={kernel_size if stride is None else stride}, padding={padding}))")
+
+    if pads[0] * 2 > kernel[0] or pads[1] * 2 > kernel[1]:
+        raise ValueError(f"{layer()}: padding must be at most half the kernel size")
+    if len(shape) != 4:
+        raise ValueError(f"{layer()}: expected a 4-D input (N, C, H, W), got a {len(shape)}-D "
+                         f"input of shape {shape}{_nchw_hint(shape, None)}")
+    _check_window(layer, shape, kernel, pads)
+    return _pool.max_pool2d(input, kernel, strides, pads)
 
 
 def relu(input, inplace=False):
@@ -190,18 +262,18 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 def flatten(input, start_dim=0, end_dim=-1):
-    return as_tensor(input).flatten(start_dim, end_dim)
+    return _tensor("flatten", "input", input).flatten(start_dim, end_dim)
 
 
 # ---- losses ----
 
 def _labels(op, target, batch):
-    target = target if isinstance(target, Tensor) else as_tensor(target)
+    target = _tensor(op, "target", target)
     data = target._data
     if data.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices (int64), got "
                         f"{data.dtype}")
-    if data.dtype != np.int64:
+    if data.dtype != np.int64:  # also a non-native byte order, which the kernels misread
         target = Tensor(data.astype(np.int64))
     if target._data.shape != (batch,):
         raise ValueError(f"{op}: target must have shape ({batch},) to match the input's batch, "
@@ -218,21 +290,140 @@ def _class_scores(op, name, input):
     return input
 
 
-def cross_entropy(input, target, reduction="mean"):
-    """Cross-entropy of logits (N, C) against int64 class indices (N,), fused with
-    log-softmax."""
-    _reduction("cross_entropy", reduction)
-    input = _class_scores("cross_entropy", "input", input)
-    target = _labels("cross_entropy", target, input._data.shape[0])
-    return _loss.cross_entropy(input, target, reduction)
+def _classes_last(op, input, target):
+    """PyTorch's other layouts of a class loss as (rows, classes): an unbatched (C,) input
+    with a 0-d target, and (N, C, d1, ...) with targets (N, d1, ...) or probabilities of
+    the input's shape. Returns the 2-D input, the target, and the shape a 'none' loss
+    takes back (None for the plain 2-D case)."""
+    if not _all_float32(input):
+        (input,) = _floats(op, input=input)
+    ndim = input._data.ndim
+    if ndim == 2:
+        return input, target, None
+    if ndim == 0:
+        raise ValueError(f"{op}: input must be (batch, classes), (classes,) or "
+                         "(batch, classes, d1, ...), got a 0-d tensor")
+    target = target if isinstance(target, Tensor) else as_tensor(target)
+    probabilities = target._data.dtype.kind == "f"
+    if ndim == 1:
+        expected = input._data.shape if probabilities else ()
+        if target._data.shape != expected:
+            raise ValueError(f"{op}: for an unbatched input of shape {input._data.shape} the "
+                             f"target must have shape {expected}, got {target._data.shape}")
+        target = target.reshape(1, -1) if probabilities else Tensor(target._data.reshape(1))
+        return input.reshape(1, -1), target, ()
+    batch, classes, spatial = input._data.shape[0], input._data.shape[1], input._data.shape[2:]
+    classes_last = (0, *range(2, ndim), 1)
+    if probabilities:
+        if target._data.shape != input._data.shape:
+            raise ValueError(f"{op}: target probabilities must have the input's shape "
+                             f"{input._data.shape}, got {target._data.shape}")
+        target = target.permute(*classes_last).reshape(-1, classes)
+    else:
+        if target._data.shape != (batch, *spatial):
+            raise ValueError(f"{op}: target must have shape {(batch, *spatial)} for an input "
+                             f"of shape {input._data.shape}, got {target._data.shape}")
+        target = Tensor(target._data.reshape(-1))
+    return input.permute(*classes_last).reshape(-1, classes), target, (batch, *spatial)
 
 
-def nll_loss(input, target, reduction="mean"):
-    """Negative log-likelihood of log-probabilities (N, C) at int64 class indices (N,)."""
-    _reduction("nll_loss", reduction)
-    input = _class_scores("nll_loss", "input", input)
-    target = _labels("nll_loss", target, input._data.shape[0])
-    return _loss.nll_loss(input, target, reduction)
+def _restore_shape(loss, shape, reduction):
+    if shape is None or reduction != "none":
+        return loss
+    return loss.reshape(shape) if shape else loss.reshape(())
+
+
+def _legacy_reduction(op, size_average, reduce, reduction):
+    """PyTorch's deprecated size_average / reduce, when given, decide the reduction."""
+    if size_average is None and reduce is None:
+        return _reduction(op, reduction)
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _class_weight(op, weight, classes):
+    """``weight`` as a float32 (classes,) array, or None."""
+    if weight is None:
+        return None
+    (weight,) = _floats(op, weight=weight)
+    if weight._data.shape != (classes,):
+        raise ValueError(f"{op}: weight must have one value per class, shape ({classes},), "
+                         f"got {weight._data.shape}")
+    return np.ascontiguousarray(weight._data)
+
+
+def _ignore_index(op, ignore_index):
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"{op}: ignore_index must be an int, got {type(ignore_index).__name__}")
+    return int(ignore_index)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
+                  reduce=None, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy of logits (N, C) against int64 class indices (N,) or class
+    probabilities (N, C), fused with log-softmax; per-class ``weight``, ``ignore_index``
+    (left out of the mean's denominator) and ``label_smoothing`` as PyTorch. (C,) and
+    (N, C, d1, ...) inputs work as in PyTorch."""
+    op = "cross_entropy"
+    reduction = _legacy_reduction(op, size_average, reduce, reduction)
+    input, target, none_shape = _classes_last(op, input, target)
+    input = _class_scores(op, "input", input)
+    batch, classes = input._data.shape
+    options = {}
+    weight = _class_weight(op, weight, classes)
+    if weight is not None:
+        options["weight"] = weight
+    ignore_index = _ignore_index(op, ignore_index)
+    if ignore_index != -100:
+        options["ignore_index"] = ignore_index
+    try:
+        label_smoothing = float(label_smoothing)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: label_smoothing must be a number, got "
+                        f"{type(label_smoothing).__name__}") from None
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if label_smoothing:
+        options["label_smoothing"] = label_smoothing
+    target_data = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if target_data.dtype.kind == "f":
+        (target,) = _floats(op, target=target)
+        if target._data.dtype != input._data.dtype:
+            raise TypeError(f"{op}: target probabilities must have the input's dtype "
+                            f"{input._data.dtype}, got {target._data.dtype}")
+        if target._data.shape != (batch, classes):
+            raise ValueError(f"{op}: target probabilities must have the input's shape "
+                             f"{(batch, classes)}, got {target._data.shape}")
+    else:
+        # The kernels check the range (labels in [0, classes) or == ignore_index) as they
+        # read them: a second pass here would cost as much as the loss on small batches.
+        target = _labels(op, target, batch)
+    return _restore_shape(_loss.cross_entropy(input, target, reduction, **options), none_shape,
+                          reduction)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log-likelihood of log-probabilities (N, C) at int64 class indices (N,);
+    with ``weight``, mean divides by the summed weights of the targets not ignored."""
+    op = "nll_loss"
+    reduction = _legacy_reduction(op, size_average, reduce, reduction)
+    input, target, none_shape = _classes_last(op, input, target)
+    input = _class_scores(op, "input", input)
+    batch, classes = input._data.shape
+    options = {}
+    weight = _class_weight(op, weight, classes)
+    if weight is not None:
+        options["weight"] = weight
+    ignore_index = _ignore_index(op, ignore_index)
+    if ignore_index != -100:
+        options["ignore_index"] = ignore_index
+    target = _labels(op, target, batch)  # the range is checked by the kernels
+    return _restore_shape(_loss.nll_loss(input, target, reduction, **options), none_shape,
+                          reduction)
 
 
 def _same_shape(op, input, target):
@@ -243,30 +434,126 @@ def _same_shape(op, input, target):
     return input, target
 
 
-def mse_loss(input, target, reduction="mean"):
-    _reduction("mse_loss", reduction)
+def _elementwise_option(op, name, value, input):
+    """``value`` broadcast to the input's shape as a contiguous array, or None."""
+    if value is None:
+        return None
+    (value,) = _floats(op, **{name: value})
+    try:
+        expanded = np.broadcast_to(value._data, input._data.shape)
+    except ValueError:
+        raise ValueError(f"{op}: {name} of shape {value._data.shape} does not broadcast to "
+                         f"the input's shape {input._data.shape}") from None
+    return np.ascontiguousarray(expanded, dtype=input._data.dtype)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    reduction = _legacy_reduction("mse_loss", size_average, reduce, reduction)
     input, target = _same_shape("mse_loss", input, target)
     return _loss.mse_loss(input, target, reduction)
 
 
-def l1_loss(input, target, reduction="mean"):
-    _reduction("l1_loss", reduction)
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    reduction = _legacy_reduction("l1_loss", size_average, reduce, reduction)
     input, target = _same_shape("l1_loss", input, target)
     return _loss.l1_loss(input, target, reduction)
 
 
-def binary_cross_entropy(input, target, reduction="mean"):
-    """BCE of probabilities in [0, 1] (log clamped at -100, as PyTorch)."""
-    _reduction("binary_cross_entropy", reduction)
-    input, target = _same_shape("binary_cross_entropy", input, target)
-    return _loss.binary_cross_entropy(input, target, reduction)
+def _non_negative(op, name, value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__}") from None
+    if not value >= 0.0:
+        raise ValueError(f"{op}: {name} must be >= 0, got {value}")
+    return value
 
 
-def binary_cross_entropy_with_logits(input, target, reduction="mean"):
-    """BCE of sigmoid(input), computed stably from the logits."""
-    _reduction("binary_cross_entropy_with_logits", reduction)
-    input, target = _same_shape("binary_cross_entropy_with_logits", input, target)
-    return _loss.binary_cross_entropy_with_logits(input, target, reduction)
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (l1_loss at beta = 0)."""
+    op = "smooth_l1_loss"
+    reduction = _legacy_reduction(op, size_average, reduce, reduction)
+    beta = _non_negative(op, "beta", beta)
+    input, target = _same_shape(op, input, target)
+    if beta == 0.0:
+        return _loss.l1_loss(input, target, reduction)
+    return _loss.smooth_l1_loss(input, target, reduction, beta)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere."""
+    op = "huber_loss"
+    _reduction(op, reduction)
+    delta = _non_negative(op, "delta", delta)
+    if delta == 0.0:
+        raise ValueError(f"{op}: delta must be > 0, got {delta}")
+    input, target = _same_shape(op, input, target)
+    return _loss.huber_loss(input, target, reduction, delta)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL divergence of ``target`` from the log-probabilities ``input``: target (log target
+    - input); 'batchmean' divides the sum by the batch size (the true KL divergence),
+    'mean' by the number of elements, as PyTorch."""
+    op = "kl_div"
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(op, size_average, reduce, reduction)
+    elif reduction != "batchmean":
+        _reduction(op, reduction)
+    input, target = _same_shape(op, input, target)
+    if reduction == "batchmean":
+        loss = _loss.kl_div(input, target, "sum", bool(log_target))
+        return loss / input._data.shape[0] if input._data.ndim else loss
+    return _loss.kl_div(input, target, reduction, bool(log_target))
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """BCE of probabilities in [0, 1] (log clamped at -100, as PyTorch); ``weight``
+    broadcasts to the input's shape and scales each element's loss."""
+    op = "binary_cross_entropy"
+    reduction = _legacy_reduction(op, size_average, reduce, reduction)
+    input, target = _same_shape(op, input, target)
+    weight = _elementwise_option(op, "weight", weight, input)
+    return _loss.binary_cross_entropy(input, target, reduction, weight)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction="mean", pos_weight=None):
+    """BCE of sigmoid(input), computed stably from the logits; ``pos_weight`` (one per
+    class, along the last dim) weighs the positive term, ``weight`` each element."""
+    op = "binary_cross_entropy_with_logits"
+    reduction = _legacy_reduction(op, size_average, reduce, reduction)
+    input, target = _same_shape(op, input, target)
+    weight = _elementwise_option(op, "weight", weight, input)
+    pos_weight = _elementwise_option(op, "pos_weight", pos_weight, input)
+    return _loss.binary_cross_entropy_with_logits(input, target, reduction, weight, pos_weight)
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 class indices of any shape -> int64 one-hot (..., num_classes); with
+    num_classes=-1 the largest index + 1, as PyTorch."""
+    op = "one_hot"
+    tensor = tensor if isinstance(tensor, Tensor) else as_tensor(tensor)
+    indices = tensor._data
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{op}: tensor must hold integer class indices (int64), got "
+                        f"{indices.dtype}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"{op}: num_classes must be an int, got {type(num_classes).__name__}")
+    num_classes = int(num_classes)
+    if num_classes == -1:
+        if indices.size == 0:
+            raise ValueError(f"{op}: can not infer num_classes from an empty tensor")
+        num_classes = int(indices.max()) + 1
+    if num_classes < 1 and not (num_classes == 0 and indices.size == 0):
+        raise ValueError(f"{op}: num_classes must be >= 1 or -1, got {num_classes}")
+    if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
+        raise ValueError(f"{op}: class values must be in [0, {num_classes}), got "
+                         f"[{indices.min()}, {indices.max()}]")
+    result = np.zeros(indices.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(result, indices.astype(np.int64)[..., None], 1, axis=-1)
+    return Tensor(result)
 
 
 # ---- normalisation, average pooling, smooth activations, embedding (issue 16) ----
@@ -277,7 +564,7 @@ from cunn.ops import normalization as _normalization  # noqa: E402
 from cunn.ops import smooth_activation as _smooth_activation  # noqa: E402
 
 __all__ += ["avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm", "embedding",
-            "one_hot", "elu", "gelu", "silu", "softplus", "dropout2d"]
+            "elu", "gelu", "silu", "softplus", "dropout2d"]
 
 
 def _number(op, name, value):
@@ -334,7 +621,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalises input over its trailing ``normalized_shape`` dims, then scales and shifts
     elementwise by weight and bias (each of normalized_shape)."""
     op = "layer_norm"
-    input, weight, bias = _floats(op, input=input, weight=weight, bias=bias)
+    input, weight, bias = _floats(op, ("weight", "bias"), input=input, weight=weight, bias=bias)
     if isinstance(normalized_shape, (int, np.integer)) and not isinstance(normalized_shape, bool):
         normalized_shape = (int(normalized_shape),)
     try:
@@ -435,21 +722,6 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     return _embedding.embedding(indices, weight, padding)
 
 
-def one_hot(tensor, num_classes=-1):
-    """int64 (*, num_classes) with a 1 at each index (num_classes=-1: max index + 1)."""
-    indices = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
-    if indices.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: tensor must hold integer class indices (int64), got "
-                        f"{indices.dtype}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
-        raise TypeError(f"one_hot: num_classes must be an int, got {num_classes!r}")
-    if num_classes == -1:
-        num_classes = int(indices.max()) + 1 if indices.size else 0
-    if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
-        raise ValueError(f"one_hot: class values must be in [0, {num_classes})")
-    return Tensor((indices[..., None] == np.arange(num_classes)).astype(np.int64))
-
-
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
@@ -489,3 +761,6 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     if p == 1:
         return input * 0.0
     return _dropout.dropout2d(input, float(p))
+# `axis=` works wherever `dim` does, as in PyTorch.
+softmax = _accepts_axis(softmax)
+log_softmax = _accepts_axis(log_softmax)

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from cunn import random as _random
+from cunn.autograd.function import mark_changed_in_place
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
@@ -26,6 +27,7 @@ def _array(tensor, op):
         raise TypeError(f"{op}: tensor must be a Tensor, got {type(tensor).__name__}")
     if not array.flags.writeable:
         raise ValueError(f"{op}: the tensor's array is read-only")
+    mark_changed_in_place(tensor)  # the caller writes into it
     return array
 
 

@@ -42,6 +42,9 @@ def as_tensor(value, like=None):
         dtype = like._data.dtype
         if dtype.kind != "f" and isinstance(value, (float, np.floating)):
             dtype = _FLOAT32
+        elif dtype.kind in "iu" and isinstance(value, int) and not isinstance(value, bool) \
+                and not np.iinfo(dtype).min <= value <= np.iinfo(dtype).max:
+            return _tensor.Tensor(_tensor.to_array(value))  # -3 beside uint8: promoted
         return _tensor.Tensor(np.asarray(value, dtype=dtype))
     return _tensor.Tensor(_tensor.to_array(value))
 

@@ -27,6 +27,8 @@ class LeakyReluBackward(Function):
 
 class SigmoidBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
+    saves_output = True
 
     def backward(self, grad_output):
         (output,) = self.saved
@@ -35,6 +37,8 @@ class SigmoidBackward(Function):
 
 class TanhBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
+    saves_output = True
 
     def backward(self, grad_output):
         (output,) = self.saved

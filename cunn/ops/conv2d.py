@@ -1,6 +1,6 @@
 """conv2d (NCHW cross-correlation) on the backend's conv2d kernels; the bias gradient is
 bias_grad over the channel axis."""
-from cunn.autograd.function import Function
+from cunn.autograd.function import Function, product_operands
 from cunn.ops._util import kernels_for
 
 __all__ = ["conv2d"]
@@ -8,6 +8,7 @@ __all__ = ["conv2d"]
 
 class Conv2dBackward(Function):
     __slots__ = ()
+    checked_inputs = product_operands
     fresh_gradients = True  # the backend kernels' new arrays
 
     def backward(self, grad_output):

@@ -10,7 +10,7 @@ import numpy as np
 
 from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
 
-from cunn.autograd.function import Function
+from cunn.autograd.function import Function, product_operands
 from cunn.ops._util import FLOAT_DTYPES, as_tensor, kernels_for, unbroadcast
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "clamp"]
@@ -37,6 +37,7 @@ def _operands(a, b):
 
 class AddBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
         a, b = self.inputs
@@ -45,6 +46,7 @@ class AddBackward(Function):
 
 class SubBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
         a, b = self.inputs
@@ -55,6 +57,7 @@ class SubBackward(Function):
 
 class MulBackward(Function):
     __slots__ = ()
+    checked_inputs = product_operands
 
     def backward(self, grad_output):
         a, b = self.inputs
@@ -69,6 +72,8 @@ class MulBackward(Function):
 
 class DivBackward(Function):
     __slots__ = ()
+    checked_inputs = (1,)
+    saves_output = True
 
     def backward(self, grad_output):
         a, b = self.inputs
@@ -116,6 +121,7 @@ def div(a, b):
 
 class PowBackward(Function):
     __slots__ = ()
+    saves_output = True
 
     def backward(self, grad_output):
         x, y, output = self.saved
@@ -139,6 +145,7 @@ def pow(a, b):  # noqa: A001  (PyTorch's name)
 class _UnaryBackward(Function):
     """A pointwise function whose gradient is grad_output times ``derivative(x, output)``."""
     __slots__ = ()
+    saves_output = True
 
     def backward(self, grad_output):
         x, output = self.saved
@@ -187,6 +194,8 @@ class AbsBackward(_UnaryBackward):
 
 class ClampBackward(_UnaryBackward):
     __slots__ = ()
+    checked_inputs = ()
+    saves_output = False
 
     def backward(self, grad_output):
         (inside,) = self.saved

@@ -7,7 +7,7 @@ import numpy as np
 
 from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
 
-from cunn.autograd.function import Function
+from cunn.autograd.function import Function, product_operands
 from cunn.ops._util import as_tensor, kernels_for, unbroadcast
 
 __all__ = ["matmul", "linear"]
@@ -15,6 +15,7 @@ __all__ = ["matmul", "linear"]
 
 class LinearBackward(Function):
     __slots__ = ()
+    checked_inputs = product_operands
     fresh_gradients = True  # the backend kernels' new arrays
 
     def backward(self, grad_output):
@@ -44,6 +45,7 @@ def linear(x, weight, bias=None):
 
 class MatmulBackward(Function):
     __slots__ = ()
+    checked_inputs = product_operands
 
     def backward(self, grad_output):
         a, b = self.inputs

@@ -15,6 +15,18 @@ class LinearChainBackward(Function):
     __slots__ = ()
     fresh_gradients = True  # the backend kernel's new arrays
 
+    @property
+    def checked_inputs(self):
+        """What backward reads, as in PyTorch's layer-by-layer graph: x for the first
+        weight's gradient, and each weight for the gradient of its layer's input (which
+        is needed once x or anything in an earlier layer requires grad); never a bias."""
+        needs = self.needs_input_grad
+        checked = (0,) if needs[1] else ()
+        for weight_index in range(1, len(needs), 2):
+            if True in needs[:weight_index]:
+                checked += (weight_index,)
+        return checked
+
     def backward(self, grad_output):
         outputs, relus = self.saved
         inputs, needs = self.inputs, self.needs_input_grad

@@ -8,9 +8,10 @@ __all__ = ["max_pool2d"]
 
 class MaxPool2dBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
-        indices, input_shape = self.saved
+        indices, input_shape = self.saved[:2]
         return (kernels_for(grad_output.dtype).max_pool2d_backward(
             grad_output, indices, input_shape),)
 
@@ -18,4 +19,6 @@ class MaxPool2dBackward(Function):
 def max_pool2d(x, kernel_size, stride, padding):
     out, indices = kernels_for(x._data.dtype).max_pool2d_forward(
         x._data, kernel_size, stride, padding)
-    return MaxPool2dBackward.record(out, (x,), indices, x._data.shape)
+    # The window is saved too, for cunn.onnx's MaxPool (the backward needs only indices).
+    return MaxPool2dBackward.record(out, (x,), indices, x._data.shape, kernel_size, stride,
+                                    padding)

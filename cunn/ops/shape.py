@@ -26,6 +26,7 @@ def normalise_dim(op, dim, ndim):
 
 class ReshapeBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
         (shape,) = self.saved
@@ -72,6 +73,7 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 class PermuteBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
         (order,) = self.saved
@@ -118,6 +120,7 @@ def unsqueeze(x, dim):
 
 class IndexBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
         shape, key = self.saved
@@ -150,6 +153,7 @@ def index(x, key):
 
 class CatBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
         axis, boundaries = self.saved
@@ -172,6 +176,7 @@ def cat(tensors, dim=0):
 
 class StackBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
 
     def backward(self, grad_output):
         (axis,) = self.saved

@@ -8,6 +8,8 @@ __all__ = ["softmax", "log_softmax"]
 
 class SoftmaxBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
+    saves_output = True
 
     def backward(self, grad_output):
         output, dim = self.saved
@@ -16,6 +18,8 @@ class SoftmaxBackward(Function):
 
 class LogSoftmaxBackward(Function):
     __slots__ = ()
+    checked_inputs = ()
+    saves_output = True
 
     def backward(self, grad_output):
         output, dim = self.saved

@@ -1,4 +1,4 @@
-"""Adam and AdamW (Adam with decoupled weight decay), PyTorch's rules (amsgrad=False)."""
+"""Adam and AdamW (Adam with decoupled weight decay), PyTorch's rules, amsgrad included."""
 from operator import itemgetter
 
 from cunn.optim.optimizer import Optimizer, _require_non_negative
@@ -8,6 +8,7 @@ __all__ = ["Adam", "AdamW"]
 _STEP = itemgetter("step")
 _EXP_AVG = itemgetter("exp_avg")
 _EXP_AVG_SQ = itemgetter("exp_avg_sq")
+_MAX_EXP_AVG_SQ = itemgetter("max_exp_avg_sq")
 
 
 class Adam(Optimizer):
@@ -15,8 +16,10 @@ class Adam(Optimizer):
 
     _decoupled_weight_decay = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0):
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad)
         super().__init__(params, defaults)
 
     def _check_settings(self, group):
@@ -34,6 +37,16 @@ class Adam(Optimizer):
         state["step"] = 0
         state["exp_avg"] = self._new_state_array(param)
         state["exp_avg_sq"] = self._new_state_array(param)
+
+    def _max_exp_avg_sqs(self, group, active, states):
+        """amsgrad's running maxima ([] without amsgrad), created at zero when first needed
+        (a group may switch amsgrad on later, as in PyTorch)."""
+        if not group["amsgrad"]:
+            return []
+        for param, state in zip(active, states):
+            if "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = self._new_state_array(param)
+        return list(map(_MAX_EXP_AVG_SQ, states))
 
     def _step_group(self, group, kernels):
         active, states = self._active(group)
@@ -54,11 +67,12 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         settings = (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
                     float(group["weight_decay"]))
+        maxima = self._max_exp_avg_sqs(group, active, states)
         steps = set(map(_STEP, states))
         if len(steps) == 1:
             kernels.adam_step_([p._data for p in active], [p.grad._data for p in active],
                                list(map(_EXP_AVG, states)), list(map(_EXP_AVG_SQ, states)),
-                               *settings, steps.pop(), self._decoupled_weight_decay)
+                               *settings, steps.pop(), self._decoupled_weight_decay, maxima)
             return
         # Parameters that missed some steps have their own bias corrections:
         # one call per step count.
@@ -68,7 +82,8 @@ class Adam(Optimizer):
                                [active[i].grad._data for i in chosen],
                                [states[i]["exp_avg"] for i in chosen],
                                [states[i]["exp_avg_sq"] for i in chosen],
-                               *settings, step, self._decoupled_weight_decay)
+                               *settings, step, self._decoupled_weight_decay,
+                               [maxima[i] for i in chosen] if maxima else [])
 
 
 class AdamW(Adam):
@@ -76,5 +91,7 @@ class AdamW(Adam):
 
     _decoupled_weight_decay = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad)

@@ -2,9 +2,9 @@
 
 Subclasses implement ``_step_group(group, kernels)``, which gathers the group's
 parameters that have a gradient and updates them all with one call of the
-backend's list kernel (``sgd_step_``, ``adam_step_``, ``rmsprop_step_``; a second
-call only when some parameters are at another step count or need a fresh
-momentum buffer), so the Python cost of a step does not grow with the tensors.
+backend's list kernel (``sgd_step_``, ``adam_step_``, ``rmsprop_step_``,
+``adadelta_step_``, ``adagrad_step_``; a second call only when some parameters
+are at another step count or need a fresh momentum buffer), so the Python cost of a step does not grow with the tensors.
 
 Parameters are duck-typed on the Tensor contract: ``p._data`` is the
 parameter's ndarray (updated in place), ``p.grad`` is None or a Tensor whose
@@ -15,6 +15,7 @@ import itertools
 import numpy as np
 
 from cunn._memory import aligned_zeros
+from cunn.autograd.function import mark_changed_in_place
 from cunn._backends import current as _current_backend
 
 __all__ = ["Optimizer"]
@@ -179,6 +180,10 @@ class Optimizer:
         kernels = _current_backend()
         for group in self.param_groups:
             self._step_group(group, kernels)
+            # The kernels changed the arrays in place: a graph recorded before this step
+            # must not backpropagate through the new values (PyTorch raises there too).
+            mark_changed_in_place(*[param for param in group["params"]
+                                    if param.grad is not None])  # the ones it updated
         return loss
 
     def _step_group(self, group, kernels):

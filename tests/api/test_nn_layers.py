@@ -447,8 +447,9 @@ def test_loss_reduction_is_checked(kind):
     assert kind().reduction == "mean"
     with pytest.raises(ValueError, match=kind.__name__ + ".*reduction"):
         kind(reduction="avg")
+    # The first positional argument is PyTorch's (weight or size_average), not reduction.
     with pytest.raises(ValueError, match="reduction"):
-        kind(None)
+        kind(reduction=None)
 
 
 def test_cross_entropy_gradient_is_softmax_minus_onehot(backend):

@@ -410,18 +410,34 @@ def test_state_dict_keys_shapes_and_order():
     assert [(key, value.shape) for key, value in state.items()] == [
         ("fc1.weight", (128, 784)), ("fc1.bias", (128,)),
         ("fc2.weight", (10, 128)), ("fc2.bias", (10,))]
-    assert all(type(value) is np.ndarray and value.dtype == np.float32
+    assert all(type(value) is cunn.Tensor and value.dtype == np.float32
                for value in state.values())
 
 
 def test_state_dict_values_share_the_parameters_storage():
     model = Tiny()
     state = model.state_dict()
-    assert state["fc1.weight"] is model.fc1.weight._data
+    assert state["fc1.weight"].numpy() is model.fc1.weight._data
+    assert not state["fc1.weight"].requires_grad and state["fc1.weight"].grad_fn is None
     state["fc1.bias"][0] = 42.0
     assert model.fc1.bias._data[0] == 42.0
     kept = model.state_dict(keep_vars=True)
     assert kept["fc2.weight"] is model.fc2.weight
+
+
+def test_state_dict_values_clone_and_load_back_as_in_pytorch():
+    model = Tiny()
+    snapshot = {key: value.clone() for key, value in model.state_dict().items()}
+    with cunn.no_grad():
+        model.fc1.weight.fill_(3.0)
+    assert not np.array_equal(model.fc1.weight.numpy(), snapshot["fc1.weight"].numpy())
+    model.load_state_dict(snapshot)
+    np.testing.assert_array_equal(model.fc1.weight.numpy(), snapshot["fc1.weight"].numpy())
+    copied = copy.deepcopy(model.state_dict())
+    copied["fc1.bias"][0] = -7.0
+    assert model.fc1.bias._data[0] != -7.0
+    model.load_state_dict({key: value.numpy() for key, value in copied.items()})
+    assert model.fc1.bias._data[0] == -7.0
 
 
 def test_state_dict_names_for_containers_and_data_parallel():

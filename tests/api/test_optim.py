@@ -452,7 +452,7 @@ def test_validation_errors():
 def test_defaults_and_repr():
     params = make_params()
     assert optim.Adam(params).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
-                                               weight_decay=0)
+                                               weight_decay=0, amsgrad=False)
     assert optim.AdamW(params).defaults["weight_decay"] == 1e-2
     assert optim.RMSprop(params).defaults == dict(lr=1e-2, alpha=0.99, eps=1e-8,
                                                   weight_decay=0, momentum=0, centered=False)
@@ -619,7 +619,11 @@ def test_failed_step_changes_nothing(backend, name, options):
     bad = _StandIn(np.zeros(params[2]._data.shape, np.int64))
     with cunn.backend(backend):
         set_grads(params, grads_seq[0])
-        params[2].grad = bad
+        with pytest.raises(TypeError, match="grad: assigned grad must be a Tensor"):
+            params[2].grad = bad
+        # Planted past the grad setter, as a bug elsewhere could: the kernel must still
+        # refuse it before writing anything.
+        params[2]._grad = bad
         with pytest.raises(TypeError, match=r"grads\[2\] must be"):
             optimizer.step()
         for param, start in zip(params, initial):

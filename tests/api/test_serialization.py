@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import cunn
-from cunn import serialization
 from cunn.serialization import load, save
 
 
@@ -23,7 +22,8 @@ def state_dict():
 
 
 def assert_same_tree(actual, expected):
-    assert type(actual) is type(expected), (type(actual), type(expected))
+    if not isinstance(expected, np.ndarray):
+        assert type(actual) is type(expected), (type(actual), type(expected))
     if isinstance(expected, dict):
         assert list(actual) == list(expected)
         for key in expected:
@@ -34,8 +34,9 @@ def assert_same_tree(actual, expected):
         for a, b in zip(actual, expected):
             assert_same_tree(a, b)
     elif isinstance(expected, np.ndarray):
+        assert isinstance(actual, cunn.Tensor)  # loaded arrays are Tensors, as in PyTorch
         assert actual.dtype == expected.dtype and actual.shape == expected.shape
-        np.testing.assert_array_equal(actual, expected)
+        np.testing.assert_array_equal(actual.numpy(), expected)
     elif isinstance(expected, float):
         assert (math.isnan(actual) and math.isnan(expected)) or (
             actual == expected and math.copysign(1, actual) == math.copysign(1, expected))
@@ -75,12 +76,15 @@ def test_checkpoint_with_everything(tmp_path):
     assert type(loaded["scalar"]) is np.float32
 
 
-def test_tensors_load_back_as_arrays(tmp_path):
+def test_tensors_and_arrays_load_back_as_tensors(tmp_path):
     tensor = cunn.from_numpy(np.arange(4, dtype=np.float32))
-    save({"w": tensor}, tmp_path / "t")
+    save({"w": tensor, "a": np.ones((2, 3), np.int64)}, tmp_path / "t")
     loaded = load(tmp_path / "t")
-    assert type(loaded["w"]) is np.ndarray
-    np.testing.assert_array_equal(loaded["w"], np.arange(4, dtype=np.float32))
+    assert type(loaded["w"]) is cunn.Tensor and type(loaded["a"]) is cunn.Tensor
+    assert not loaded["w"].requires_grad and loaded["a"].dtype == np.int64
+    np.testing.assert_array_equal(loaded["w"].numpy(), np.arange(4, dtype=np.float32))
+    cloned = {key: value.clone() for key, value in loaded.items()}  # PyTorch idiom
+    assert cloned["a"].shape == (2, 3)
 
 
 def test_file_is_a_plain_npz_without_pickle(tmp_path):
@@ -113,7 +117,7 @@ def test_crash_mid_write_leaves_old_file_and_no_temporary(tmp_path, monkeypatch)
         file.write(b"PK\x03\x04 half an archive")
         raise OSError("disk full")
 
-    monkeypatch.setattr(serialization.np, "savez", crash)
+    monkeypatch.setattr(np, "savez", crash)
     with pytest.raises(OSError, match="disk full"):
         save({"version": "new"}, path)
     assert path.read_bytes() == before
@@ -129,7 +133,7 @@ def test_crash_before_rename_leaves_old_file(tmp_path, monkeypatch):
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(serialization.os, "replace", interrupted)
+    monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         save({"version": "new"}, path)
     monkeypatch.undo()
@@ -171,22 +175,22 @@ def test_missing_file(tmp_path):
 def test_files_that_are_not_checkpoints(tmp_path):
     random_bytes = tmp_path / "random"
     random_bytes.write_bytes(np.random.default_rng(0).integers(0, 256, 1000, np.uint8).tobytes())
-    with pytest.raises(ValueError, match="not a cunn checkpoint"):
+    with pytest.raises(cunn.CorruptFileError, match="not a valid cunn checkpoint: not an .npz"):
         load(random_bytes)
 
     npy = tmp_path / "array.npy"
     np.save(npy, np.ones(3))
-    with pytest.raises(ValueError, match="not a cunn checkpoint"):
+    with pytest.raises(cunn.CorruptFileError, match="not an .npz/zip archive"):
         load(npy)
 
     plain = tmp_path / "plain.npz"
     np.savez(plain, weights=np.ones(3))
-    with pytest.raises(ValueError, match="no __cunn_manifest__ entry"):
+    with pytest.raises(cunn.CorruptFileError, match="without a __cunn_manifest__ entry"):
         load(plain)
 
     pickled = tmp_path / "pickled.npz"
     np.savez(pickled, __cunn_manifest__=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(ValueError, match="not a valid cunn checkpoint"):
+    with pytest.raises(cunn.CorruptFileError, match="has dtype object"):
         load(pickled)
 
     good = tmp_path / "good"
@@ -195,7 +199,7 @@ def test_files_that_are_not_checkpoints(tmp_path):
     for cut in (10, len(data) // 2, len(data) - 30):
         truncated = tmp_path / f"truncated{cut}"
         truncated.write_bytes(data[:cut])
-        with pytest.raises(ValueError, match="not a valid cunn checkpoint"):
+        with pytest.raises(cunn.CorruptFileError, match="not a valid cunn checkpoint"):
             load(truncated)
 
 
@@ -222,7 +226,7 @@ def write_manifest(path, manifest, **arrays):
 def test_corrupt_manifests(tmp_path, manifest, message):
     path = tmp_path / "bad"
     write_manifest(path, manifest)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(cunn.CorruptFileError, match=message):
         load(path)
 
 

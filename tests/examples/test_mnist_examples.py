@@ -32,6 +32,7 @@ def _mnist_folder():
 
 pytestmark = [
     pytest.mark.mnist,
+    pytest.mark.slow,  # each trains a model: `pytest -m "not slow"` leaves them out
     pytest.mark.skipif(_mnist_folder() is None,
                        reason="real MNIST not available: set CUNN_DATA to a folder holding "
                               "mnist/ with the four IDX files"),

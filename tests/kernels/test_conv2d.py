@@ -18,19 +18,10 @@ import pytest
 
 from cunn import _C
 from cunn._backends import get
-from kernels.numeric import finite_difference
+from kernels.numeric import finite_difference, with_threads
 
 cpu = get("cpu")
 ref = get("numpy")
-
-
-def with_threads(count, function):
-    saved = _C.get_num_threads()
-    _C.set_num_threads(count)
-    try:
-        return function()
-    finally:
-        _C.set_num_threads(saved)
 
 
 def operands(batch, channels, height, width, out_channels, kernel_h, kernel_w, stride, padding,
@@ -144,7 +135,6 @@ def test_conv2d_matches_reference(shape, setting):
     check_backward_weight(grad, x, weight.shape, stride, padding)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
 def test_conv2d_mnist_batch_64(threads):
     for shape in [(64, 1, 28, 28, 32, 3, 3), (64, 32, 14, 14, 64, 3, 3)]:
         x, weight, bias, grad = operands(*shape, (1, 1), (1, 1), seed=shape[1])
@@ -154,10 +144,10 @@ def test_conv2d_mnist_batch_64(threads):
             check_backward_input(grad, weight, x.shape, (1, 1), (1, 1))
             check_backward_weight(grad, x, weight.shape, (1, 1), (1, 1))
 
-        with_threads(threads, run)
+        run()
 
 
-@pytest.mark.parametrize("isa", [None, "generic"])
+@pytest.mark.parametrize("isa_cap", [None, "generic"])
 @pytest.mark.parametrize("shape", [
     (64, 1, 28, 28, 32, 3, 3, (1, 1), (1, 1)), (64, 32, 14, 14, 64, 3, 3, (1, 1), (1, 1)),
     (1, 32, 14, 14, 64, 3, 3, (1, 1), (1, 1)), (17, 8, 9, 9, 5, 3, 3, (2, 2), (1, 1)),
@@ -165,14 +155,14 @@ def test_conv2d_mnist_batch_64(threads):
     (5, 16, 11, 13, 20, 3, 3, (1, 1), (1, 1)), (3, 20, 31, 37, 18, 3, 3, (1, 1), (0, 2)),
     (9, 48, 20, 20, 40, 3, 3, (1, 1), (1, 1)),
 ], ids=shape_id)
-def test_conv2d_same_for_any_thread_count(shape, isa):
+def test_conv2d_same_for_any_thread_count(shape, isa_cap):
     # Threads take whole images or tile blocks (or sgemm splits a lone one), and the weight
     # gradient sums fixed groups in order, so the bits cannot depend on the thread count.
     *sizes, stride, padding = shape
     x, weight, bias, grad = operands(*sizes, stride, padding, seed=3)
     saved_isa = _C.isa()
-    if isa is not None:
-        _C.set_isa_cap(isa)
+    if isa_cap is not None:
+        _C.set_isa_cap(isa_cap)
     try:
         def run():
             return (cpu.conv2d_forward(x, weight, bias, stride, padding),

@@ -15,14 +15,6 @@ cpu = get("cpu")
 ref = get("numpy")
 
 
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request):
-    saved = _C.get_num_threads()
-    _C.set_num_threads(request.param)
-    yield request.param
-    _C.set_num_threads(saved)
-
-
 def assert_same_bits(got, want):
     assert got.dtype == np.float32 and got.shape == want.shape and got.flags.c_contiguous
     np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))

@@ -27,25 +27,6 @@ ref = importlib.import_module("cunn._backends.numpy_ref.gemm")
 ISAS = ["avx512", "avx2", "generic"]
 
 
-@pytest.fixture(params=ISAS)
-def isa(request):
-    before = _C.isa()
-    active = _C.set_isa_cap(request.param)
-    if active != request.param:
-        _C.set_isa_cap(before)
-        pytest.skip(f"this CPU cannot run {request.param}")
-    yield active
-    _C.set_isa_cap(before)
-
-
-@pytest.fixture(params=[1, 2])
-def threads(request):
-    before = _C.get_num_threads()
-    _C.set_num_threads(request.param)
-    yield request.param
-    _C.set_num_threads(before)
-
-
 def random_operands(rng, m, n, k, trans_a, trans_b):
     a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
     b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)

@@ -162,10 +162,22 @@ def test_small_tensors_and_large_ones_together(setting, sizes):
 
 
 def test_empty_lists_are_a_no_op():
+    # Accepted, returning nothing; the same calls with one gradient too many are refused,
+    # so the empty lists are checked like any others, not skipped.
+    extra = [np.ones(3, np.float32)]
     for backend in (cpu, numpy_ref):
-        backend.sgd_step_([], [], [], 0.1, 0.9, 0.0, 0.0, False, True)
-        backend.adam_step_([], [], [], [], 0.1, 0.9, 0.999, 1e-8, 0.0, 1, False)
-        backend.rmsprop_step_([], [], [], [], [], 0.1, 0.99, 1e-8, 0.0, 0.0, False)
+        calls = {
+            "sgd": lambda grads: backend.sgd_step_([], grads, [], 0.1, 0.9, 0.0, 0.0, False,
+                                                   True),
+            "adam": lambda grads: backend.adam_step_([], grads, [], [], 0.1, 0.9, 0.999, 1e-8,
+                                                     0.0, 1, False),
+            "rmsprop": lambda grads: backend.rmsprop_step_([], grads, [], [], [], 0.1, 0.99,
+                                                           1e-8, 0.0, 0.0, False),
+        }
+        for name, call in calls.items():
+            assert call([]) is None, name
+            with pytest.raises(ValueError):
+                call(extra)
 
 
 def test_non_contiguous_grad_is_accepted():
@@ -459,3 +471,112 @@ def test_any_sizes_match_reference(sizes, kind, seed):
         outputs.append(p + s[0] + s[1])
     for a, b in zip(*outputs):
         assert_ulp_close(a, b)
+
+
+# ---- Adadelta, Adagrad, amsgrad ----
+
+ADADELTA_OPTIONS = [dict(weight_decay=w, rho=r) for w in (0.0, 0.05) for r in (0.9, 0.3)]
+
+
+@pytest.mark.parametrize("options", ADADELTA_OPTIONS, ids=str)
+def test_adadelta_matches_reference(setting, options):
+    def step(backend, params, grads, states, number):
+        backend.adadelta_step_(params, grads, states["square_avgs"], states["acc_deltas"], 1.0,
+                               options["rho"], 1e-6, options["weight_decay"])
+
+    assert_same(run_both(step, ["square_avgs", "acc_deltas"], SMALL_SIZES, 3, 21))
+
+
+@pytest.mark.parametrize("options", [dict(weight_decay=w, lr_decay=d)
+                                     for w in (0.0, 0.05) for d in (0.0, 0.1)], ids=str)
+def test_adagrad_matches_reference(setting, options):
+    def step(backend, params, grads, states, number):
+        backend.adagrad_step_(params, grads, states["sums"], 1e-2, options["lr_decay"],
+                              options["weight_decay"], 1e-10, number)
+
+    assert_same(run_both(step, ["sums"], SMALL_SIZES, 3, 22))
+
+
+@pytest.mark.parametrize("options", ADAM_OPTIONS, ids=str)
+def test_amsgrad_matches_reference(setting, options):
+    beta1, beta2 = options["betas"]
+
+    def step(backend, params, grads, states, number):
+        backend.adam_step_(params, grads, states["exp_avgs"], states["exp_avg_sqs"], 1e-2,
+                           beta1, beta2, 1e-8, options["weight_decay"], number,
+                           options["decoupled"], states["maxima"])
+
+    assert_same(run_both(step, ["exp_avgs", "exp_avg_sqs", "maxima"], SMALL_SIZES, 3, 23))
+
+
+def test_new_steps_large_and_many_tensors(setting):
+    def adadelta(backend, params, grads, states, number):
+        backend.adadelta_step_(params, grads, states["a"], states["b"], 1.0, 0.9, 1e-6, 0.01)
+
+    def adagrad(backend, params, grads, states, number):
+        backend.adagrad_step_(params, grads, states["a"], 1e-2, 0.01, 0.01, 1e-10, number)
+
+    def amsgrad(backend, params, grads, states, number):
+        backend.adam_step_(params, grads, states["a"], states["b"], 1e-3, 0.9, 0.999, 1e-8,
+                           0.01, number, True, states["c"])
+
+    for step in (adadelta, adagrad, amsgrad):
+        assert_same(run_both(step, ["a", "b", "c"], SIZES + [0, 5], 2, 24))
+
+
+def test_amsgrad_keeps_the_running_maximum_and_nan():
+    for backend in (cpu, numpy_ref):
+        param = np.zeros(3, np.float32)
+        exp_avg, exp_avg_sq = np.zeros(3, np.float32), np.zeros(3, np.float32)
+        maximum = np.array([5.0, 0.0, np.nan], np.float32)
+        backend.adam_step_([param], [np.ones(3, np.float32)], [exp_avg], [exp_avg_sq], 1e-2, 0.9,
+                           0.999, 1e-8, 0.0, 1, False, [maximum])
+        assert maximum[0] == 5.0 and maximum[1] == exp_avg_sq[1] > 0
+        assert np.isnan(maximum[2]) and np.isnan(param[2])
+        assert param[0] > param[1]  # the larger maximum gives the smaller step
+
+
+def test_reference_adadelta_and_adagrad_follow_pytorch_formulas():
+    rng = np.random.default_rng(25)
+    param = rng.standard_normal(50)
+    grads = [rng.standard_normal(50) for _ in range(5)]
+    lr, rho, eps, weight_decay = 0.7, 0.85, 1e-6, 0.05
+    p, square_avg, acc_delta = param.copy(), np.zeros(50), np.zeros(50)
+    expected, esq, eacc = param.copy(), np.zeros(50), np.zeros(50)
+    for grad in grads:
+        numpy_ref.adadelta_step_([p], [grad], [square_avg], [acc_delta], lr, rho, eps,
+                                 weight_decay)
+        grad = grad + weight_decay * expected
+        esq = rho * esq + (1 - rho) * grad ** 2
+        delta = np.sqrt(eacc + eps) / np.sqrt(esq + eps) * grad
+        eacc = rho * eacc + (1 - rho) * delta ** 2
+        expected = expected - lr * delta
+    np.testing.assert_allclose(p, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(acc_delta, eacc, rtol=1e-12)
+
+    lr, lr_decay, eps = 0.1, 0.2, 1e-10
+    p, total = param.copy(), np.full(50, 0.1)
+    expected, etotal = param.copy(), np.full(50, 0.1)
+    for step, grad in enumerate(grads, start=1):
+        numpy_ref.adagrad_step_([p], [grad], [total], lr, lr_decay, weight_decay, eps, step)
+        grad = grad + weight_decay * expected
+        etotal = etotal + grad ** 2
+        expected = expected - lr / (1 + (step - 1) * lr_decay) * grad / (np.sqrt(etotal) + eps)
+    np.testing.assert_allclose(p, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(total, etotal, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", [cpu, numpy_ref], ids=["cpu", "numpy"])
+def test_new_step_errors(backend):
+    params = [np.zeros(4, np.float32) for _ in range(2)]
+    with pytest.raises(ValueError, match=r"adadelta_step_: acc_deltas\[1\] must have shape"):
+        backend.adadelta_step_(params, params, copies(params),
+                               [np.zeros(4, np.float32), np.zeros(5, np.float32)], 1.0, 0.9,
+                               1e-6, 0.0)
+    with pytest.raises(ValueError, match=r"adagrad_step_: step must be >= 1, got 0"):
+        backend.adagrad_step_(params, params, copies(params), 0.1, 0.0, 0.0, 1e-10, 0)
+    with pytest.raises(TypeError, match=r"adagrad_step_: grads\[0\] must be float32"):
+        backend.adagrad_step_(params[:1], [np.zeros(4)], copies(params[:1]), 0.1, 0.0, 0.0,
+                              1e-10, 1)
+    with pytest.raises(ValueError, match=r"adam_step_: max_exp_avg_sqs must have one array"):
+        backend.adam_step_(*adam_args(params), params[:1])

@@ -10,40 +10,11 @@ atol 1e-8 (on inputs whose window maxima are separated by far more than the step
 import numpy as np
 import pytest
 
-from cunn import _C
 from cunn._backends import get
-from kernels.numeric import finite_difference
+from kernels.numeric import finite_difference, with_threads
 
 cpu = get("cpu")
 ref = get("numpy")
-
-
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request):
-    saved = _C.get_num_threads()
-    _C.set_num_threads(request.param)
-    yield request.param
-    _C.set_num_threads(saved)
-
-
-@pytest.fixture(params=["avx512", "avx2", "generic"])
-def isa(request):
-    # 2x2 windows at stride 2 have their own AVX2 / AVX-512 versions.
-    saved = _C.isa()
-    if _C.set_isa_cap(request.param) != request.param:
-        _C.set_isa_cap(saved)
-        pytest.skip(f"this CPU cannot run {request.param}")
-    yield request.param
-    _C.set_isa_cap(saved)
-
-
-def with_threads(count, function):
-    saved = _C.get_num_threads()
-    _C.set_num_threads(count)
-    try:
-        return function()
-    finally:
-        _C.set_num_threads(saved)
 
 
 def assert_same_bits(got, want):

@@ -19,14 +19,6 @@ cpu = get("cpu")
 ref = get("numpy")
 
 
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request):
-    saved = _C.get_num_threads()
-    _C.set_num_threads(request.param)
-    yield request.param
-    _C.set_num_threads(saved)
-
-
 def data(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 

@@ -10,6 +10,8 @@ __all__ = [
     "l1_loss_forward", "l1_loss_backward",
     "binary_cross_entropy_forward", "binary_cross_entropy_backward",
     "binary_cross_entropy_with_logits_forward", "binary_cross_entropy_with_logits_backward",
+    "smooth_l1_loss_forward", "smooth_l1_loss_backward", "huber_loss_forward",
+    "huber_loss_backward", "kl_div_forward", "kl_div_backward",
 ]
 
 
@@ -18,32 +20,42 @@ def _contiguous(array):
     return np.asarray(array, order="C")
 
 
-def cross_entropy_forward(logits, labels, reduction="mean"):
-    return _C.cross_entropy_forward(_contiguous(logits), _contiguous(labels), reduction)
+def _optional(array):
+    return None if array is None else _contiguous(array)
 
 
-def cross_entropy_backward(grad_output, log_probs, labels, reduction="mean"):
+def cross_entropy_forward(logits, labels, reduction="mean", weight=None, ignore_index=-100,
+                          label_smoothing=0.0):
+    return _C.cross_entropy_forward(_contiguous(logits), _contiguous(labels), reduction,
+                                    _optional(weight), ignore_index, label_smoothing)
+
+
+def cross_entropy_backward(grad_output, log_probs, labels, reduction="mean", weight=None,
+                           ignore_index=-100, label_smoothing=0.0):
     return _C.cross_entropy_backward(_contiguous(grad_output), _contiguous(log_probs),
-                                     _contiguous(labels), reduction)
+                                     _contiguous(labels), reduction, _optional(weight),
+                                     ignore_index, label_smoothing)
 
 
-def nll_loss_forward(log_probs, labels, reduction="mean"):
-    return _C.nll_loss_forward(_contiguous(log_probs), _contiguous(labels), reduction)
+def nll_loss_forward(log_probs, labels, reduction="mean", weight=None, ignore_index=-100):
+    return _C.nll_loss_forward(_contiguous(log_probs), _contiguous(labels), reduction,
+                               _optional(weight), ignore_index)
 
 
-def nll_loss_backward(grad_output, labels, num_classes, reduction="mean"):
+def nll_loss_backward(grad_output, labels, num_classes, reduction="mean", weight=None,
+                      ignore_index=-100):
     return _C.nll_loss_backward(_contiguous(grad_output), _contiguous(labels), num_classes,
-                                reduction)
+                                reduction, _optional(weight), ignore_index)
 
 
 def _pointwise(name):
     forward = getattr(_C, name + "_forward")
     backward = getattr(_C, name + "_backward")
 
-    def loss_forward(input, target, reduction="mean"):
+    def loss_forward(input, target, reduction):
         return forward(_contiguous(input), _contiguous(target), reduction)
 
-    def loss_backward(grad_output, input, target, reduction="mean"):
+    def loss_backward(grad_output, input, target, reduction):
         return backward(_contiguous(grad_output), _contiguous(input), _contiguous(target),
                         reduction)
 
@@ -54,6 +66,54 @@ def _pointwise(name):
 
 mse_loss_forward, mse_loss_backward = _pointwise("mse_loss")
 l1_loss_forward, l1_loss_backward = _pointwise("l1_loss")
-binary_cross_entropy_forward, binary_cross_entropy_backward = _pointwise("binary_cross_entropy")
-(binary_cross_entropy_with_logits_forward,
- binary_cross_entropy_with_logits_backward) = _pointwise("binary_cross_entropy_with_logits")
+
+
+def binary_cross_entropy_forward(input, target, reduction="mean", weight=None):
+    return _C.binary_cross_entropy_forward(_contiguous(input), _contiguous(target), reduction,
+                                           _optional(weight))
+
+
+def binary_cross_entropy_backward(grad_output, input, target, reduction="mean", weight=None):
+    return _C.binary_cross_entropy_backward(_contiguous(grad_output), _contiguous(input),
+                                            _contiguous(target), reduction, _optional(weight))
+
+
+def binary_cross_entropy_with_logits_forward(input, target, reduction="mean", weight=None,
+                                             pos_weight=None):
+    return _C.binary_cross_entropy_with_logits_forward(
+        _contiguous(input), _contiguous(target), reduction, _optional(weight),
+        _optional(pos_weight))
+
+
+def binary_cross_entropy_with_logits_backward(grad_output, input, target, reduction="mean",
+                                              weight=None, pos_weight=None):
+    return _C.binary_cross_entropy_with_logits_backward(
+        _contiguous(grad_output), _contiguous(input), _contiguous(target), reduction,
+        _optional(weight), _optional(pos_weight))
+
+
+def smooth_l1_loss_forward(input, target, reduction="mean", beta=1.0):
+    return _C.smooth_l1_loss_forward(_contiguous(input), _contiguous(target), reduction, beta)
+
+
+def smooth_l1_loss_backward(grad_output, input, target, reduction="mean", beta=1.0):
+    return _C.smooth_l1_loss_backward(_contiguous(grad_output), _contiguous(input),
+                                      _contiguous(target), reduction, beta)
+
+
+def huber_loss_forward(input, target, reduction="mean", delta=1.0):
+    return _C.huber_loss_forward(_contiguous(input), _contiguous(target), reduction, delta)
+
+
+def huber_loss_backward(grad_output, input, target, reduction="mean", delta=1.0):
+    return _C.huber_loss_backward(_contiguous(grad_output), _contiguous(input),
+                                  _contiguous(target), reduction, delta)
+
+
+def kl_div_forward(input, target, reduction="mean", log_target=False):
+    return _C.kl_div_forward(_contiguous(input), _contiguous(target), reduction, log_target)
+
+
+def kl_div_backward(grad_output, input, target, reduction="mean", log_target=False):
+    return _C.kl_div_backward(_contiguous(grad_output), _contiguous(input), _contiguous(target),
+                              reduction, log_target)

@@ -10,7 +10,7 @@ import numpy as np
 
 from cunn import _C
 
-__all__ = ["sgd_step_", "adam_step_", "rmsprop_step_"]
+__all__ = ["sgd_step_", "adam_step_", "rmsprop_step_", "adadelta_step_", "adagrad_step_"]
 
 
 def _contiguous(grads):
@@ -38,12 +38,20 @@ def sgd_step_(params, grads, momentum_buffers, lr, momentum, dampening, weight_d
 
 
 def adam_step_(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weight_decay, step,
-               decoupled_weight_decay):
+               decoupled_weight_decay, max_exp_avg_sqs=()):
     _call(_C.adam_step_, params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps,
-          weight_decay, step, decoupled_weight_decay)
+          weight_decay, step, decoupled_weight_decay, max_exp_avg_sqs)
 
 
 def rmsprop_step_(params, grads, square_avgs, momentum_buffers, grad_avgs, lr, alpha, eps,
                   weight_decay, momentum, centered):
     _call(_C.rmsprop_step_, params, grads, square_avgs, momentum_buffers, grad_avgs, lr, alpha,
           eps, weight_decay, momentum, centered)
+
+
+def adadelta_step_(params, grads, square_avgs, acc_deltas, lr, rho, eps, weight_decay):
+    _call(_C.adadelta_step_, params, grads, square_avgs, acc_deltas, lr, rho, eps, weight_decay)
+
+
+def adagrad_step_(params, grads, state_sums, lr, lr_decay, weight_decay, eps, step):
+    _call(_C.adagrad_step_, params, grads, state_sums, lr, lr_decay, weight_decay, eps, step)

@@ -15,7 +15,8 @@ __all__ = [
 
 def relu_forward(x):
     x = np.asarray(x, dtype=float_dtype(x))
-    return np.maximum(x, x.dtype.type(0))  # NaN propagates, as in PyTorch
+    # x where x > 0 and at -0.0 (PyTorch keeps its sign), +0 below; NaN propagates.
+    return np.where(x < 0, x.dtype.type(0), x)
 
 
 def relu_backward(grad_output, x):

@@ -59,7 +59,8 @@ def conv2d_forward(x, weight, bias, stride, padding):
     out_h, out_w = _output_size("conv2d", x.shape[2], x.shape[3], kernel_h, kernel_w, stride,
                                 padding)
     columns = _columns(x, kernel_h, kernel_w, stride, padding, out_h, out_w)
-    result = columns @ weight.reshape(out_channels, -1).T
+    # Sizes spelled out, not -1: that cannot reshape a zero-out-channel weight.
+    result = columns @ weight.reshape(out_channels, columns.shape[1]).T
     if bias is not None:
         result += np.asarray(bias, dtype=dtype)
     result = result.reshape(x.shape[0], out_h, out_w, out_channels).transpose(0, 3, 1, 2)
@@ -76,8 +77,9 @@ def conv2d_backward_input(grad_output, weight, input_shape, stride, padding):
     if grad_output.shape != (batch, out_channels, out_h, out_w):
         raise ValueError(f"conv2d: grad_output must have shape "
                          f"{(batch, out_channels, out_h, out_w)}, got {grad_output.shape}")
-    grad_rows = grad_output.transpose(0, 2, 3, 1).reshape(-1, out_channels)
-    grad_columns = (grad_rows @ weight.reshape(out_channels, -1)).reshape(
+    grad_rows = grad_output.transpose(0, 2, 3, 1).reshape(batch * out_h * out_w, out_channels)
+    weight_rows = weight.reshape(out_channels, channels * kernel_h * kernel_w)
+    grad_columns = (grad_rows @ weight_rows).reshape(
         batch, out_h, out_w, channels, kernel_h, kernel_w)
     pad_h, pad_w = padding
     stride_h, stride_w = stride
@@ -101,5 +103,5 @@ def conv2d_backward_weight(grad_output, x, weight_shape, stride, padding):
         raise ValueError(f"conv2d: grad_output must have shape "
                          f"{(x.shape[0], out_channels, out_h, out_w)}, got {grad_output.shape}")
     columns = _columns(x, kernel_h, kernel_w, stride, padding, out_h, out_w)
-    grad_rows = grad_output.transpose(0, 2, 3, 1).reshape(-1, out_channels)
+    grad_rows = grad_output.transpose(0, 2, 3, 1).reshape(columns.shape[0], out_channels)
     return np.ascontiguousarray((grad_rows.T @ columns).reshape(weight_shape))

@@ -1,7 +1,7 @@
-"""Optimizer steps (SGD, Adam/AdamW, RMSprop) in place over lists of arrays.
+"""Optimizer steps (SGD, Adam/AdamW, RMSprop, Adadelta, Adagrad) in place over lists of arrays.
 
 The specification of csrc/kernels/optim.cpp: PyTorch's single-tensor rules
-(torch.optim._single_tensor_*, maximize=False, amsgrad=False) with the same
+(torch.optim._single_tensor_*, maximize=False) with the same
 order of operations, each rounded to the arrays' dtype (float32, or float64
 when the arrays are float64). Scalars PyTorch computes in Python (bias
 corrections, 1 - lr * weight_decay) are computed in double and then rounded to
@@ -9,7 +9,7 @@ the arrays' dtype, as PyTorch does when it hands them to a float32 op.
 """
 import numpy as np
 
-__all__ = ["sgd_step_", "adam_step_", "rmsprop_step_"]
+__all__ = ["sgd_step_", "adam_step_", "rmsprop_step_", "adadelta_step_", "adagrad_step_"]
 
 
 def _check(op, params, grads, states, optional=()):
@@ -87,11 +87,13 @@ def sgd_step_(params, grads, momentum_buffers, lr, momentum, dampening, weight_d
 
 
 def adam_step_(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weight_decay, step,
-               decoupled_weight_decay):
+               decoupled_weight_decay, max_exp_avg_sqs=()):
     if step < 1:
         raise ValueError(f"adam_step_: step must be >= 1, got {step}")
+    amsgrad = len(max_exp_avg_sqs) > 0
     dtype = _check("adam_step_", params, grads,
-                   (("exp_avgs", exp_avgs), ("exp_avg_sqs", exp_avg_sqs)))
+                   (("exp_avgs", exp_avgs), ("exp_avg_sqs", exp_avg_sqs)),
+                   (("max_exp_avg_sqs", max_exp_avg_sqs, amsgrad, "without amsgrad"),))
     scalar = dtype.type
     bias_correction1 = 1.0 - beta1 ** float(step)
     bias_correction2 = 1.0 - beta2 ** float(step)
@@ -100,7 +102,8 @@ def adam_step_(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weig
     one_minus_beta1, beta2_s = scalar(1.0 - beta1), scalar(beta2)
     one_minus_beta2, eps_s = scalar(1.0 - beta2), scalar(eps)
     decay_factor, weight_decay_s = scalar(1.0 - lr * weight_decay), scalar(weight_decay)
-    for param, grad, exp_avg, exp_avg_sq in zip(params, grads, exp_avgs, exp_avg_sqs):
+    for index, (param, grad, exp_avg, exp_avg_sq) in enumerate(
+            zip(params, grads, exp_avgs, exp_avg_sqs)):
         if weight_decay != 0:
             if decoupled_weight_decay:
                 param *= decay_factor
@@ -108,7 +111,12 @@ def adam_step_(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weig
                 grad = grad + weight_decay_s * param
         exp_avg[...] = _lerp(exp_avg, grad, one_minus_beta1)
         exp_avg_sq[...] = exp_avg_sq * beta2_s + one_minus_beta2 * grad * grad
-        denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + eps_s
+        second_moment = exp_avg_sq
+        if amsgrad:
+            # torch.maximum, which like np.maximum propagates a NaN from either side.
+            second_moment = max_exp_avg_sqs[index]
+            np.maximum(second_moment, exp_avg_sq, out=second_moment)
+        denom = np.sqrt(second_moment) / bias_correction2_sqrt + eps_s
         param += neg_step_size * exp_avg / denom
 
 
@@ -136,3 +144,34 @@ def rmsprop_step_(params, grads, square_avgs, momentum_buffers, grad_avgs, lr, a
             param += neg_lr * buffer
         else:
             param += neg_lr * grad / avg
+
+
+def adadelta_step_(params, grads, square_avgs, acc_deltas, lr, rho, eps, weight_decay):
+    dtype = _check("adadelta_step_", params, grads,
+                   (("square_avgs", square_avgs), ("acc_deltas", acc_deltas)))
+    scalar = dtype.type
+    neg_lr, rho_s, one_minus_rho = scalar(-lr), scalar(rho), scalar(1.0 - rho)
+    eps_s, weight_decay_s = scalar(eps), scalar(weight_decay)
+    for param, grad, square_avg, acc_delta in zip(params, grads, square_avgs, acc_deltas):
+        if weight_decay != 0:
+            grad = grad + weight_decay_s * param
+        square_avg[...] = square_avg * rho_s + one_minus_rho * grad * grad
+        std = np.sqrt(square_avg + eps_s)
+        delta = np.sqrt(acc_delta + eps_s) / std * grad
+        acc_delta[...] = acc_delta * rho_s + one_minus_rho * delta * delta
+        param += neg_lr * delta
+
+
+def adagrad_step_(params, grads, state_sums, lr, lr_decay, weight_decay, eps, step):
+    if step < 1:
+        raise ValueError(f"adagrad_step_: step must be >= 1, got {step}")
+    dtype = _check("adagrad_step_", params, grads, (("state_sums", state_sums),))
+    scalar = dtype.type
+    # PyTorch computes the decayed lr in Python (double) from the step count.
+    neg_clr = scalar(-(lr / (1.0 + (step - 1) * lr_decay)))
+    eps_s, weight_decay_s = scalar(eps), scalar(weight_decay)
+    for param, grad, state_sum in zip(params, grads, state_sums):
+        if weight_decay != 0:
+            grad = grad + weight_decay_s * param
+        state_sum += grad * grad
+        param += neg_clr * grad / (np.sqrt(state_sum) + eps_s)

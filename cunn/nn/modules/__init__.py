@@ -14,6 +14,7 @@ from cunn.nn.modules.activation import ELU, GELU, SiLU, Softplus
 from cunn.nn.modules.dropout import Dropout2d
 from cunn.nn.modules.sparse import Embedding
 from cunn.nn.modules.linear import Unflatten
+from cunn.nn.modules.loss import HuberLoss, KLDivLoss, SmoothL1Loss
 
 __all__ = [
     "Module", "Sequential", "ModuleList", "ModuleDict",
@@ -22,4 +23,5 @@ __all__ = [
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "AvgPool2d", "AdaptiveAvgPool2d", "GELU", "ELU",
     "SiLU", "Softplus", "Dropout2d", "Embedding", "Unflatten",
+    "SmoothL1Loss", "HuberLoss", "KLDivLoss",
 ]

@@ -4,14 +4,15 @@ A run is consecutive Linear modules, each optionally followed by one ReLU (the M
 this library's use). One op and one graph node for the run, instead of one per module,
 saves the Python and kernel-call cost of each layer; the results are the ones the modules
 give one by one, bit for bit (cunn/ops/linear_chain.py). Only modules that are exactly
-Linear and ReLU (not subclasses, no forward set on the instance) take part, and only when
-every check of Linear.forward / F.linear would pass: a 2-D float32 Tensor input and float32
-parameters of the declared shapes. Anything else runs module by module, which also raises
-their usual errors.
+Linear and ReLU (not subclasses, no forward set on the instance, no forward hooks) take
+part, and only when every check of Linear.forward / F.linear would pass: a 2-D float32
+Tensor input and float32 parameters of the declared shapes. Anything else runs module by
+module, which also raises their usual errors.
 """
 import numpy as np
 
 from cunn._tensor import Tensor
+from cunn.nn.modules import _hooks
 from cunn.nn.modules.activation import ReLU
 from cunn.nn.modules.linear import Linear
 from cunn.ops.linear_chain import linear_chain
@@ -22,7 +23,9 @@ _FLOAT32 = np.dtype(np.float32)
 
 
 def _plain(module, kind):
-    return type(module) is kind and "forward" not in module.__dict__
+    # A module with hooks runs on its own, so that its hooks see its input and output.
+    return type(module) is kind and "forward" not in module.__dict__ and \
+        not _hooks.has_hooks(module)
 
 
 def _fusable_parameters(run, input):

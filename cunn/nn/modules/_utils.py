@@ -14,6 +14,8 @@ def check_int(value, name, layer, minimum=1):
         raise TypeError(f"{layer}: {name} must be an int, got {type(value).__name__} {value!r}")
     if value < minimum:
         raise ValueError(f"{layer}: {name} must be >= {minimum}, got {value}")
+    if value >= 1 << 63:  # NumPy would raise OverflowError converting it to a C size
+        raise ValueError(f"{layer}: {name} must be < 2**63, got {value}")
     return int(value)
 
 

@@ -72,40 +72,7 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        shape = getattr(input, "shape", None)
-        if shape is not None:
-            self._check_input(tuple(shape))
         return F.conv2d(input, self.weight, self.bias, self.stride, self._padding)
-
-    def _check_input(self, shape):
-        if len(shape) != 4:
-            hint = ""
-            if len(shape) == 3:
-                hints = []
-                if self.in_channels == 1:
-                    hints.append("for a batch of single-channel images add the channel axis "
-                                 "with x.unsqueeze(1)")
-                if shape[0] == self.in_channels:
-                    hints.append("for a single image add the batch axis with x.unsqueeze(0)")
-                hint = "; " + ", or ".join(hints) if hints else \
-                    "; Conv2d needs a batch dimension"
-            elif len(shape) == 2:
-                hint = "; for flattened images restore them with x.view(-1, C, H, W)"
-            raise ValueError(f"{self._layer_text()}: expected a 4-D input (N, C, H, W), got a "
-                             f"{len(shape)}-D input of shape {shape}{hint}")
-        if shape[1] != self.in_channels:
-            hint = ""
-            if shape[3] == self.in_channels:
-                hint = "; the input looks channels-last (NHWC): use x.permute(0, 3, 1, 2)"
-            raise ValueError(f"{self._layer_text()}: expected input with "
-                             f"in_channels={self.in_channels} channels in dimension 1 "
-                             f"(N, C, H, W), got {shape[1]} channels in an input of shape "
-                             f"{shape}{hint}")
-        padded = (shape[2] + 2 * self._padding[0], shape[3] + 2 * self._padding[1])
-        if padded[0] < self.kernel_size[0] or padded[1] < self.kernel_size[1]:
-            raise ValueError(f"{self._layer_text()}: the padded input is {padded[0]}x{padded[1]}"
-                             f" (input of shape {shape}), smaller than the kernel "
-                             f"{self.kernel_size[0]}x{self.kernel_size[1]}")
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -45,26 +45,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        shape = getattr(input, "shape", None)
-        if shape is not None and (len(shape) == 0 or shape[-1] != self.in_features):
-            raise ValueError(self._bad_input(tuple(shape)))
         return F.linear(input, self.weight, self.bias)
-
-    def _bad_input(self, shape):
-        head = (f"{self._layer_text()}: expected an input whose last dimension has "
-                f"in_features={self.in_features} values, got input of shape {shape}")
-        if len(shape) == 0:
-            return head + " (a 0-d input)"
-        if len(shape) >= 3:
-            features = math.prod(shape[1:])
-            if features == self.in_features:
-                return (head + f". Its per-sample dimensions {shape[1:]} hold {features} values:"
-                        " did you forget nn.Flatten() (or x.view(x.size(0), -1)) before this "
-                        "layer?")
-            return (head + ". Linear acts on the last dimension; to flatten each sample use "
-                    f"nn.Flatten() (or x.view(x.size(0), -1)), which gives {features} features "
-                    f"here, so in_features would have to be {features}")
-        return head + " (check in_features against the previous layer's output size)"
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -3,7 +3,8 @@
 Parameters, buffers and sub-modules live in three ordered dicts (``_parameters``,
 ``_buffers``, ``_modules``) that attribute assignment fills; ``__getattr__`` consults
 them only when ordinary lookup misses, so plain attributes cost nothing extra and
-``__call__`` is a direct call of ``forward``.
+``__call__`` is a direct call of ``forward`` unless forward hooks are registered
+(``_hooks.py``).
 """
 import collections
 import collections.abc
@@ -13,6 +14,7 @@ import numpy as np
 
 from cunn._tensor import Tensor
 from cunn.device import check_device, device
+from cunn.nn.modules import _hooks
 from cunn.nn.parameter import Parameter
 
 __all__ = ["Module"]
@@ -85,7 +87,19 @@ class Module:
                                   '"forward" function')
 
     def __call__(self, *args, **kwargs):
+        d = self.__dict__
+        if d.get(_hooks.PRE_HOOKS) or d.get(_hooks.HOOKS):
+            return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` runs before ``forward`` and may return new args."""
+        return _hooks.register(self, _hooks.PRE_HOOKS, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args, output)`` runs after ``forward`` and may return a new
+        output."""
+        return _hooks.register(self, _hooks.HOOKS, hook, prepend, with_kwargs)
 
     # ---- registration ----
 
@@ -376,14 +390,14 @@ class Module:
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         for name, param in self._parameters.items():
             if param is not None:
-                destination[prefix + name] = param if keep_vars else param._data
+                destination[prefix + name] = param if keep_vars else Tensor(param._data)
         for name, buffer in self._buffers.items():
             if buffer is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buffer if keep_vars else buffer._data
+                destination[prefix + name] = buffer if keep_vars else Tensor(buffer._data)
 
     def state_dict(self, *, destination=None, prefix="", keep_vars=False):
         """An OrderedDict of every parameter and persistent buffer, PyTorch's names as keys,
-        the NumPy arrays themselves (sharing storage) as values."""
+        Tensors detached from autograd and sharing the module's storage as values."""
         if destination is None:
             destination = collections.OrderedDict()
         self._save_to_state_dict(destination, prefix, keep_vars)

@@ -38,21 +38,7 @@ class MaxPool2d(Module):
         self._pairs = (kernel, strides, pads)
 
     def forward(self, input):
-        shape = getattr(input, "shape", None)
-        kernel, strides, pads = self._pairs
-        if shape is not None:
-            shape = tuple(shape)
-            if len(shape) != 4:
-                hint = "; for a single image add the batch axis with x.unsqueeze(0)" \
-                    if len(shape) == 3 else ""
-                raise ValueError(f"{self._layer_text()}: expected a 4-D input (N, C, H, W), got "
-                                 f"a {len(shape)}-D input of shape {shape}{hint}")
-            padded = (shape[2] + 2 * pads[0], shape[3] + 2 * pads[1])
-            if padded[0] < kernel[0] or padded[1] < kernel[1]:
-                raise ValueError(f"{self._layer_text()}: the padded input is "
-                                 f"{padded[0]}x{padded[1]} (input of shape {shape}), smaller "
-                                 f"than the kernel {kernel[0]}x{kernel[1]}")
-        return F.max_pool2d(input, kernel, strides, pads)
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "

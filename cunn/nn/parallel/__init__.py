@@ -1,4 +1,6 @@
-"""cunn.nn.parallel: DataParallel (transparent on one machine)."""
+"""cunn.nn.parallel: DataParallel (transparent on one machine) and DistributedDataParallel
+(one replica per MPI rank; needs the ``mpi`` extra only when constructed)."""
 from cunn.nn.parallel.data_parallel import DataParallel
+from cunn.nn.parallel.distributed import DistributedDataParallel
 
-__all__ = ["DataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel"]

@@ -1,0 +1,88 @@
+// One tuning table per instruction set (fields explained in tuning.h). Every number was
+// measured on the project's 2-core AMD EPYC Zen 4 VM (32 KiB L1d, 1 MiB L2 per core),
+// 20th-percentile times of repeated calls, with 1 and 2 threads; the comments quote the
+// measurements (and the commits that made them) so a re-tune knows what to repeat
+// (benchmarks/bench_gemm.py, benchmarks/bench_conv.py).
+#include "kernels/tuning.h"
+
+#include "dispatch/cpu.h"
+
+namespace cunn::kernels {
+namespace {
+
+// Shared by the three tables: these depend on the cores and caches, not on the ISA.
+//
+// gemm_parallel_min_flops = 0.5 MFLOP (commit 853e57e, threshold disabled, 1 vs 2
+// threads): 0.13-0.26 MFLOP (32x32x64, 64x64x32, 128x64x16) ran 0.7-0.8x as fast on two
+// threads, 0.33 MFLOP (128x10x128) 0.93x, 0.52 MFLOP (64x64x64) 1.13x, 1.05 MFLOP
+// (64x128x64) 1.3x, 3.2 MFLOP (64x784x32) 2.1x. conv2d takes the same cut-off (54f47ca).
+constexpr double kParallelMinFlops = 0.5e6;
+// conv_column_budget = 2^18 floats, 1 MiB: half the L2; the MNIST layers (K*P = 7056
+// and 56448) never need more than one block (54f47ca).
+constexpr int64_t kColumnBudget = int64_t{1} << 18;
+// conv_max_weight_groups = 16 keeps 16 threads busy on a large batch while adding the
+// partials stays cheap; conv_partial_budget = 2^22 floats (16 MiB) bounds them for large
+// layers (54f47ca).
+constexpr int64_t kMaxWeightGroups = 16;
+constexpr int64_t kPartialBudget = int64_t{1} << 22;
+
+// Portable C++ (CUNN_CPU_ISA=generic): no dot-product kernel, nothing read in place.
+constexpr Tuning kReference{
+    kParallelMinFlops,
+    /*dot_max_n=*/0, /*dot_max_m=*/0, /*dot_min_k=*/0, /*dot_max_b_floats=*/0,
+    /*read_in_place=*/false, /*read_a_max_k=*/0, /*read_b_max_k=*/0, /*read_b_max_m=*/0,
+    /*narrow_max_n=*/0,
+    kParallelMinFlops, kColumnBudget, kMaxWeightGroups, kPartialBudget,
+    // Winograd transforms written portably measured no faster than im2col on MNIST's
+    // second layer (b0152bd).
+    /*winograd_min_channels=*/0};
+
+// AVX2 + FMA (commit fca9c08 for the unpacked paths).
+constexpr Tuning kAvx2{
+    kParallelMinFlops,
+    // dot_max_n = 16: a packed 16-wide tile would leave most lanes idle for the MNIST
+    // output layer (N = 10). dot_max_m = 4: packing B costs more than the product for a
+    // few rows (Linear at batch 1 ran 29 -> 9 us). dot_min_k = 512 with B within 2^17
+    // floats (512 KiB of L2): the MNIST layer-1 forward 64x128x784 ran 129 -> 86 us on
+    // two threads; 256^3 gained with AVX-512 only, hence 512 here. Beyond L2 (512^3,
+    // 128x3136) and for short K (128^3) the packed kernel is faster.
+    /*dot_max_n=*/16, /*dot_max_m=*/4, /*dot_min_k=*/512, /*dot_max_b_floats=*/int64_t{1} << 17,
+    // A^T read in place for K <= 128 (the weight gradient, K = batch 64; 1024^3 with a
+    // 4 KiB stride lost); B read in place for K, M <= 256: the MNIST shapes ran as fast as
+    // packed and the small ones faster (10x128x64 4.7 -> 2.8 us).
+    /*read_in_place=*/true, /*read_a_max_k=*/128, /*read_b_max_k=*/256, /*read_b_max_m=*/256,
+    /*narrow_max_n=*/0,
+    kParallelMinFlops, kColumnBudget, kMaxWeightGroups, kPartialBudget,
+    // Winograd with 8-lane transforms: 7.8 ms vs im2col's 7.5 ms on MNIST's second layer
+    // (b0152bd), so im2col stays.
+    /*winograd_min_channels=*/0};
+
+// AVX-512 (commit fca9c08 for the unpacked paths, b0152bd for Winograd).
+constexpr Tuning kAvx512{
+    kParallelMinFlops,
+    // As AVX2, but dot_min_k = 256: the MNIST layer-1 forward 64x128x784 ran 79 -> 62 us
+    // on two threads, and 256^3 gained too.
+    /*dot_max_n=*/16, /*dot_max_m=*/4, /*dot_min_k=*/256, /*dot_max_b_floats=*/int64_t{1} << 17,
+    // A^T read in place for K <= 128: 128x784x64 and 128x128x128 gained 4-15%; B for
+    // K, M <= 256: 64x784x128 gained 11%, batch 1 29 -> 17 us, while 512^3 and
+    // 1024x784x128, whose packed B is reused 64-128 times, lost 5-10%.
+    /*read_in_place=*/true, /*read_a_max_k=*/128, /*read_b_max_k=*/256, /*read_b_max_m=*/256,
+    // The 16 x 16 tile for at most 16 columns: a 32-wide tile would waste two thirds of
+    // every FMA on the MNIST output layer (N = 10).
+    /*narrow_max_n=*/16,
+    kParallelMinFlops, kColumnBudget, kMaxWeightGroups, kPartialBudget,
+    // 16 channels: MNIST conv2 (32 -> 64, batch 64, one thread) forward 6.2 -> 3.9 ms,
+    // input gradient 6.4 -> 4.2 ms; its first layer (C = 1) would give GEMMs with K = 1.
+    /*winograd_min_channels=*/16};
+
+}  // namespace
+
+const Tuning& tuning() {
+  switch (active_isa()) {
+    case Isa::avx512: return kAvx512;
+    case Isa::avx2: return kAvx2;
+    default: return kReference;
+  }
+}
+
+}  // namespace cunn::kernels

@@ -1,0 +1,10 @@
+"""The exception cunn.load raises for a checkpoint that asks for anything but data."""
+import pickle
+
+__all__ = ["UnpicklingError"]
+
+
+class UnpicklingError(pickle.UnpicklingError):
+    """A PyTorch checkpoint names a global (a function, a class) that cunn does not
+    rebuild; nothing from the file has run. Subclasses pickle.UnpicklingError, as
+    torch.load(weights_only=True) raises that one."""
