@@ -51,7 +51,10 @@ def _is_torch_archive(source):
         finally:
             if is_file:
                 source.seek(start)
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except Exception:  # noqa: BLE001
+        # zipfile reacts to damaged headers with assorted errors (NotImplementedError for a
+        # bogus version, EOFError, ...): whatever it is, the file is not a torch archive, and
+        # cunn's own reader then reports it as a CorruptFileError.
         return False
     for name in names:
         folder, _, base = name.rpartition("/")

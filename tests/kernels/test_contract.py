@@ -19,8 +19,9 @@ def test_backend_implements_every_kernel(name):
 
 def contract_signature(name):
     """[(parameter, default)] of ``name`` as the contract's docstring writes its call."""
-    match = re.search(r"(?:^|  )\s*" + re.escape(name) + r"\(([^)]*)\)", interface.__doc__,
-                      re.M)
+    # The parameter list may hold one level of parentheses (a default of ``()``).
+    match = re.search(r"(?:^|  )\s*" + re.escape(name) + r"\(((?:[^()]|\([^()]*\))*)\)",
+                      interface.__doc__, re.M)
     assert match, f"{name} has no signature in the contract's docstring"
     namespace = {}
     exec(f"def kernel({' '.join(match.group(1).split())}): pass", namespace)
