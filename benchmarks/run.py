@@ -28,6 +28,8 @@ Workloads (default: all):
   import     `import cunn` / `import torch` / `import numpy` time and max RSS in fresh processes
   scaling    MLP and CNN epoch, 1 process x 2 threads against mpiexec -n 2 x 1 thread
              (DistributedDataParallel; benchmarks/scaling.py, needs the mpi extra)
+  contention the MLP's 300 steps alone, beside a busy-loop process and two at once
+             (benchmarks/contention.py; default threads against 1 thread)
 (`train` names mlp, mlp3, cnn and lenet together.)
 
 Method. Every framework runs in its own fresh child process per workload and thread count,
@@ -60,12 +62,13 @@ import tempfile
 import time
 import traceback
 
+import contention
 from _harness import (IDLE_SECONDS, SAMPLE_SECONDS, OthersMeter, calls_per_sample,
                       cpu_counts, cpu_model, median, thread_environment, timed_round)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALL_WORKLOADS = ("peak", "gemm", "mlp", "mlp3", "cnn", "lenet", "overhead", "inference",
-                 "import", "scaling")
+                 "import", "scaling", "contention")
 ALIASES = {"train": ("mlp", "mlp3", "cnn", "lenet")}
 MODEL_FRAMEWORKS = ("cunn", "cunn-numpy", "torch")
 GEMM_FRAMEWORKS = ("cunn", "numpy", "torch")
@@ -74,6 +77,7 @@ BATCH = 64
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 NOMINAL_PEAK = 114.0           # GFLOP/s per core, AVX-512 FMA, this project's dev machine
 NOT_INSTALLED = "not installed"
+CONTENTION_STEPS = 300
 BUSY_FRACTION = 0.05           # other processes' share of the CPUs that earns a warning
 
 # (label, M, N, K, trans_a, trans_b): C = op(A) op(B), op(A) M x K, op(B) K x N
@@ -760,6 +764,14 @@ def run_import(threads, args, python, have_torch):
     return rows
 
 
+def run_contention(args, python, have_torch):
+    """The contention rows (benchmarks/contention.py) with this run's cunn snapshot."""
+    frameworks = [name for name in ("cunn", "torch")
+                  if (name != "torch" or have_torch) and (not SELECTED or name in SELECTED)]
+    return contention.measure(frameworks, rounds=args.repeats, steps=CONTENTION_STEPS,
+                              pythonpath=child_pythonpath({}), python=python)
+
+
 # ---- machine, report ------------------------------------------------------------------------
 
 def run_scaling(args, python, folder):
@@ -794,7 +806,7 @@ except Exception:
 import cunn
 from cunn import _C
 info.update(cunn=cunn.__version__, cunn_isa=_C.isa(), cunn_cpu_features=_C.cpu_features(),
-            cunn_openmp=bool(_C.openmp_enabled()), cunn_backends=cunn.available_backends())
+            cunn_thread_pool=bool(_C.thread_pool_enabled()), cunn_backends=cunn.available_backends())
 for name in ("torch", "matplotlib"):
     try:
         module = __import__(name)
@@ -1120,6 +1132,9 @@ def print_results(report):
     print_report(report, report["peak_used_gflops_per_thread"])
     if "scaling" in report:
         print_scaling(report["scaling"])
+    if report.get("contention"):
+        print("\nBusy machine (benchmarks/contention.py, in this run):")
+        contention.print_report(report["contention"], CONTENTION_STEPS)
     print("\nBars (2 threads, measured side by side in this run):")
     for bar in report["bars"]:
         print(f"  {bar['verdict']:4}  {bar['bar']:42} {bar['detail']}")
@@ -1219,7 +1234,7 @@ def main():
             data_path = prepare_data(args.data, folder, python)
         for threads in args.threads:
             for workload in args.workloads:
-                if workload in ("peak", "import", "scaling"):
+                if workload in ("peak", "import", "scaling", "contention"):
                     continue
                 print(f"[{time.perf_counter() - started:6.0f} s] {workload}, {threads} "
                       f"thread(s)", file=sys.stderr)
@@ -1245,6 +1260,9 @@ def main():
         if "scaling" in args.workloads:
             print(f"[{time.perf_counter() - started:6.0f} s] scaling", file=sys.stderr)
             report["scaling"] = run_scaling(args, python, folder)
+        if "contention" in args.workloads:
+            print(f"[{time.perf_counter() - started:6.0f} s] contention", file=sys.stderr)
+            report["contention"] = run_contention(args, python, have_torch)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     report["bars"] = [dict(zip(("bar", "verdict", "detail"), b)) for b in bars(report)]

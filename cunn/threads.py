@@ -1,5 +1,5 @@
 """``cunn.set_num_threads`` / ``get_num_threads``: the kernel thread count, kept by the
-compiled module (OpenMP or serial) when it is built, by the NumPy reference otherwise."""
+compiled module (its thread pool, or serial) when it is built, by the NumPy reference otherwise."""
 import numpy as np
 
 __all__ = ["set_num_threads", "get_num_threads"]

@@ -1,6 +1,11 @@
 // Threads, CPU dispatch and allocator tuning: cunn.set_num_threads /
 // get_num_threads, the cpu_features() report, allocator_tuned().
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+
+#include <atomic>
+#include <new>
+#include <vector>
 
 #include "bindings/families.h"
 #include "dispatch/cpu.h"
@@ -21,13 +26,28 @@ void bind_runtime(py::module_& m) {
     cunn::set_num_threads(threads);
   }, py::arg("threads"));
   m.def("get_num_threads", &cunn::get_num_threads);
-  m.def("openmp_enabled", [] {
-#ifdef CUNN_OPENMP
+  m.def("thread_pool_enabled", [] {
+#ifdef CUNN_THREADS
     return true;
 #else
     return false;
 #endif
-  });
+  }, "Whether the kernels run on cunn's thread pool (False: a serial build).");
+  m.def("_parallel_coverage", [](int64_t count, int64_t grain, int64_t fail_at) {
+    std::vector<std::atomic<int32_t>> hits(static_cast<size_t>(std::max<int64_t>(count, 0)));
+    {
+      py::gil_scoped_release release;
+      cunn::parallel_for(0, count, grain, [&](int64_t lo, int64_t hi) {
+        if (lo <= fail_at && fail_at < hi) throw std::bad_alloc();
+        for (int64_t i = lo; i < hi; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+      });
+    }
+    py::array_t<int32_t> result(static_cast<py::ssize_t>(hits.size()));
+    for (size_t i = 0; i < hits.size(); ++i) result.mutable_data()[i] = hits[i].load();
+    return result;
+  }, py::arg("count"), py::arg("grain"), py::arg("fail_at") = -1,
+     "Test hook for the thread pool: how often parallel_for ran each of count items (each "
+     "must be 1); the chunk holding item fail_at throws std::bad_alloc instead.");
   m.def("isa", [] { return std::string(isa_name(active_isa())); },
         "The instruction set the hot kernels use now.");
   m.def("set_isa_cap", [](const std::string& name) {

@@ -10,10 +10,11 @@ from cunn.data.distributed_sampler import DistributedSampler
 from cunn.data.dataset import Dataset, Subset, TensorDataset, random_split
 from cunn.data.idx import DatasetError, read_idx, write_idx
 from cunn.data.mnist import MNIST
+from cunn.data._worker import get_worker_info
 from cunn.data.sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                                SubsetRandomSampler)
 
-__all__ = ["DataLoader", "Dataset", "DatasetError", "DistributedSampler", "MNIST", "Subset", "TensorDataset",
-           "default_collate", "mnist", "random_split", "read_idx", "transforms", "write_idx",
-           "BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
-           "SubsetRandomSampler"]
+__all__ = ["DataLoader", "Dataset", "DatasetError", "DistributedSampler", "MNIST", "Subset",
+           "TensorDataset", "default_collate", "get_worker_info", "mnist", "random_split",
+           "read_idx", "transforms", "write_idx", "BatchSampler", "RandomSampler", "Sampler",
+           "SequentialSampler", "SubsetRandomSampler"]

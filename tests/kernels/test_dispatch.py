@@ -1,4 +1,5 @@
 """Runtime CPU dispatch, the thread setting and the allocator tuning of the compiled module."""
+import os
 import platform
 
 import pytest
@@ -33,10 +34,21 @@ def test_isa_cap_rejects_unknown_names():
 
 
 def test_default_threads_follow_omp_num_threads():
-    if not _C.openmp_enabled():
-        pytest.skip("built without OpenMP: the kernels are serial")
+    if not _C.thread_pool_enabled():
+        pytest.skip("built with CUNN_THREADS=OFF: the kernels are serial")
     assert run_python("from cunn import _C; print(_C.get_num_threads())",
                       OMP_NUM_THREADS="1") == "1"
+
+
+def test_default_threads_follow_the_affinity_mask():
+    if not _C.thread_pool_enabled():
+        pytest.skip("built with CUNN_THREADS=OFF: the kernels are serial")
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("no sched_setaffinity on this platform")
+    code = ("import os; os.environ.pop('OMP_NUM_THREADS', None); "
+            "os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+            "from cunn import _C; print(_C.get_num_threads())")
+    assert run_python(code) == "1"
 
 
 def test_thread_setting_round_trip_and_validation():
