@@ -18,6 +18,10 @@ Workloads (default: all):
   mlp3       784-128-64-10 MLP, SGD(lr 0.01, momentum 0.9), batch 64
   cnn        Conv2d(1,32,3,p1)-ReLU-MaxPool2d(2)-Conv2d(32,64,3,p1)-ReLU-MaxPool2d(2)-Flatten-
              Linear(3136,128)-ReLU-Linear(128,10), Adam(lr 1e-3), batch 64
+  lenet      d2l's LeNet with batch norm: Conv2d(1,6,5)-BatchNorm2d-Sigmoid-AvgPool2d(2)-
+             Conv2d(6,16,5)-BatchNorm2d-Sigmoid-AvgPool2d(2)-Flatten-Linear(256,120)-
+             BatchNorm1d-Sigmoid-Linear(120,84)-BatchNorm1d-Sigmoid-Linear(84,10), SGD(lr 1.0),
+             batch 64
   overhead   per-op Python overhead: a + b on 1-element tensors; Linear(784,128) forward at
              batch 1 (autograd recording)
   inference  the 784-128-10 MLP under no_grad: images/s at batch 1024, latency at batch 1
@@ -26,7 +30,7 @@ Workloads (default: all):
              (DistributedDataParallel; benchmarks/scaling.py, needs the mpi extra)
   contention the MLP's 300 steps alone, beside a busy-loop process and two at once
              (benchmarks/contention.py; default threads against 1 thread)
-(`train` names mlp, mlp3 and cnn together.)
+(`train` names mlp, mlp3, cnn and lenet together.)
 
 Method. Every framework runs in its own fresh child process per workload and thread count,
 started with OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS set and told the count
@@ -63,9 +67,9 @@ from _harness import (IDLE_SECONDS, SAMPLE_SECONDS, OthersMeter, calls_per_sampl
                       cpu_counts, cpu_model, median, thread_environment, timed_round)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ALL_WORKLOADS = ("peak", "gemm", "mlp", "mlp3", "cnn", "overhead", "inference", "import",
-                 "scaling", "contention")
-ALIASES = {"train": ("mlp", "mlp3", "cnn")}
+ALL_WORKLOADS = ("peak", "gemm", "mlp", "mlp3", "cnn", "lenet", "overhead", "inference",
+                 "import", "scaling", "contention")
+ALIASES = {"train": ("mlp", "mlp3", "cnn", "lenet")}
 MODEL_FRAMEWORKS = ("cunn", "cunn-numpy", "torch")
 GEMM_FRAMEWORKS = ("cunn", "numpy", "torch")
 STEPS_PER_EPOCH = 938          # ceil(60000 / 64); the last batch holds 32 images
@@ -107,12 +111,21 @@ MODELS = {
                         ("Conv2d", 32, 64, 3, 1), ("ReLU",), ("MaxPool2d", 2), ("Flatten",),
                         ("Linear", 3136, 128), ("ReLU",), ("Linear", 128, 10)],
                 optimizer=("Adam", dict(lr=1e-3))),
+    "lenet": dict(title="LeNet+BatchNorm sigmoid avgpool + SGD(1)", image=True,
+                  layers=[("Conv2d", 1, 6, 5, 0), ("BatchNorm2d", 6), ("Sigmoid",),
+                          ("AvgPool2d", 2, 2), ("Conv2d", 6, 16, 5, 0), ("BatchNorm2d", 16),
+                          ("Sigmoid",), ("AvgPool2d", 2, 2), ("Flatten",),
+                          ("Linear", 256, 120), ("BatchNorm1d", 120), ("Sigmoid",),
+                          ("Linear", 120, 84), ("BatchNorm1d", 84), ("Sigmoid",),
+                          ("Linear", 84, 10)],
+                  optimizer=("SGD", dict(lr=1.0))),
 }
 # steps timed per round and warm-up steps before the first round: (full run, --quick)
 # (PyTorch's first ten or so steps are several times slower: oneDNN sets its kernels up.)
 TRAIN_STEPS = {"mlp": ((STEPS_PER_EPOCH, 50), (100, 30)),
                "mlp3": ((STEPS_PER_EPOCH, 50), (100, 30)),
-               "cnn": ((25, 20), (5, 12))}
+               "cnn": ((25, 20), (5, 12)),
+               "lenet": ((100, 30), (20, 12))}
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,6 +140,14 @@ def initial_weights(layers, seed=0):
     rng = np.random.default_rng(seed)
     state = {}
     for index, layer in enumerate(layers):
+        if layer[0].startswith("BatchNorm"):
+            channels = layer[1]
+            state[f"{index}.weight"] = np.ones(channels, np.float32)
+            state[f"{index}.bias"] = np.zeros(channels, np.float32)
+            state[f"{index}.running_mean"] = np.zeros(channels, np.float32)
+            state[f"{index}.running_var"] = np.ones(channels, np.float32)
+            state[f"{index}.num_batches_tracked"] = np.array(0, np.int64)
+            continue
         if layer[0] == "Linear":
             shape, fan_in = (layer[2], layer[1]), layer[1]
         elif layer[0] == "Conv2d":
@@ -952,9 +973,22 @@ def bars(report):
         return (name, "PASS" if value >= threshold else "MISS",
                 f"{value:.2f}x {unit_text}{spread})")
 
-    for workload, versus_numpy, versus_torch in (("mlp", 3.0, 1.0), ("cnn", 5.0, 0.7)):
+    titles = {"mlp": "MLP 784-128-10 + Adam", "cnn": "CNN", "lenet": "LeNet+BatchNorm"}
+    for workload, versus_numpy, versus_torch in (("mlp", 3.0, 1.0), ("cnn", 5.0, 0.7),
+                                                 ("lenet", None, 1.5)):
         row = train_row(workload)
-        title = "MLP 784-128-10 + Adam" if workload == "mlp" else "CNN"
+        title = titles[workload]
+        if versus_numpy is None:  # no NumPy-backend bar: check only PyTorch's
+            if row is None or row["cunn"]["status"] != "ok" or \
+                    row["torch"]["status"] != "ok":
+                out.append((f"{title}: >= {versus_torch:g}x PyTorch's speed", "n/a",
+                            "not measured side by side at 2 threads"))
+            else:
+                out.append(check(f"{title}: >= {versus_torch:g}x PyTorch's speed",
+                                 row["cunn_vs_torch"], versus_torch,
+                                 f"(torch {row['torch']['epoch_s']:.2f} s/epoch",
+                                 row.get("cunn_vs_torch_rounds", ())))
+            continue
         if row is None:
             out.append((f"{title}: >= {versus_numpy:g}x NumPy backend", "n/a",
                         "not measured at 2 threads"))
@@ -1115,7 +1149,7 @@ def parse_args():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workloads", nargs="+", default=list(ALL_WORKLOADS),
                         metavar="NAME", help="subset of: " + " ".join(ALL_WORKLOADS) +
-                        " (train = mlp mlp3 cnn)")
+                        " (train = mlp mlp3 cnn lenet)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=None,
                         help="alternating rounds per measurement (default 5, --quick 2)")

@@ -148,8 +148,9 @@ def setup(args):
     _start_distributed(args)
 
 
-def mnist_loaders(args, *, flatten, normalize=True):
-    """Train and test DataLoaders over MNIST as float32 images in [0, 1] (normalised)."""
+def mnist_loaders(args, *, flatten, normalize=True, download=True):
+    """Train and test DataLoaders over MNIST as float32 images in [0, 1] (normalised); any
+    folder of IDX files in MNIST's layout (Fashion-MNIST) loads the same way."""
     steps = [transforms.ToTensor()]
     if normalize:
         steps.append(transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)))
@@ -157,8 +158,10 @@ def mnist_loaders(args, *, flatten, normalize=True):
         steps.append(transforms.Flatten())
     transform = transforms.Compose(steps)
     try:
-        train_set = data.MNIST(root=args.data, train=True, transform=transform)
-        test_set = data.MNIST(root=args.data, train=False, transform=transform)
+        train_set = data.MNIST(root=args.data, train=True, transform=transform,
+                               download=download)
+        test_set = data.MNIST(root=args.data, train=False, transform=transform,
+                              download=download)
     except (FileNotFoundError, NotADirectoryError, data.DatasetError) as error:
         fail(" ".join(str(error).split()))
     if args.distributed:

@@ -82,22 +82,26 @@ void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const flo
     for (int64_t p = lo; p < hi; ++p) {
       const float* g = grad_output + p * out_plane;
       float* plane = grad_input + p * in_plane;
-      std::memset(plane, 0, sizeof(float) * in_plane);
       if (is_plain_2x2(s)) {
+        // Every position is written once: the windows tile the plane but for an odd last
+        // row or column, which gets zeros.
         for (int64_t i = 0; i < s.out_h; ++i) {
-          float* top = plane + 2 * i * s.width;
-          float* bottom = top + s.width;
-          const float* row = g + i * s.out_w;
+          float* __restrict top = plane + 2 * i * s.width;
+          float* __restrict bottom = top + s.width;
+          const float* __restrict row = g + i * s.out_w;
           for (int64_t j = 0; j < s.out_w; ++j) {
             const float share = row[j] / 4.0f;
             top[2 * j] = share;
             top[2 * j + 1] = share;
-            bottom[2 * j] = share;
-            bottom[2 * j + 1] = share;
           }
+          for (int64_t j = 2 * s.out_w; j < s.width; ++j) top[j] = 0.0f;
+          std::memcpy(bottom, top, sizeof(float) * s.width);
         }
+        for (int64_t h = 2 * s.out_h; h < s.height; ++h)
+          std::memset(plane + h * s.width, 0, sizeof(float) * s.width);
         continue;
       }
+      std::memset(plane, 0, sizeof(float) * in_plane);
       for (int64_t i = 0; i < s.out_h; ++i) {
         for (int64_t j = 0; j < s.out_w; ++j) {
           const Window w = window_at(s, count_include_pad, i, j);

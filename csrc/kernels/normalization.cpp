@@ -38,6 +38,31 @@ double row_sum(int64_t n, const Term& term) {
   return total;
 }
 
+// The same for two sums in one pass.
+template <class First, class Second>
+void row_sums(int64_t n, const First& first_term, const Second& second_term, double* first,
+              double* second) {
+  float lane[kLanes] = {}, other[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int k = 0; k < kLanes; ++k) {
+      lane[k] += first_term(i + k);
+      other[k] += second_term(i + k);
+    }
+  }
+  for (int k = 0; i + k < n; ++k) {
+    lane[k] += first_term(i + k);
+    other[k] += second_term(i + k);
+  }
+  double total = 0.0, other_total = 0.0;
+  for (int k = 0; k < kLanes; ++k) {
+    total += lane[k];
+    other_total += other[k];
+  }
+  *first = total;
+  *second = other_total;
+}
+
 // first[c] = Σ first_term(c, o), second[c] = Σ second_term(c, o) over the flat offsets o of
 // channel c, for every channel.
 template <class First, class Second>
@@ -59,23 +84,23 @@ void reduce_channels(const ChannelShape& s, double* first, double* second,
     for (int64_t c = lo; c < hi; ++c) {
       for (int64_t n = 0; n < batch; ++n) {
         const int64_t base = (n * channels + c) * inner;
-        first[c] += row_sum(inner, [&](int64_t l) { return first_term(c, base + l); });
-        second[c] += row_sum(inner, [&](int64_t l) { return second_term(c, base + l); });
+        double first_row, second_row;
+        row_sums(inner, [&](int64_t l) { return first_term(c, base + l); },
+                 [&](int64_t l) { return second_term(c, base + l); }, &first_row, &second_row);
+        first[c] += first_row;
+        second[c] += second_row;
       }
     }
   });
 }
 
-// out[o] = body(c, o) over every element, threads taking whole (n, c) rows.
+// body(c, offset) once per (n, c) row of L contiguous elements starting at offset, threads
+// taking whole rows.
 template <class Body>
 void for_each_channel_row(const ChannelShape& s, const Body& body) {
   const int64_t channels = s.channels, inner = s.inner;
   parallel_for(0, s.batch * channels, grain_for(inner), [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) {
-      const int64_t c = r % channels;
-      const int64_t base = r * inner;
-      for (int64_t l = 0; l < inner; ++l) body(c, base + l);
-    }
+    for (int64_t r = lo; r < hi; ++r) body(r % channels, r * inner);
   });
 }
 
@@ -113,9 +138,13 @@ void batch_norm_forward(const ChannelShape& s, const float* x, const float* mean
     scale[c] = invstd[c] * (weight ? weight[c] : 1.0f);
     shift[c] = (bias ? bias[c] : 0.0f) - mean[c] * scale[c];
   }
-  const float* scales = scale.data();
-  const float* shifts = shift.data();
-  for_each_channel_row(s, [&](int64_t c, int64_t o) { out[o] = x[o] * scales[c] + shifts[c]; });
+  const int64_t inner = s.inner;
+  for_each_channel_row(s, [&](int64_t c, int64_t offset) {
+    const float a = scale[c], b = shift[c];
+    const float* __restrict in = x + offset;
+    float* __restrict o = out + offset;
+    for (int64_t l = 0; l < inner; ++l) o[l] = in[l] * a + b;
+  });
 }
 
 void batch_norm_backward(const ChannelShape& s, const float* grad_output, const float* x,
@@ -144,15 +173,23 @@ void batch_norm_backward(const ChannelShape& s, const float* grad_output, const 
       d[c] = mean_grad;
     }
   }
-  const float* as = a.data();
+  const int64_t inner = s.inner;
   if (!batch_statistics) {
-    for_each_channel_row(s, [&](int64_t c, int64_t o) { grad_x[o] = grad_output[o] * as[c]; });
+    for_each_channel_row(s, [&](int64_t c, int64_t offset) {
+      const float scale = a[c];
+      const float* __restrict g = grad_output + offset;
+      float* __restrict out = grad_x + offset;
+      for (int64_t l = 0; l < inner; ++l) out[l] = g[l] * scale;
+    });
     return;
   }
-  const float* bs = b.data();
-  const float* ds = d.data();
-  for_each_channel_row(s, [&](int64_t c, int64_t o) {
-    grad_x[o] = (grad_output[o] - ds[c] - (x[o] - mean[c]) * bs[c]) * as[c];
+  for_each_channel_row(s, [&](int64_t c, int64_t offset) {
+    const float scale = a[c], projection_scale = b[c], mean_grad = d[c], center = mean[c];
+    const float* __restrict g = grad_output + offset;
+    const float* __restrict in = x + offset;
+    float* __restrict out = grad_x + offset;
+    for (int64_t l = 0; l < inner; ++l)
+      out[l] = (g[l] - mean_grad - (in[l] - center) * projection_scale) * scale;
   });
 }
 

@@ -207,7 +207,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0):
     return _pool.max_pool2d(input, kernel, strides, pads)
 
 
-def relu(input):
+def relu(input, inplace=False):
     if not _all_float32(input):
         (input,) = _floats("relu", input=input)
     return _activation.relu(input)
@@ -249,7 +249,7 @@ def log_softmax(input, dim=None):
     return _softmax.log_softmax(input, _softmax_dim("log_softmax", dim, input._data.ndim))
 
 
-def dropout(input, p=0.5, training=True):
+def dropout(input, p=0.5, training=True, inplace=False):
     """Zeroes each element with probability p and scales the rest by 1/(1-p) in training."""
     (input,) = _floats("dropout", input=input)
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
@@ -621,7 +621,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalises input over its trailing ``normalized_shape`` dims, then scales and shifts
     elementwise by weight and bias (each of normalized_shape)."""
     op = "layer_norm"
-    input, weight, bias = _floats(op, input=input, weight=weight, bias=bias)
+    input, weight, bias = _floats(op, ("weight", "bias"), input=input, weight=weight, bias=bias)
     if isinstance(normalized_shape, (int, np.integer)) and not isinstance(normalized_shape, bool):
         normalized_shape = (int(normalized_shape),)
     try:
@@ -706,7 +706,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise ValueError(f"{op}: max_norm, scale_grad_by_freq and sparse are not supported")
     num_embeddings = weight._data.shape[0]
-    indices = np.ascontiguousarray(indices, dtype=np.int64)
+    indices = np.asarray(indices, dtype=np.int64, order="C")  # stays 0-d when 0-d
     if indices.size and (indices.min() < 0 or indices.max() >= num_embeddings):
         bad = indices[(indices < 0) | (indices >= num_embeddings)].flat[0]
         raise IndexError(f"{op}: index {bad} out of range for {num_embeddings} embeddings")

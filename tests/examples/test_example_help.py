@@ -8,7 +8,8 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.mark.parametrize("script", ["mnist_mlp", "mnist_mlp3", "mnist_cnn", "multitask"])
+@pytest.mark.parametrize("script", ["mnist_mlp", "mnist_mlp3", "mnist_cnn", "multitask",
+                                    "fashion_lenet"])
 def test_every_example_has_help(script):
     finished = subprocess.run([sys.executable, str(EXAMPLES / f"{script}.py"), "--help"],
                               capture_output=True, text=True, timeout=60)

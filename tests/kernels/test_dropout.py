@@ -116,3 +116,31 @@ def test_reference_dropout_gradient_by_finite_differences():
         grad[index] = (plus - minus) / 2e-6
     np.testing.assert_allclose(ref.dropout_backward(grad_y, mask, scale), grad, rtol=1e-6,
                                atol=1e-8)
+
+
+# --- dropout2d: one mask entry per (sample, channel) plane -------------------------------------
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (2, 3, 5), (4, 6, 7, 9), (64, 32, 14, 14),
+                                   (3, 5, 0, 2), (0, 4, 3, 3)])
+@pytest.mark.parametrize("mask_dtype", [np.bool_, np.uint8])
+def test_dropout2d_matches_reference(shape, mask_dtype, threads):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape).astype(np.float32)
+    mask = (rng.random(shape[:2]) >= 0.4).astype(mask_dtype)
+    assert_same_bits(cpu.dropout2d_forward(x, mask, 1 / 0.6), ref.dropout2d_forward(x, mask,
+                                                                                     1 / 0.6))
+    assert_same_bits(cpu.dropout2d_backward(x, mask, 1 / 0.6),
+                     ref.dropout2d_backward(x, mask, 1 / 0.6))
+    kept = cpu.dropout2d_forward(x, mask, 1.0)
+    for n, c in np.ndindex(shape[:2]):
+        assert (kept[n, c] == 0).all() or mask[n, c]
+
+
+def test_dropout2d_errors():
+    x = np.ones((2, 3, 4), np.float32)
+    with pytest.raises(ValueError, match=r"dropout2d_forward: mask must have shape \(2, 3\)"):
+        _C.dropout2d_forward(x, np.ones((2, 4), np.bool_), 2.0)
+    with pytest.raises(ValueError, match=r"dropout2d_forward: x must be \(N, C, \*\)"):
+        _C.dropout2d_forward(np.ones(3, np.float32), np.ones((3, 1), np.bool_), 2.0)
+    with pytest.raises(TypeError, match="dropout2d_backward: mask must be bool or uint8"):
+        _C.dropout2d_backward(x, np.ones((2, 3), np.float32), 2.0)
