@@ -29,6 +29,7 @@ def example_networks():
         ("mnist_mlp3", lambda: example("mnist_mlp3").build_model(), (1, 28, 28)),
         ("mnist_cnn", lambda: example("mnist_cnn").CNN(), (1, 28, 28)),
         ("multitask", lambda: example("multitask").TwoHeads(), (1, 28, 28)),
+        ("fashion_lenet", lambda: example("fashion_lenet").lenet_batch_norm(), (1, 28, 28)),
     ]
 
 
@@ -37,6 +38,10 @@ def example_networks():
 def test_every_example_network_matches_onnx_runtime(name, build, shape):
     cunn.manual_seed(1)
     model = build()
+    for name, buffer in model.named_buffers():
+        # Running statistics away from their initial 0 and 1, so the export must carry them.
+        if name.endswith("running_mean") or name.endswith("running_var"):
+            buffer.data.uniform_(0.5, 1.5)
     model.eval()
     outputs = {"digit": {0: "batch"}, "parity": {0: "batch"}} if name == "multitask" else \
         {"output": {0: "batch"}}
@@ -44,7 +49,11 @@ def test_every_example_network_matches_onnx_runtime(name, build, shape):
                          dynamic_axes={**BATCH, **outputs})
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
     # Parameters are initializers under their state-dict names.
-    assert {item.name for item in proto.graph.initializer} >= set(model.state_dict())
+    # Not num_batches_tracked (nothing in an eval graph reads it) nor running_var (batch norm
+    # exports the variance its op normalised by, 1/invstd^2, as a constant of its own).
+    assert {item.name for item in proto.graph.initializer} >= {
+        key for key in model.state_dict()
+        if not key.endswith(("num_batches_tracked", "running_var"))}
 
 
 def test_fused_sequential_chain_exports_layer_by_layer():
