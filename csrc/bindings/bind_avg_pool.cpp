@@ -37,7 +37,7 @@ kernels::Pool2dShape pool_shape(const std::vector<int64_t>& input, const py::obj
   return s;
 }
 
-py::array avg_pool2d_forward(const py::array& x, const py::object& kernel_size,
+py::array avg_pool2d_forward(const InputArray& x, const py::object& kernel_size,
                              const py::object& stride, const py::object& padding,
                              bool count_include_pad) {
   const char* op = "avg_pool2d_forward";
@@ -54,7 +54,7 @@ py::array avg_pool2d_forward(const py::array& x, const py::object& kernel_size,
   return out;
 }
 
-py::array avg_pool2d_backward(const py::array& grad_output, const py::object& input_shape,
+py::array avg_pool2d_backward(const InputArray& grad_output, const py::object& input_shape,
                               const py::object& kernel_size, const py::object& stride,
                               const py::object& padding, bool count_include_pad) {
   const char* op = "avg_pool2d_backward";
@@ -72,7 +72,7 @@ py::array avg_pool2d_backward(const py::array& grad_output, const py::object& in
   return grad_input;
 }
 
-py::array adaptive_avg_pool2d_forward(const py::array& x, const py::object& output_size) {
+py::array adaptive_avg_pool2d_forward(const InputArray& x, const py::object& output_size) {
   const char* op = "adaptive_avg_pool2d_forward";
   require_images(x, op, "x");
   const std::vector<int64_t> out_size = int_sequence(output_size, 2, 1, op, "output_size");
@@ -91,7 +91,7 @@ py::array adaptive_avg_pool2d_forward(const py::array& x, const py::object& outp
   return out;
 }
 
-py::array adaptive_avg_pool2d_backward(const py::array& grad_output,
+py::array adaptive_avg_pool2d_backward(const InputArray& grad_output,
                                        const py::object& input_shape) {
   const char* op = "adaptive_avg_pool2d_backward";
   require_images(grad_output, op, "grad_output");

@@ -29,8 +29,8 @@ py::array apply(const char* op, const char* arg, const InputArray& values, const
 }
 
 // Dropout2d: values (N, C, *) and a mask (N, C), one entry per channel plane.
-py::array apply_channels(const char* op, const char* arg, const py::array& values,
-                         const py::array& mask, double scale) {
+py::array apply_channels(const char* op, const char* arg, const InputArray& values,
+                         const InputArray& mask, double scale) {
   require_float_input(values, op, arg);
   if (values.ndim() < 2)
     throw py::value_error(std::string(op) + ": " + arg + " must be (N, C, *), got shape " +
@@ -62,10 +62,10 @@ void bind_dropout(py::module_& m) {
                                double scale) {
     return apply("dropout_backward", "grad_output", grad_output, mask, scale);
   }, py::arg("grad_output"), py::arg("mask"), py::arg("scale"), "grad_output * mask * scale.");
-  m.def("dropout2d_forward", [](const py::array& x, const py::array& mask, double scale) {
+  m.def("dropout2d_forward", [](const InputArray& x, const InputArray& mask, double scale) {
     return apply_channels("dropout2d_forward", "x", x, mask, scale);
   }, py::arg("x"), py::arg("mask"), py::arg("scale"), "x * mask[:, :, None...] * scale.");
-  m.def("dropout2d_backward", [](const py::array& grad_output, const py::array& mask,
+  m.def("dropout2d_backward", [](const InputArray& grad_output, const InputArray& mask,
                                  double scale) {
     return apply_channels("dropout2d_backward", "grad_output", grad_output, mask, scale);
   }, py::arg("grad_output"), py::arg("mask"), py::arg("scale"),

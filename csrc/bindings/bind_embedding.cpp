@@ -17,7 +17,7 @@ namespace {
                         " at flat position " + std::to_string(position));
 }
 
-py::array embedding_forward(const py::array& weight, const py::array& indices) {
+py::array embedding_forward(const InputArray& weight, const InputArray& indices) {
   const char* op = "embedding_forward";
   require_float_matrix(weight, op, "weight");
   require_int64(indices, op, "indices");
@@ -40,7 +40,7 @@ py::array embedding_forward(const py::array& weight, const py::array& indices) {
   return out;
 }
 
-py::array embedding_backward(const py::array& grad_output, const py::array& indices,
+py::array embedding_backward(const InputArray& grad_output, const InputArray& indices,
                              int64_t num_embeddings, int64_t padding_idx) {
   const char* op = "embedding_backward";
   require_float_input(grad_output, op, "grad_output");

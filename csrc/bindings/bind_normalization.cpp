@@ -16,7 +16,7 @@ namespace {
 const float* optional_floats(const py::object& value, const std::vector<int64_t>& shape,
                              const char* op, const char* arg, py::array& keep) {
   if (value.is_none()) return nullptr;
-  keep = as_ndarray(value, op, arg);
+  keep = InputArray(as_ndarray(value, op, arg));  // read through a raw pointer: aligned
   require_float_input(keep, op, arg);
   require_shape(keep, shape, op, arg);
   return cdata_of<float>(keep);
@@ -39,7 +39,7 @@ kernels::ChannelShape channel_shape(const py::array& x, const char* op) {
   return {x.shape(0), x.shape(1), inner};
 }
 
-py::tuple batch_norm_statistics(const py::array& x) {
+py::tuple batch_norm_statistics(const InputArray& x) {
   const char* op = "batch_norm_statistics";
   const kernels::ChannelShape s = channel_shape(x, op);
   py::array mean = new_float_array({s.channels});
@@ -54,7 +54,7 @@ py::tuple batch_norm_statistics(const py::array& x) {
   return py::make_tuple(mean, var);
 }
 
-py::tuple batch_norm_forward(const py::array& x, const py::array& mean, const py::array& var,
+py::tuple batch_norm_forward(const InputArray& x, const InputArray& mean, const InputArray& var,
                              const py::object& weight, const py::object& bias, double eps) {
   const char* op = "batch_norm_forward";
   const kernels::ChannelShape s = channel_shape(x, op);
@@ -78,8 +78,8 @@ py::tuple batch_norm_forward(const py::array& x, const py::array& mean, const py
   return py::make_tuple(out, invstd);
 }
 
-py::tuple batch_norm_backward(const py::array& grad_output, const py::array& x,
-                              const py::array& mean, const py::array& invstd,
+py::tuple batch_norm_backward(const InputArray& grad_output, const InputArray& x,
+                              const InputArray& mean, const InputArray& invstd,
                               const py::object& weight, bool batch_statistics) {
   const char* op = "batch_norm_backward";
   const kernels::ChannelShape s = channel_shape(x, op);
@@ -131,7 +131,7 @@ std::vector<int64_t> sizes(const py::object& value, const char* op) {
   return int_sequence(value, length, 0, op, "normalized_shape");
 }
 
-py::tuple layer_norm_forward(const py::array& x, const py::object& normalized_shape,
+py::tuple layer_norm_forward(const InputArray& x, const py::object& normalized_shape,
                              const py::object& weight, const py::object& bias, double eps) {
   const char* op = "layer_norm_forward";
   const std::vector<int64_t> normalized = sizes(normalized_shape, op);
@@ -156,8 +156,8 @@ py::tuple layer_norm_forward(const py::array& x, const py::object& normalized_sh
   return py::make_tuple(out, mean, invstd);
 }
 
-py::tuple layer_norm_backward(const py::array& grad_output, const py::array& x,
-                              const py::array& mean, const py::array& invstd,
+py::tuple layer_norm_backward(const InputArray& grad_output, const InputArray& x,
+                              const InputArray& mean, const InputArray& invstd,
                               const py::object& weight, const py::object& normalized_shape) {
   const char* op = "layer_norm_backward";
   const std::vector<int64_t> normalized = sizes(normalized_shape, op);

@@ -11,7 +11,7 @@ namespace cunn::bind {
 namespace {
 
 template <class Kernel>
-py::array forward(const char* op, const py::array& x, const Kernel& kernel) {
+py::array forward(const char* op, const InputArray& x, const Kernel& kernel) {
   require_float_input(x, op, "x");
   py::array out = new_float_array(shape_of(x));
   const float* x_data = cdata_of<float>(x);
@@ -25,7 +25,7 @@ py::array forward(const char* op, const py::array& x, const Kernel& kernel) {
 }
 
 template <class Kernel>
-py::array backward(const char* op, const py::array& grad_output, const py::array& x,
+py::array backward(const char* op, const InputArray& grad_output, const InputArray& x,
                    const Kernel& kernel) {
   require_float_input(grad_output, op, "grad_output");
   require_float_input(x, op, "x");
@@ -52,13 +52,13 @@ bool tanh_form(const std::string& approximate, const char* op) {
 }  // namespace
 
 void bind_smooth_activation(py::module_& m) {
-  m.def("gelu_forward", [](const py::array& x, const std::string& approximate) {
+  m.def("gelu_forward", [](const InputArray& x, const std::string& approximate) {
     const bool tanh = tanh_form(approximate, "gelu_forward");
     return forward("gelu_forward", x, [tanh](const float* in, float* out, int64_t n) {
       kernels::gelu_forward(in, out, n, tanh);
     });
   }, py::arg("x"), py::arg("approximate") = "none");
-  m.def("gelu_backward", [](const py::array& grad_output, const py::array& x,
+  m.def("gelu_backward", [](const InputArray& grad_output, const InputArray& x,
                             const std::string& approximate) {
     const bool tanh = tanh_form(approximate, "gelu_backward");
     return backward("gelu_backward", grad_output, x,
@@ -66,30 +66,30 @@ void bind_smooth_activation(py::module_& m) {
                       kernels::gelu_backward(g, in, out, n, tanh);
                     });
   }, py::arg("grad_output"), py::arg("x"), py::arg("approximate") = "none");
-  m.def("elu_forward", [](const py::array& x, float alpha) {
+  m.def("elu_forward", [](const InputArray& x, float alpha) {
     return forward("elu_forward", x, [alpha](const float* in, float* out, int64_t n) {
       kernels::elu_forward(in, out, n, alpha);
     });
   }, py::arg("x"), py::arg("alpha"));
-  m.def("elu_backward", [](const py::array& grad_output, const py::array& x, float alpha) {
+  m.def("elu_backward", [](const InputArray& grad_output, const InputArray& x, float alpha) {
     return backward("elu_backward", grad_output, x,
                     [alpha](const float* g, const float* in, float* out, int64_t n) {
                       kernels::elu_backward(g, in, out, n, alpha);
                     });
   }, py::arg("grad_output"), py::arg("x"), py::arg("alpha"));
-  m.def("silu_forward", [](const py::array& x) {
+  m.def("silu_forward", [](const InputArray& x) {
     return forward("silu_forward", x, kernels::silu_forward);
   }, py::arg("x"));
-  m.def("silu_backward", [](const py::array& grad_output, const py::array& x) {
+  m.def("silu_backward", [](const InputArray& grad_output, const InputArray& x) {
     return backward("silu_backward", grad_output, x, kernels::silu_backward);
   }, py::arg("grad_output"), py::arg("x"));
-  m.def("softplus_forward", [](const py::array& x, float beta, float threshold) {
+  m.def("softplus_forward", [](const InputArray& x, float beta, float threshold) {
     return forward("softplus_forward", x,
                    [beta, threshold](const float* in, float* out, int64_t n) {
                      kernels::softplus_forward(in, out, n, beta, threshold);
                    });
   }, py::arg("x"), py::arg("beta"), py::arg("threshold"));
-  m.def("softplus_backward", [](const py::array& grad_output, const py::array& x, float beta,
+  m.def("softplus_backward", [](const InputArray& grad_output, const InputArray& x, float beta,
                                 float threshold) {
     return backward("softplus_backward", grad_output, x,
                     [beta, threshold](const float* g, const float* in, float* out, int64_t n) {

@@ -361,6 +361,21 @@ def _ignore_index(op, ignore_index):
     return int(ignore_index)
 
 
+def _class_loss_inputs(op, input, target, weight, ignore_index):
+    """What cross_entropy and nll_loss share: scores as (N, C) (classes moved last), and
+    the kernel options that differ from the defaults (weight, ignore_index)."""
+    input, target, none_shape = _classes_last(op, input, target)
+    input = _class_scores(op, "input", input)
+    options = {}
+    weight = _class_weight(op, weight, input._data.shape[1])
+    if weight is not None:
+        options["weight"] = weight
+    ignore_index = _ignore_index(op, ignore_index)
+    if ignore_index != -100:
+        options["ignore_index"] = ignore_index
+    return input, target, none_shape, options
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """Cross-entropy of logits (N, C) against int64 class indices (N,) or class
@@ -369,16 +384,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     (N, C, d1, ...) inputs work as in PyTorch."""
     op = "cross_entropy"
     reduction = _legacy_reduction(op, size_average, reduce, reduction)
-    input, target, none_shape = _classes_last(op, input, target)
-    input = _class_scores(op, "input", input)
+    input, target, none_shape, options = _class_loss_inputs(op, input, target, weight,
+                                                            ignore_index)
     batch, classes = input._data.shape
-    options = {}
-    weight = _class_weight(op, weight, classes)
-    if weight is not None:
-        options["weight"] = weight
-    ignore_index = _ignore_index(op, ignore_index)
-    if ignore_index != -100:
-        options["ignore_index"] = ignore_index
     try:
         label_smoothing = float(label_smoothing)
     except (TypeError, ValueError):
@@ -411,17 +419,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     with ``weight``, mean divides by the summed weights of the targets not ignored."""
     op = "nll_loss"
     reduction = _legacy_reduction(op, size_average, reduce, reduction)
-    input, target, none_shape = _classes_last(op, input, target)
-    input = _class_scores(op, "input", input)
-    batch, classes = input._data.shape
-    options = {}
-    weight = _class_weight(op, weight, classes)
-    if weight is not None:
-        options["weight"] = weight
-    ignore_index = _ignore_index(op, ignore_index)
-    if ignore_index != -100:
-        options["ignore_index"] = ignore_index
-    target = _labels(op, target, batch)  # the range is checked by the kernels
+    input, target, none_shape, options = _class_loss_inputs(op, input, target, weight,
+                                                            ignore_index)
+    target = _labels(op, target, input._data.shape[0])  # the range is checked by the kernels
     return _restore_shape(_loss.nll_loss(input, target, reduction, **options), none_shape,
                           reduction)
 

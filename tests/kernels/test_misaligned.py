@@ -98,6 +98,50 @@ def cases():
             probabilities, y * 0.2 + 0.5)
         yield backward, (lambda b, g, p, t, name=backward: getattr(b, name)(g, p, t, "mean")), (
             np.array(0.5, np.float32), probabilities, y * 0.2 + 0.5)
+    # The families added with issue 16: normalisation, average pooling, smooth activations,
+    # embedding, channel dropout, and the loss options.
+    channel = floats(rng, 3, low=0.5, high=1.5)
+    mean, var = ref.batch_norm_statistics(images)
+    normalised, invstd = ref.batch_norm_forward(images, mean, var, channel, channel, 1e-5)
+    yield "batch_norm_statistics", lambda b, x: b.batch_norm_statistics(x), (images,)
+    yield "batch_norm_forward", (lambda b, x, m, v, w: b.batch_norm_forward(
+        x, m, v, w, w, 1e-5)), (images, mean, var, channel)
+    yield "batch_norm_backward", (lambda b, g, x, m, i, w: b.batch_norm_backward(
+        g, x, m, i, w, True)), (normalised, images, mean, invstd, channel)
+    row = floats(rng, 7)
+    layer_out, layer_mean, layer_invstd = ref.layer_norm_forward(x, (7,), row, row, 1e-5)
+    yield "layer_norm_forward", (lambda b, x, w: b.layer_norm_forward(x, (7,), w, w, 1e-5)), (
+        x, row)
+    yield "layer_norm_backward", (lambda b, g, x, m, i, w: b.layer_norm_backward(
+        g, x, m, i, w, (7,))), (y, x, layer_mean, layer_invstd, row)
+    averaged = ref.avg_pool2d_forward(images, (2, 2), (2, 2), (1, 0))
+    yield "avg_pool2d", (lambda b, x: b.avg_pool2d_forward(x, (2, 2), (2, 2), (1, 0))), (images,)
+    yield "avg_pool2d_backward", (lambda b, g: b.avg_pool2d_backward(
+        g, images.shape, (2, 2), (2, 2), (1, 0))), (averaged,)
+    yield "adaptive_avg_pool2d", (lambda b, x: b.adaptive_avg_pool2d_forward(x, (4, 3))), (
+        images,)
+    yield "adaptive_avg_pool2d_backward", (lambda b, g: b.adaptive_avg_pool2d_backward(
+        g, images.shape)), (floats(rng, 2, 3, 4, 3),)
+    for name, options in (("gelu", ("tanh",)), ("elu", (0.7,)), ("silu", ()),
+                          ("softplus", (2.0, 3.0))):
+        yield name, (lambda b, x, name=name, options=options: getattr(b, name + "_forward")(
+            x, *options)), (x,)
+        yield name + "_backward", (lambda b, g, x, name=name, options=options: getattr(
+            b, name + "_backward")(g, x, *options)), (y, x)
+    table = floats(rng, 6, 5)
+    tokens = rng.integers(0, 6, (3, 4)).astype(np.int64)
+    yield "embedding", lambda b, w, i: b.embedding_forward(w, i), (table, tokens)
+    yield "embedding_backward", (lambda b, g, i: b.embedding_backward(g, i, 6)), (
+        floats(rng, 3, 4, 5), tokens)
+    channel_mask = rng.random((2, 3)) < 0.5
+    yield "dropout2d", lambda b, x, m: b.dropout2d_forward(x, m, 2.0), (images, channel_mask)
+    yield "dropout2d_backward", (lambda b, g, m: b.dropout2d_backward(g, m, 2.0)), (
+        images, channel_mask)
+    class_weight = floats(rng, 7, low=0.1, high=2.0)
+    yield "cross_entropy_weighted", (lambda b, s, t, w: b.cross_entropy_forward(
+        s, t, "mean", w, -100, 0.1)), (x, labels, class_weight)
+    yield "nll_loss_weighted", (lambda b, s, t, w: b.nll_loss_forward(s, t, "mean", w)), (
+        log_probs, labels, class_weight)
     pixels = rng.integers(0, 256, (6, 4, 5)).astype(np.uint8)
     yield "normalize_images", (lambda b, im, i: b.normalize_images(im, i, 0.25, 0.5)), (
         pixels, np.array([5, 0, 3], np.int64))
