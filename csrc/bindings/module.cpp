@@ -1,5 +1,5 @@
 // cunn._C: the compiled kernels. Python reaches them through
-// cunn/backends/cpu.py, never directly from user code.
+// cunn/_backends/cpu.py, never directly from user code.
 #include "bindings/families.h"
 
 PYBIND11_MODULE(_C, m) {

@@ -2,7 +2,7 @@
 // everything a Python caller can get wrong is caught here first, with an
 // error that names the op and the argument ("linear: weight must be ...").
 // Inputs and outputs must already be float32/int64 and C-contiguous: nothing
-// is silently copied (the Python adapter in cunn/backends/cpu.py makes inputs
+// is silently copied (the Python adapter in cunn/_backends/cpu.py makes inputs
 // contiguous; outputs of the wrong layout are refused), except a misaligned input,
 // which kernels cannot read (aligned_input below).
 #pragma once

@@ -1,5 +1,5 @@
 // 2-D convolution as im2col / col2im around our sgemm (math and layout in conv2d.h;
-// must match cunn/backends/numpy_ref/conv2d.py up to float rounding).
+// must match cunn/_backends/numpy_ref/conv2d.py up to float rounding).
 //
 // Per image n, with K = C*kh*kw and P = OH*OW, the column matrix cols[n] is (K, P):
 // row (c*kh + p)*kw + q, column i*OW + j holds xpad[n, c, i*sh + p, j*sw + q]. Then

@@ -4,7 +4,7 @@
 //                        j*sw + q - pw = w of w[o, c, p, q] * grad_out[n, o, i, j]
 //   grad_w[o, c, p, q] = sum_{n, i, j} grad_out[n, o, i, j] * xpad[n, c, i*sh + p, j*sw + q]
 // Shapes: x (N, C, H, W), w (O, C, kh, kw), bias (O,) or null, out (N, O, OH, OW) with
-// OH = (H + 2 ph - kh) / sh + 1. Must match cunn/backends/numpy_ref/conv2d.py up to float
+// OH = (H + 2 ph - kh) / sh + 1. Must match cunn/_backends/numpy_ref/conv2d.py up to float
 // rounding. The binding has checked every size (OH, OW >= 1, kh, kw, sh, sw >= 1).
 // With AVX-512, 3x3 kernels at stride 1 use Winograd F(2x2, 3x3) (see conv2d_winograd.cpp).
 #pragma once

@@ -2,7 +2,7 @@
 //   out[i] = (x[i] * float(mask[i])) * scale, rounded to float32 after each product
 // (the mask is 0/1, bool or uint8). The backward is the same map applied to
 // grad_output. Contiguous arrays of n elements. Matches
-// cunn/backends/numpy_ref/dropout.py bit for bit (x * mask.astype(float32) * scale).
+// cunn/_backends/numpy_ref/dropout.py bit for bit (x * mask.astype(float32) * scale).
 #pragma once
 
 #include <cstdint>

@@ -3,7 +3,7 @@
 // in float32, exactly those IEEE operations in that order (no reciprocal, no
 // FMA: none is possible here), so the result is bit-identical to the NumPy
 // transforms (cunn/data/transforms.py: ToTensor then Normalize) and to the
-// twin in cunn/backends/numpy_ref/image_batch.py.
+// twin in cunn/_backends/numpy_ref/image_batch.py.
 // Layout: images (count, row) uint8 row-major, out (batch, row) float32
 // row-major; every index must already lie in [0, count) (the binding checks).
 // AVX-512 / AVX2 versions chosen by active_isa(), the portable loop below them.

@@ -8,7 +8,7 @@
 //                   (outer, channels, inner) -- (batch, features) for Linear (inner = 1),
 //                   (N, C, H*W) for Conv2d. The sum order is fixed, so the result does not
 //                   depend on the thread count.
-// Must match cunn/backends/numpy_ref/gemm.py.
+// Must match cunn/_backends/numpy_ref/gemm.py.
 #pragma once
 
 #include <cstdint>

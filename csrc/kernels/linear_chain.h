@@ -5,7 +5,7 @@
 // its mask, which h_i gives exactly (relu(z) > 0 where z > 0, and nowhere else).
 // Each step is the single-layer kernel (linear.h, activation.h), so the chain computes
 // bit for bit what the layers compute one by one. Must match
-// cunn/backends/numpy_ref/linear_chain.py.
+// cunn/_backends/numpy_ref/linear_chain.py.
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,7 @@
 // maximize=False, amsgrad=False), written element by element in the same order
 // of float32 operations as PyTorch's CPU ops so results agree to about one ulp
 // (PyTorch fuses some multiply-adds; these loops round each operation, exactly
-// like the NumPy reference in cunn/backends/numpy_ref/optim.py). Scalars that
+// like the NumPy reference in cunn/_backends/numpy_ref/optim.py). Scalars that
 // PyTorch computes in Python (bias corrections, 1 - lr * weight_decay, ...) are
 // computed here in double and then rounded to float, as PyTorch rounds them
 // when it passes them to a float32 op.

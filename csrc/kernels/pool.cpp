@@ -1,5 +1,5 @@
 // 2-D max pooling (math, layout and tie / NaN rules in pool.h; must match
-// cunn/backends/numpy_ref/pool.py bit for bit). Threads take whole planes, so each
+// cunn/_backends/numpy_ref/pool.py bit for bit). Threads take whole planes, so each
 // output, and each input gradient (a sum over one plane's outputs in order), is
 // computed the same way whatever the thread count.
 //

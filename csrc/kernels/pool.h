@@ -7,7 +7,7 @@
 //                      (a NaN wins over numbers); the first position inside the plane
 //                      when every value there is -inf.
 //   backward: grad_x[plane, indices[plane, k]] += grad_out[plane, k], k in order.
-// Must match cunn/backends/numpy_ref/pool.py exactly (values, indices and gradient
+// Must match cunn/_backends/numpy_ref/pool.py exactly (values, indices and gradient
 // bit for bit). 2x2 windows at stride 2 have AVX2 / AVX-512 versions chosen by
 // active_isa(). The binding has checked the sizes (each window overlaps the plane:
 // padding <= kernel / 2); the backward checks the indices itself, as it reads them.

@@ -8,7 +8,7 @@
 //   log_softmax:  y = x - max - log(sum exp(x - max))
 //                 grad_x = g - exp(y) * sum(g)
 // Sums over the axis are accumulated in double. Must match the NumPy
-// reference (cunn/backends/numpy_ref/softmax.py) within float32 rounding.
+// reference (cunn/_backends/numpy_ref/softmax.py) within float32 rounding.
 #pragma once
 
 #include <cstdint>
