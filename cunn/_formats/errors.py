@@ -6,5 +6,5 @@ __all__ = ["UnpicklingError"]
 
 class UnpicklingError(pickle.UnpicklingError):
     """A PyTorch checkpoint names a global (a function, a class) that cunn does not
-    rebuild; nothing from the file has run. Subclasses pickle.UnpicklingError, as
-    torch.load(weights_only=True) raises that one."""
+    rebuild; nothing from the file has run. Subclasses pickle.UnpicklingError, the type
+    PyTorch's own restricted (weights-only) loader raises."""

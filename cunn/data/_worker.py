@@ -56,8 +56,10 @@ class _WorkerError:
 
     def __init__(self, worker_id, error):
         error_type = type(error)
+        # A class pickles by reference (module and name), and dumps() itself checks that the
+        # name leads back to it, so the parent can rebuild it; local classes fail here.
         try:
-            pickle.loads(pickle.dumps(error_type))
+            pickle.dumps(error_type)
         except Exception:
             error_type = RuntimeError
         self.error_type = error_type
