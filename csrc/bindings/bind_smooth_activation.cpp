@@ -4,43 +4,12 @@
 #include <string>
 
 #include "bindings/families.h"
+#include "bindings/elementwise_call.h"
 #include "bindings/validate.h"
 #include "kernels/smooth_activation.h"
 
 namespace cunn::bind {
 namespace {
-
-template <class Kernel>
-py::array forward(const char* op, const InputArray& x, const Kernel& kernel) {
-  require_float_input(x, op, "x");
-  py::array out = new_float_array(shape_of(x));
-  const float* x_data = cdata_of<float>(x);
-  float* out_data = data_of<float>(out);
-  const int64_t n = x.size();
-  {
-    py::gil_scoped_release release;
-    kernel(x_data, out_data, n);
-  }
-  return out;
-}
-
-template <class Kernel>
-py::array backward(const char* op, const InputArray& grad_output, const InputArray& x,
-                   const Kernel& kernel) {
-  require_float_input(grad_output, op, "grad_output");
-  require_float_input(x, op, "x");
-  require_shape(grad_output, shape_of(x), op, "grad_output");
-  py::array grad_input = new_float_array(shape_of(x));
-  const float* grad_data = cdata_of<float>(grad_output);
-  const float* x_data = cdata_of<float>(x);
-  float* out_data = data_of<float>(grad_input);
-  const int64_t n = x.size();
-  {
-    py::gil_scoped_release release;
-    kernel(grad_data, x_data, out_data, n);
-  }
-  return grad_input;
-}
 
 bool tanh_form(const std::string& approximate, const char* op) {
   if (approximate == "tanh") return true;
@@ -54,44 +23,44 @@ bool tanh_form(const std::string& approximate, const char* op) {
 void bind_smooth_activation(py::module_& m) {
   m.def("gelu_forward", [](const InputArray& x, const std::string& approximate) {
     const bool tanh = tanh_form(approximate, "gelu_forward");
-    return forward("gelu_forward", x, [tanh](const float* in, float* out, int64_t n) {
+    return elementwise_forward("gelu_forward", x, [tanh](const float* in, float* out, int64_t n) {
       kernels::gelu_forward(in, out, n, tanh);
     });
   }, py::arg("x"), py::arg("approximate") = "none");
   m.def("gelu_backward", [](const InputArray& grad_output, const InputArray& x,
                             const std::string& approximate) {
     const bool tanh = tanh_form(approximate, "gelu_backward");
-    return backward("gelu_backward", grad_output, x,
+    return elementwise_backward("gelu_backward", grad_output, x, "x",
                     [tanh](const float* g, const float* in, float* out, int64_t n) {
                       kernels::gelu_backward(g, in, out, n, tanh);
                     });
   }, py::arg("grad_output"), py::arg("x"), py::arg("approximate") = "none");
   m.def("elu_forward", [](const InputArray& x, float alpha) {
-    return forward("elu_forward", x, [alpha](const float* in, float* out, int64_t n) {
+    return elementwise_forward("elu_forward", x, [alpha](const float* in, float* out, int64_t n) {
       kernels::elu_forward(in, out, n, alpha);
     });
   }, py::arg("x"), py::arg("alpha"));
   m.def("elu_backward", [](const InputArray& grad_output, const InputArray& x, float alpha) {
-    return backward("elu_backward", grad_output, x,
+    return elementwise_backward("elu_backward", grad_output, x, "x",
                     [alpha](const float* g, const float* in, float* out, int64_t n) {
                       kernels::elu_backward(g, in, out, n, alpha);
                     });
   }, py::arg("grad_output"), py::arg("x"), py::arg("alpha"));
   m.def("silu_forward", [](const InputArray& x) {
-    return forward("silu_forward", x, kernels::silu_forward);
+    return elementwise_forward("silu_forward", x, kernels::silu_forward);
   }, py::arg("x"));
   m.def("silu_backward", [](const InputArray& grad_output, const InputArray& x) {
-    return backward("silu_backward", grad_output, x, kernels::silu_backward);
+    return elementwise_backward("silu_backward", grad_output, x, "x", kernels::silu_backward);
   }, py::arg("grad_output"), py::arg("x"));
   m.def("softplus_forward", [](const InputArray& x, float beta, float threshold) {
-    return forward("softplus_forward", x,
+    return elementwise_forward("softplus_forward", x,
                    [beta, threshold](const float* in, float* out, int64_t n) {
                      kernels::softplus_forward(in, out, n, beta, threshold);
                    });
   }, py::arg("x"), py::arg("beta"), py::arg("threshold"));
   m.def("softplus_backward", [](const InputArray& grad_output, const InputArray& x, float beta,
                                 float threshold) {
-    return backward("softplus_backward", grad_output, x,
+    return elementwise_backward("softplus_backward", grad_output, x, "x",
                     [beta, threshold](const float* g, const float* in, float* out, int64_t n) {
                       kernels::softplus_backward(g, in, out, n, beta, threshold);
                     });
