@@ -5,8 +5,21 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
+#include <string>
+#include <utility>
 
 namespace cunn::cuda {
+
+// Out of device memory even after the cache was emptied (pybind11 raises MemoryError).
+class OutOfMemory : public std::bad_alloc {
+ public:
+  explicit OutOfMemory(std::string message) : message_(std::move(message)) {}
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
+};
 
 // A block of at least `bytes` (aligned to 256 bytes); nullptr for 0 bytes.
 // Throws std::bad_alloc-derived cunn::cuda::OutOfMemory after emptying the cache and retrying.

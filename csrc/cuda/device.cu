@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda/device.h"
+#include "cuda/launch.cuh"
 
 namespace cunn::cuda {
 
@@ -14,5 +15,21 @@ int device_count() {
   }
   return count;
 }
+
+std::string device_name(int index) {
+  cudaDeviceProp properties;
+  check_call(cudaGetDeviceProperties(&properties, index), "device_name");
+  return properties.name;
+}
+
+int current_device() {
+  int index = 0;
+  check_call(cudaGetDevice(&index), "current_device");
+  return index;
+}
+
+void set_device(int index) { check_call(cudaSetDevice(index), "set_device"); }
+
+void synchronize() { check_call(cudaDeviceSynchronize(), "synchronize"); }
 
 }  // namespace cunn::cuda
