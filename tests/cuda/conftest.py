@@ -1,14 +1,18 @@
-"""Fixtures of the CUDA kernel tests: `cuda_runtime` is cunn._C.cuda on a machine with a GPU
-(tests against it skip otherwise, saying why)."""
+"""The CUDA kernel tests run only where cunn was built with CUDA and a GPU is visible.
+
+Tests take the runtime from the ``cuda_runtime`` fixture, never from ``cunn._C`` directly,
+so the same tests can run against any object with the functions of ``cunn._C.cuda``.
+"""
 import pytest
 
-from cunn import _C
 
-
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cuda_runtime():
+    """``cunn._C.cuda``; skips the test, saying why, when it cannot run here."""
+    from cunn import _C
+
     if not _C.cuda_built():
         pytest.skip("cunn was built without CUDA (build with -Ccmake.define.CUNN_CUDA=ON)")
-    if _C.cuda_device_count() == 0:
-        pytest.skip("no CUDA device is visible")
+    if _C.cuda.device_count() == 0:
+        pytest.skip("cunn was built with CUDA but no CUDA device is visible")
     return _C.cuda
