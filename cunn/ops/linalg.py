@@ -8,6 +8,7 @@ import numpy as np
 from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
 
 from cunn.autograd.function import Function, product_operands
+from cunn.device import check_same_device
 from cunn.ops._util import as_tensor, kernels_for, unbroadcast
 
 __all__ = ["matmul", "linear"]
@@ -77,6 +78,8 @@ def matmul(a, b):
     a = as_tensor(a) if not isinstance(a, _tensor.Tensor) else a
     b = as_tensor(b) if not isinstance(b, _tensor.Tensor) else b
     x, y = a._data, b._data
+    if type(x) is not type(y):
+        check_same_device("matmul", x, y)
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError(f"matmul: both arguments must be at least 1-D, got shapes "
                          f"{x.shape} and {y.shape}")

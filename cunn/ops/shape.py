@@ -8,6 +8,7 @@ import numpy as np
 from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
 
 from cunn.autograd.function import Function
+from cunn.device import check_same_device
 from cunn.ops._util import as_tensor
 
 __all__ = ["reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "index",
@@ -165,6 +166,7 @@ def cat(tensors, dim=0):
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
     arrays = [tensor._data for tensor in tensors]
+    check_same_device("cat", *arrays)
     axis = normalise_dim("cat", dim, arrays[0].ndim)
     try:
         out = np.concatenate(arrays, axis=axis)
@@ -189,6 +191,7 @@ def stack(tensors, dim=0):
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")
     arrays = [tensor._data for tensor in tensors]
+    check_same_device("stack", *arrays)
     axis = normalise_dim("stack", dim, arrays[0].ndim + 1)
     try:
         out = np.stack(arrays, axis=axis)
