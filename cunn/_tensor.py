@@ -13,6 +13,7 @@ import numpy as np
 
 from cunn.autograd import engine, grad_mode
 from cunn.autograd.function import Function, mark_changed_in_place
+from cunn._backends.cuda.array import DeviceArray
 from cunn.device import CPU, check_device
 from cunn.ops import elementwise, linalg, reduce, shape
 from cunn.ops import broadcast, selection, statistics
@@ -137,7 +138,7 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data=(), *sizes, requires_grad=False):
-        if not isinstance(data, np.ndarray):
+        if not isinstance(data, (np.ndarray, DeviceArray)):
             data = _legacy_array(data, sizes)
         elif sizes:
             raise TypeError(f"Tensor: expected one array or sizes as ints, got an array and "

@@ -8,7 +8,7 @@ import numpy as np
 from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
 
 from cunn.autograd.function import Function
-from cunn.ops._util import as_tensor
+from cunn.ops._util import as_array, as_tensor
 
 __all__ = ["reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "index",
            "cat", "stack", "normalise_dim"]
@@ -147,7 +147,7 @@ def index(x, key):
         out = data[key]
     except IndexError as error:
         raise IndexError(f"index: {error} (tensor of shape {data.shape})") from None
-    return IndexBackward.record(out if isinstance(out, np.ndarray) else np.asarray(out),
+    return IndexBackward.record(as_array(out),
                                 (x,), data.shape, key)
 
 
