@@ -13,6 +13,7 @@ import numpy as np
 
 from cunn.autograd import engine, grad_mode
 from cunn.autograd.function import Function, mark_changed_in_place
+from cunn._backends.cuda.array import DeviceArray
 from cunn.device import (CPU, check_device, check_same_device, copy_into, device_of,
                          is_device_array, transfer)
 from cunn.ops import elementwise, linalg, reduce, shape
@@ -69,8 +70,6 @@ def _legacy_array(data, sizes):
     ``cunn.tensor`` takes it."""
     if isinstance(data, np.generic) and not sizes:  # a NumPy scalar, as ufuncs return
         return to_array(data)
-    if not sizes and is_device_array(data):  # GPU memory: what ops on CUDA tensors return
-        return data
     if isinstance(data, (int, np.integer)) and not isinstance(data, (bool, np.bool_)):
         shape = (data,) + sizes
         for size in shape:
@@ -175,7 +174,7 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data=(), *sizes, requires_grad=False):
-        if not isinstance(data, np.ndarray):
+        if not isinstance(data, (np.ndarray, DeviceArray)):
             data = _legacy_array(data, sizes)
         elif sizes:
             raise TypeError(f"Tensor: expected one array or sizes as ints, got an array and "

@@ -51,7 +51,8 @@ class device:  # noqa: N801  (PyTorch's name)
 
 CPU = device("cpu")
 # What DeviceArray holds (bool as 0/1 bytes); other data is refused, not silently cast.
-_DEVICE_DTYPES = (np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_))
+_DEVICE_DTYPES = (np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.uint8),
+                  np.dtype(np.bool_))
 
 
 def cuda_runtime(op, wanted=None):
@@ -124,16 +125,16 @@ def transfer(array, target, op="to"):
         return array
     host = array if isinstance(array, np.ndarray) else array.get()
     if host.dtype not in _DEVICE_DTYPES:
-        raise TypeError(f"{op}: CUDA tensors hold float32, int64 or bool data, got {host.dtype}; "
-                        f"convert first, e.g. .float() or .long()")
+        raise TypeError(f"{op}: CUDA tensors hold float32, int64, uint8 or bool data, got "
+                        f"{host.dtype}; convert first, e.g. .float() or .long()")
     cuda_array = importlib.import_module("cunn._backends.cuda.array")
     runtime = cuda_runtime(op)
     previous = int(runtime.current_device())
     if previous == target.index:
-        return cuda_array.to_device(np.ascontiguousarray(host))
+        return cuda_array.to_device(host)
     runtime.set_device(target.index)
     try:
-        return cuda_array.to_device(np.ascontiguousarray(host))
+        return cuda_array.to_device(host)
     finally:
         runtime.set_device(previous)
 
@@ -142,15 +143,6 @@ def to_host(array):
     """``array`` as a NumPy array: a host copy of a DeviceArray, else np.asarray(array)
     (an ndarray itself)."""
     return array.get() if is_device_array(array) else np.asarray(array)
-
-
-def _contiguous(array):
-    expected, strides = 1, []
-    for size in reversed(array.shape):
-        strides.append(expected)
-        expected *= size
-    return all(size == 1 or stride == wanted for size, stride, wanted in
-               zip(array.shape, array.strides, reversed(strides)))
 
 
 def copy_into(destination, source, op="copy_"):
@@ -162,19 +154,16 @@ def copy_into(destination, source, op="copy_"):
         np.copyto(destination, np.broadcast_to(to_host(source), destination.shape),
                   casting="unsafe")
         return
-    if not _contiguous(destination):
+    if not destination.is_contiguous():
         raise RuntimeError(f"{op}: writing into a non-contiguous CUDA tensor is not supported; "
                            "write into a contiguous one (.contiguous()) instead")
-    runtime = cuda_runtime(op)
-    dtype = np.dtype(destination.dtype)
     if destination.size == 0:
         return
-    if (not isinstance(source, np.ndarray) and is_device_array(source)
-            and tuple(source.shape) == tuple(destination.shape)
-            and np.dtype(source.dtype) == dtype and _contiguous(source)):
-        runtime.copy_device(destination.ptr, source.ptr, destination.nbytes)
+    dtype = np.dtype(destination.dtype)
+    if (is_device_array(source) and tuple(source.shape) == tuple(destination.shape)
+            and np.dtype(source.dtype) == dtype and source.is_contiguous()):
+        destination.runtime.copy_device(destination.ptr, source.ptr, destination.nbytes)
         return
-    host = np.ascontiguousarray(np.broadcast_to(to_host(source).astype(dtype, copy=False),
-                                                destination.shape))
-    if host.size:
-        runtime.copy_from_host(destination.ptr, host)
+    host = np.asarray(np.broadcast_to(to_host(source).astype(dtype, copy=False),
+                                      destination.shape), order="C")
+    destination.runtime.copy_from_host(destination.ptr, host)

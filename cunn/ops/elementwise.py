@@ -12,7 +12,7 @@ from cunn import _tensor  # the Tensor class; a module reference, as _tensor imp
 
 from cunn.autograd.function import Function, product_operands
 from cunn.device import check_same_device
-from cunn.ops._util import FLOAT_DTYPES, as_tensor, kernels_for, unbroadcast
+from cunn.ops._util import FLOAT_DTYPES, DeviceArray, as_tensor, kernels_for, unbroadcast
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "clamp"]
 
@@ -66,7 +66,7 @@ class MulBackward(Function):
     def backward(self, grad_output):
         a, b = self.inputs
         x, y = self.saved
-        kernels = kernels_for(grad_output.dtype)
+        kernels = kernels_for(grad_output)
         grad_a = unbroadcast(kernels.mul(grad_output, y), a._data.shape) \
             if self.needs_input_grad[0] else None
         grad_b = unbroadcast(kernels.mul(grad_output, x), b._data.shape) \
@@ -82,7 +82,7 @@ class DivBackward(Function):
     def backward(self, grad_output):
         a, b = self.inputs
         y, output = self.saved
-        kernels = kernels_for(grad_output.dtype)
+        kernels = kernels_for(grad_output)
         grad_a = kernels.div(grad_output, y)
         grad_b = None
         if self.needs_input_grad[1]:
@@ -94,7 +94,7 @@ def _binary(kernel_name, numpy_function, a, b):
     """(operands as Tensors, their arrays, the result array) of a broadcasting op."""
     a, b, x, y = _operands(a, b, kernel_name)
     if x.dtype in FLOAT_DTYPES:
-        out = getattr(kernels_for(x.dtype), kernel_name)(x, y)
+        out = getattr(kernels_for(y if type(y) is DeviceArray else x), kernel_name)(x, y)
     else:
         out = numpy_function(x, y)
     return a, b, x, y, out
@@ -119,7 +119,7 @@ def div(a, b):
     a, b, x, y = _operands(a, b, "div")
     if x.dtype.kind != "f":  # true division of integers gives floats, as in PyTorch
         x, y = x.astype(np.float32), y.astype(np.float32)
-    out = kernels_for(x.dtype).div(x, y)
+    out = kernels_for(y if type(y) is DeviceArray else x).div(x, y)
     return DivBackward.record(out, (a, b), y, out)
 
 

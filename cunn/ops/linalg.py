@@ -26,7 +26,7 @@ class LinearBackward(Function):
         grad_rows = grad_output if grad_output.ndim == 2 else \
             grad_output.reshape(-1, grad_output.shape[-1])
         need_x, need_weight, need_bias = self.needs_input_grad
-        grad_x, grad_weight, grad_bias = kernels_for(grad_rows.dtype).linear_backward(
+        grad_x, grad_weight, grad_bias = kernels_for(grad_rows).linear_backward(
             grad_rows, rows, weight._data, need_x, need_weight, need_bias)
         if grad_x is not None and data.ndim != 2:
             grad_x = grad_x.reshape(data.shape)
@@ -37,7 +37,7 @@ def linear(x, weight, bias=None):
     """y = x @ weight.T + bias; checks are the caller's (nn.functional.linear)."""
     data = x._data
     rows = data if data.ndim == 2 else data.reshape(-1, data.shape[-1])
-    out = kernels_for(data.dtype).linear_forward(
+    out = kernels_for(data).linear_forward(
         rows, weight._data, None if bias is None else bias._data)
     if data.ndim != 2:
         out = out.reshape(data.shape[:-1] + (weight._data.shape[0],))
@@ -51,7 +51,7 @@ class MatmulBackward(Function):
     def backward(self, grad_output):
         a, b = self.inputs
         x, y = a._data, b._data
-        kernels = kernels_for(grad_output.dtype)
+        kernels = kernels_for(grad_output)
         if x.ndim == 2 and y.ndim == 2:
             grad_a = kernels.gemm(grad_output, y, False, True) if self.needs_input_grad[0] else None
             grad_b = kernels.gemm(x, grad_output, True, False) if self.needs_input_grad[1] else None
@@ -89,7 +89,7 @@ def matmul(a, b):
     if x.dtype != y.dtype:
         raise TypeError(f"matmul: both arguments must have one dtype, got {x.dtype} and {y.dtype}")
     if x.ndim == 2 and y.ndim == 2 and x.dtype.kind == "f":
-        out = kernels_for(x.dtype).gemm(x, y)
+        out = kernels_for(x).gemm(x, y)
     else:
         out = np.matmul(x, y)
     return MatmulBackward.record(out, (a, b))

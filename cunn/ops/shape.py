@@ -9,7 +9,7 @@ from cunn import _tensor  # the Tensor class; a module reference, as _tensor imp
 
 from cunn.autograd.function import Function
 from cunn.device import check_same_device
-from cunn.ops._util import as_tensor
+from cunn.ops._util import as_array, as_tensor
 
 __all__ = ["reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "index",
            "cat", "stack", "normalise_dim"]
@@ -148,7 +148,7 @@ def index(x, key):
         out = data[key]
     except IndexError as error:
         raise IndexError(f"index: {error} (tensor of shape {data.shape})") from None
-    return IndexBackward.record(out if isinstance(out, np.ndarray) else np.asarray(out),
+    return IndexBackward.record(as_array(out),
                                 (x,), data.shape, key)
 
 
