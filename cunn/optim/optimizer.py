@@ -107,6 +107,7 @@ class Optimizer:
         self.state = _ParamState()
         self.param_groups = []
         self._states_cache = {}
+        self._state_kinds = {}  # id(group) -> the array type its state was last placed for
         if _is_tensor(params) or isinstance(params, np.ndarray):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or "
                             f"dicts, got a single {type(params).__name__}")
@@ -200,9 +201,22 @@ class Optimizer:
         for param in params:
             if type(param._data) is not kind:
                 check_same_device(f"{type(self).__name__}.step", *[p._data for p in params])
+        if self._state_kinds.get(id(group)) is not kind:
+            self._place_state(params)  # the module moved since the last step
+            self._state_kinds[id(group)] = kind
         if issubclass(kind, np.ndarray):
             return _current_backend()
         return importlib.import_module("cunn._backends.cuda")
+
+    def _place_state(self, params):
+        """Moves each parameter's state arrays to the parameter's device: a model moved
+        with .to() after its optimizer was made (and state filled) keeps working."""
+        for param in params:
+            state = self.state.get(param)
+            for key, value in (state or {}).items():
+                if (isinstance(value, np.ndarray) or is_device_array(value)) and \
+                        type(value) is not type(param._data):
+                    state[key] = transfer(value, device_of(param._data), "step")
 
     def _step_group(self, group, kernels):
         raise NotImplementedError
