@@ -366,7 +366,7 @@ def _class_weight(op, weight, classes):
     if weight._data.shape != (classes,):
         raise ValueError(f"{op}: weight must have one value per class, shape ({classes},), "
                          f"got {weight._data.shape}")
-    return np.ascontiguousarray(weight._data)
+    return _util.contiguous(weight._data)
 
 
 def _ignore_index(op, ignore_index):
@@ -461,7 +461,7 @@ def _elementwise_option(op, name, value, input):
     except ValueError:
         raise ValueError(f"{op}: {name} of shape {value._data.shape} does not broadcast to "
                          f"the input's shape {input._data.shape}") from None
-    return np.ascontiguousarray(expanded, dtype=input._data.dtype)
+    return _util.contiguous(expanded, dtype=input._data.dtype)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -725,8 +725,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise ValueError(f"{op}: max_norm, scale_grad_by_freq and sparse are not supported")
     num_embeddings = weight._data.shape[0]
-    indices = np.asarray(indices, dtype=np.int64, order="C")  # stays 0-d when 0-d
-    if indices.size and (indices.min() < 0 or indices.max() >= num_embeddings):
+    if type(indices) is _util.DeviceArray:  # the device kernel checks the range as it reads
+        indices = _util.contiguous(indices, np.int64)
+    else:
+        indices = np.asarray(indices, dtype=np.int64, order="C")  # stays 0-d when 0-d
+    if type(indices) is np.ndarray and indices.size and (
+            indices.min() < 0 or indices.max() >= num_embeddings):
         bad = indices[(indices < 0) | (indices >= num_embeddings)].flat[0]
         raise IndexError(f"{op}: index {bad} out of range for {num_embeddings} embeddings")
     if padding_idx is None:

@@ -9,8 +9,8 @@ from cunn._backends.cuda.array import DeviceArray
 
 _backends = importlib.import_module("cunn._backends")
 
-__all__ = ["as_tensor", "as_array", "kernels", "kernels_for", "unbroadcast", "FLOAT_DTYPES",
-           "DeviceArray"]
+__all__ = ["as_tensor", "as_array", "contiguous", "kernels", "kernels_for", "unbroadcast",
+           "FLOAT_DTYPES", "DeviceArray"]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _FLOAT32 = np.dtype(np.float32)
@@ -38,6 +38,13 @@ def kernels_for(data):
 def _cuda_kernels():
     # Imported on first use: CPU-only programs never load the cuda backend.
     return importlib.import_module("cunn._backends.cuda")
+
+
+def contiguous(data, dtype=None):
+    """``data`` C-contiguous (and of ``dtype`` when given), on the device it is on."""
+    if type(data) is DeviceArray:
+        return (data if dtype is None else data.astype(dtype, copy=False)).contiguous()
+    return np.ascontiguousarray(data, dtype=dtype)
 
 
 def as_array(value):

@@ -243,9 +243,7 @@ def clamp(x, min=None, max=None):  # noqa: A002  (PyTorch's argument names)
     out = np.clip(data, min, max)
     if out.dtype != data.dtype:
         out = out.astype(data.dtype)
-    inside = np.ones(data.shape, dtype=bool)
-    if min is not None:
-        inside &= data >= min
+    inside = data == data if min is None else data >= min  # a mask on data's device
     if max is not None:
         inside &= data <= max
     return ClampBackward.record(out, (x,), inside)

@@ -48,9 +48,11 @@ def batch_norm(x, running_mean, running_var, weight, bias, use_batch_statistics,
         mean, var = kernels.batch_norm_statistics(data)
         if running_mean is not None:
             count = data.size // data.shape[1]
-            unbiased = var.astype(np.float64) * (count / (count - 1)) if count > 1 else \
-                np.full(var.shape, np.nan)
-            _update_running(running_mean, mean.astype(np.float64), momentum)
+            # float64 on the host; device arrays hold float32 only
+            wide = np.float64 if type(var) is np.ndarray else var.dtype
+            unbiased = var.astype(wide) * (count / (count - 1)) if count > 1 else \
+                np.full_like(var, np.nan, dtype=wide)
+            _update_running(running_mean, mean.astype(wide), momentum)
             _update_running(running_var, unbiased, momentum)
     else:
         mean, var = running_mean._data, running_var._data

@@ -85,7 +85,7 @@ class MaxBackward(Function):
         if not keepdim:
             grad_output = np.expand_dims(grad_output, axis)
             indices = np.expand_dims(indices, axis)
-        grad = np.zeros(shape, dtype=grad_output.dtype)
+        grad = np.zeros_like(grad_output, shape=shape)  # on grad_output's device
         np.put_along_axis(grad, indices, grad_output, axis)
         return (grad,)
 
@@ -99,7 +99,7 @@ def _max_along(op, x, dim, keepdim, sign):
                          f"{data.shape}")
     source = data if sign > 0 else np.negative(data)
     if data.ndim == 0:
-        values, indices = source.copy(), np.zeros((), dtype=np.int64)
+        values, indices = source.copy(), np.zeros_like(source, dtype=np.int64)
     elif data.dtype.kind == "f":
         values, indices = kernels_for(data).max(source, axis, keepdim)
     else:

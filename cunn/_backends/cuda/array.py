@@ -166,8 +166,8 @@ class DeviceArray:
         return host
 
     def __array__(self, dtype=None, copy=None):
-        raise TypeError("can't convert a cuda device array to a NumPy array: copy it to the "
-                        "host first with .cpu() (a Tensor) or .get() (a DeviceArray)")
+        raise TypeError("can't convert a cuda device array to a NumPy array; call .cpu() first "
+                        "(a Tensor) or .get() (a DeviceArray) to copy it to the host")
 
     def tolist(self):
         return self.get().tolist()
@@ -284,9 +284,9 @@ class DeviceArray:
         return self.reshape(-1).copy() if self.is_contiguous() else self.reshape(-1)
 
     def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if not axes or axes == (None,):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list, np.ndarray)):
+            axes = tuple(int(axis) for axis in axes[0])
+        if not axes or axes[0] is None:
             axes = tuple(reversed(range(self.ndim)))
         axes = tuple(_normalise_axis(axis, self.ndim) for axis in axes)
         if sorted(axes) != list(range(self.ndim)):

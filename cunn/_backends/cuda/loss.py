@@ -220,14 +220,15 @@ def cross_entropy_backward(grad_output, log_probs, labels, reduction, weight=Non
     totals = weights
     if options.smoothing:
         totals = ufunc(np.multiply, weights, 1.0 - options.smoothing)
-        weight_total = classes if options.weight is None else np.sum(options.weight)
+        spread_total = options.spread() * classes if options.weight is None else \
+            ufunc(np.multiply, np.sum(options.weight), options.spread())
         kept = options.kept()
-        totals = ufunc(np.add, totals, ufunc(np.multiply, kept,
-                                             ufunc(np.multiply, weight_total, options.spread())))
+        totals = ufunc(np.add, totals, ufunc(np.multiply, kept, spread_total))
     grad = ufunc(np.multiply, grad, 1.0 - options.smoothing) if options.smoothing else grad
     rest = ufunc(np.multiply, probabilities, totals.reshape(-1, 1))
     if options.smoothing:
-        spread_row = ufunc(np.multiply, options.weights_row(), options.spread())
+        spread_row = options.spread() if options.weight is None else \
+            ufunc(np.multiply, options.weights_row(), options.spread())
         rest = ufunc(np.subtract, rest, ufunc(np.multiply, kept.reshape(-1, 1), spread_row))
     grad = ufunc(np.add, grad, ufunc(np.multiply, scale, rest))
     if reduction == "mean":  # every row ignored: the scale is NaN, the rows stay zero

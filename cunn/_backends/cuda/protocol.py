@@ -88,6 +88,14 @@ def _as(value, dtype):
     return value.astype(dtype, copy=False) if value.dtype != dtype else value
 
 
+def broadcast_shape(*shapes):
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError("operands could not be broadcast together with shapes "
+                         + " ".join(str(tuple(shape)) for shape in shapes)) from None
+
+
 def _binary(name, op, a, b, out):
     dtype = _compute_dtype(op, (a, b))
     result_dtype = BOOL if op in _COMPARISONS else dtype
@@ -103,7 +111,7 @@ def _binary(name, op, a, b, out):
         return _finish(result, cast_into)
     a = _as(a, dtype) if isinstance(a, DeviceArray) else full((), np.asarray(a).item(), dtype)
     b = _as(b, dtype) if isinstance(b, DeviceArray) else full((), np.asarray(b).item(), dtype)
-    shape = np.broadcast_shapes(a.shape, b.shape)
+    shape = broadcast_shape(a.shape, b.shape)
     result, cast_into = _output(out, shape, result_dtype, name)
     if result.size:
         a.runtime.binary(op, result.ptr, a.ptr, broadcast_strides(a, shape), b.ptr,
@@ -181,7 +189,27 @@ def _copy_into(out, value):
     return out
 
 
+def _add_at(target, key, values):
+    """np.add.at(target, key, values) for a contiguous float32 target and a host key: each
+    element's flat position comes from indexing a host table of positions with the key (a
+    copy of one int64 per indexed element: the backward of indexing, not a training step's
+    hot path); embedding_backward then sums the values there, repeats included."""
+    if not target.is_contiguous() or target.dtype != FLOAT32:
+        raise unsupported("np.add.at into anything but a contiguous float32 array")
+    from cunn._backends.cuda.array import to_device
+    positions = np.arange(target.size, dtype=np.int64).reshape(target.shape)[key]
+    values = _expanded(values, positions.shape, FLOAT32)
+    positions = to_device(np.ascontiguousarray(positions))
+    scattered = empty(target.shape, FLOAT32)
+    if target.size:
+        target.runtime.embedding_backward(scattered.ptr, values.ptr, positions.ptr,
+                                          positions.size, target.size, 1, -1)
+        ufunc(np.add, target, scattered, out=target)
+
+
 def array_ufunc(function, method, inputs, kwargs):
+    if method == "at" and function is np.add and not kwargs:
+        return _add_at(*inputs)
     if method != "__call__":
         raise unsupported(f"np.{function.__name__}.{method}")
     out = kwargs.pop("out", None)
@@ -424,14 +452,6 @@ def _broadcast_to(array, shape, subok=False):
                        array.offset, base=array)
 
 
-@_implements(np.ascontiguousarray)
-def _ascontiguousarray(a, dtype=None, **kwargs):
-    if dtype is not None:
-        a = a.astype(dtype, copy=False)
-    # NumPy makes a 0-d array 1-d here
-    return (a.reshape(1) if a.ndim == 0 else a).contiguous()
-
-
 @_implements(np.copy)
 def _copy(a, order="K", subok=False):
     return a.copy()
@@ -459,7 +479,7 @@ def _where(condition, x=None, y=None):
         raise unsupported("np.where of integer cuda arrays")
     shapes = [np.shape(v) if not isinstance(v, DeviceArray) else v.shape
               for v in (condition, x, y)]
-    shape = np.broadcast_shapes(*shapes)
+    shape = broadcast_shape(*shapes)
     mask = _expanded(condition != 0 if condition.dtype != BOOL else condition, shape, BOOL)
     first, second = _expanded(x, shape, FLOAT32), _expanded(y, shape, FLOAT32)
     out = empty(shape, FLOAT32)
@@ -561,6 +581,33 @@ def _concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
         start = stop
     result = moved.transpose(list(np.argsort(order))).contiguous()
     return _return(result, out)
+
+
+@_implements(np.put_along_axis)
+def _put_along_axis(arr, indices, values, axis):
+    """arr's elements at ``indices`` along ``axis`` set to ``values``, for indices that do
+    not repeat within a slice (what max's and topk's backward pass): the values and a
+    mask are scattered through embedding_backward, then selected with where."""
+    if not arr.is_contiguous() or arr.dtype != FLOAT32 or axis is None:
+        raise unsupported("np.put_along_axis into anything but a contiguous float32 array "
+                          "along one axis")
+    axis = _normalise_axis(axis, arr.ndim)
+    indices = indices.astype(INT64, copy=False).contiguous()
+    values = _expanded(values, indices.shape, FLOAT32)
+    # The flat position of each target: its coordinates off the axis (a host table of
+    # indices.size entries) plus the index times the axis's stride.
+    grid = np.indices(indices.shape, sparse=True)
+    offsets = sum(coordinate * stride for d, (coordinate, stride)
+                  in enumerate(zip(grid, arr.strides)) if d != axis)
+    from cunn._backends.cuda.array import to_device
+    positions = ufunc(np.add, ufunc(np.multiply, indices, arr.strides[axis]),
+                      to_device(np.broadcast_to(np.asarray(offsets, np.int64), indices.shape)))
+    scattered, hits = empty(arr.shape, FLOAT32), empty(arr.shape, FLOAT32)
+    if indices.size:
+        for out, source in ((scattered, values), (hits, full(indices.shape, 1.0, FLOAT32))):
+            arr.runtime.embedding_backward(out.ptr, source.ptr, positions.ptr, indices.size,
+                                           arr.size, 1, -1)
+        arr[...] = _where(ufunc(np.greater, hits, 0), scattered, arr)
 
 
 @_implements(np.stack)
