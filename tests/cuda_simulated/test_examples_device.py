@@ -55,17 +55,15 @@ def run_example(script, folder, tmp_path, device):
     return json.loads(log.read_text().splitlines()[-1])
 
 
-@pytest.mark.slow
 def _not_yet(script, reason):
     # strict: the day the backend can run it, this fails and the mark must go
     return pytest.param(script, marks=pytest.mark.xfail(strict=True, raises=AssertionError,
                                                         reason=reason))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", [
-    "mnist_mlp", "mnist_cnn", "mnist_mlp3",
-    _not_yet("fashion_lenet", "batch_norm's running-statistics update casts to float64, "
-             "which cuda arrays do not hold"),
+    "mnist_mlp", "mnist_cnn", "mnist_mlp3", "fashion_lenet",
     _not_yet("multitask", "its labels % 2 needs np.remainder on int64 cuda arrays, which the "
              "cuda backend does not have yet")])
 def test_example_trains_on_the_simulated_gpu_as_on_the_cpu(script, small_mnist, tmp_path):
