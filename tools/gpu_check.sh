@@ -62,9 +62,15 @@ case "$probe" in
 esac
 
 # ---- stage 2: tests (2 minutes at most) ----
-# From the repository root with `pytest` (not python -m): the installed package is imported.
-timeout 120 pytest tests/cuda tests/cuda_simulated -q -p no:cacheprovider \
-  >"$work/tests.log" 2>&1
+# After pip, from a scratch copy of the tests beside the examples (tests import `tests.*`
+# and run examples/), so that the installed package is imported, not the source tree.
+suite=$PWD
+if [ "$build" = pip ]; then
+  suite="$work/suite"
+  mkdir -p "$suite" && cp -r tests examples pyproject.toml "$suite"/
+fi
+(cd "$suite" && PYTHONPATH="$suite" timeout 120 python -m pytest tests/cuda tests/cuda_simulated \
+  -q -p no:cacheprovider) >"$work/tests.log" 2>&1
 tests_status=$?
 tests_line=$(grep -E '(passed|failed|error|skipped)' "$work/tests.log" | tail -n 1)
 [ "$tests_status" = 124 ] && tests_line="timed out after 120 s ($tests_line)"
