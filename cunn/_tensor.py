@@ -333,7 +333,7 @@ class Tensor:
             result = result if dtype is None else result._cast(dtype)
         else:
             target = check_device("to", target)
-            # GPU arrays hold float32, int64 and bool only: cast on the host side of the copy.
+            # GPU arrays hold float32, int64, uint8 and bool only: cast on the host side.
             if target.type == "cpu":
                 result = result._moved(target)
                 result = result if dtype is None else result._cast(dtype)

@@ -154,6 +154,9 @@ def copy_into(destination, source, op="copy_"):
         np.copyto(destination, np.broadcast_to(to_host(source), destination.shape),
                   casting="unsafe")
         return
+    if not is_device_array(source) and np.ndim(source) == 0:
+        destination.fill(to_host(source).item())  # one fill kernel, no host buffer
+        return
     if not destination.is_contiguous():
         raise RuntimeError(f"{op}: writing into a non-contiguous CUDA tensor is not supported; "
                            "write into a contiguous one (.contiguous()) instead")
