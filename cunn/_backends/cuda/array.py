@@ -412,6 +412,7 @@ def _operator(ufunc, reflected=False, in_place=False):
 
 for _name, _ufunc in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
                       ("truediv", np.true_divide), ("pow", np.power),
+                      ("floordiv", np.floor_divide), ("mod", np.remainder),
                       ("and", np.bitwise_and), ("or", np.bitwise_or)):
     setattr(DeviceArray, f"__{_name}__", _operator(_ufunc))
     setattr(DeviceArray, f"__r{_name}__", _operator(_ufunc, reflected=True))
@@ -527,7 +528,7 @@ def to_device(array, dtype=None):
         return array if dtype is None else array.astype(dtype, copy=False)
     host = np.asarray(array, dtype=dtype)
     device_dtype(host.dtype, "to_device")
-    host = np.ascontiguousarray(host)
+    host = np.asarray(host, order="C")  # ascontiguousarray would make a 0-d array 1-d
     out = empty(host.shape, host.dtype)
     if host.size:
         out.runtime.copy_from_host(out.ptr, host)

@@ -156,6 +156,32 @@ def _tanh(x, out):
     return _finish(result, cast_into)
 
 
+def _floor(x):
+    """floor of float32 ``x`` as int64: the cast truncates toward zero, so subtract one
+    where that rounded up."""
+    truncated = x.astype(INT64)
+    return ufunc(np.subtract, truncated, ufunc(np.less, x, truncated.astype(FLOAT32)).astype(INT64))
+
+
+def _floor_divide(a, b):
+    """(a // b, a % b) with NumPy's signs (the remainder takes the divisor's). Integers: a
+    float32 quotient, then a second round on the remainder, whose quotient is small enough
+    for float32 to be exact, so the pair is exact for |a| up to about 2^48."""
+    dtype = _compute_dtype("floor_divide", (a, b))
+    if dtype == FLOAT32:
+        quotient = _floor(ufunc(np.true_divide, a, b))
+        quotient_float = quotient.astype(FLOAT32)
+        return quotient_float, ufunc(np.subtract, a, ufunc(np.multiply, quotient_float, b))
+    divisor = b.astype(FLOAT32) if isinstance(b, DeviceArray) else float(b)
+    quotient, remainder = None, a
+    for _ in range(2):
+        step = _floor(ufunc(np.true_divide, _as(remainder, FLOAT32) if isinstance(
+            remainder, DeviceArray) else float(remainder), divisor))
+        quotient = step if quotient is None else ufunc(np.add, quotient, step)
+        remainder = ufunc(np.subtract, remainder, ufunc(np.multiply, step, b))
+    return quotient, remainder
+
+
 def ufunc(function, *inputs, out=None):
     """``function(*inputs, out=out)`` for the ufuncs device arrays support."""
     name = function.__name__
@@ -181,6 +207,9 @@ def ufunc(function, *inputs, out=None):
         return inputs[0].copy() if out is None else _copy_into(out, inputs[0])
     if function is np.matmul:
         return _matmul(inputs[0], inputs[1], out)
+    if function in (np.floor_divide, np.remainder):
+        result = _floor_divide(*inputs)[0 if function is np.floor_divide else 1]
+        return result if out is None else _copy_into(out, result)
     raise unsupported(f"np.{name}")
 
 
