@@ -12,7 +12,7 @@ import numpy as np
 
 from cunn._backends.cuda.array import (BOOL, FLOAT32, INT64, RUNTIME_DTYPES, DeviceArray,
                                        _normalise_axis, broadcast_strides, empty, full,
-                                       is_scalar)
+                                       is_scalar, to_device)
 
 __all__ = ["array_ufunc", "array_function", "ufunc", "unsupported"]
 
@@ -225,7 +225,6 @@ def _add_at(target, key, values):
     hot path); embedding_backward then sums the values there, repeats included."""
     if not target.is_contiguous() or target.dtype != FLOAT32:
         raise unsupported("np.add.at into anything but a contiguous float32 array")
-    from cunn._backends.cuda.array import to_device
     positions = np.arange(target.size, dtype=np.int64).reshape(target.shape)[key]
     values = _expanded(values, positions.shape, FLOAT32)
     positions = to_device(np.ascontiguousarray(positions))
@@ -456,11 +455,10 @@ def _all(a, axis=None, out=None, keepdims=False, **kwargs):
 
 def _like(name):
     def make(prototype, *args, dtype=None, order="K", subok=True, shape=None, **kwargs):
-        from cunn._backends.cuda import array
         shape = prototype.shape if shape is None else shape
         dtype = prototype.dtype if dtype is None else dtype
         if name == "empty":
-            return array.empty(shape, dtype)
+            return empty(shape, dtype)
         value = {"zeros": 0, "ones": 1}.get(name)
         if name == "full":
             value = args[0] if args else kwargs.pop("fill_value")
@@ -628,7 +626,6 @@ def _put_along_axis(arr, indices, values, axis):
     grid = np.indices(indices.shape, sparse=True)
     offsets = sum(coordinate * stride for d, (coordinate, stride)
                   in enumerate(zip(grid, arr.strides)) if d != axis)
-    from cunn._backends.cuda.array import to_device
     positions = ufunc(np.add, ufunc(np.multiply, indices, arr.strides[axis]),
                       to_device(np.broadcast_to(np.asarray(offsets, np.int64), indices.shape)))
     scattered, hits = empty(arr.shape, FLOAT32), empty(arr.shape, FLOAT32)
