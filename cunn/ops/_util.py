@@ -5,6 +5,7 @@ import importlib
 import numpy as np
 
 from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
+from cunn._backends import cuda as _cuda_backend  # its kernel families load on first use
 from cunn._backends.cuda.array import DeviceArray
 
 _backends = importlib.import_module("cunn._backends")
@@ -23,21 +24,15 @@ def kernels():
 
 
 def kernels_for(data):
-    """The backend for the array ``data`` (or a dtype, meaning host data): a device array
-    runs on the cuda backend; host float32 on the current backend; other dtypes on the
-    NumPy reference, which computes in float64 when every input is float64 (gradient
-    checks)."""
+    """The backend for the array ``data``: a device array runs on the cuda backend; host
+    float32 on the current backend; other dtypes on the NumPy reference, which computes
+    in float64 when every input is float64 (gradient checks)."""
     if type(data) is DeviceArray:
-        return _cuda_kernels()
-    if getattr(data, "dtype", data) == _FLOAT32:
+        return _cuda_backend
+    if data.dtype == _FLOAT32:
         backend = _backends._current
         return backend if backend is not None else _backends.current()
     return _backends.get("numpy")
-
-
-def _cuda_kernels():
-    # Imported on first use: CPU-only programs never load the cuda backend.
-    return importlib.import_module("cunn._backends.cuda")
 
 
 def contiguous(data, dtype=None):

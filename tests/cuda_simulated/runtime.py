@@ -31,10 +31,20 @@ _UNARY = {"neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "ab
 _SCALAR_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum") + _COMPARISONS
 
 
-def _choice(name, value, allowed):
+def _choice(name, value, allowed, what="kind"):
     if value not in allowed:
-        raise ValueError(f"{name}: unknown kind {value!r} (expected one of {', '.join(allowed)})")
+        raise ValueError(f"{name}: unknown {what} {value!r} (expected one of "
+                         f"{', '.join(map(str, allowed))})")
     return value
+
+
+def _host(name, array, writeable=False):
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{name}: expected a NumPy array, got {type(array).__name__}")
+    if not array.flags.c_contiguous or (writeable and not array.flags.writeable):
+        raise ValueError(f"{name}: the host array must be C-contiguous"
+                         + (" and writeable" if writeable else ""))
+    return array
 
 
 class SimulatedRuntime:
@@ -69,7 +79,7 @@ class SimulatedRuntime:
     @staticmethod
     def _check_device(index):
         if index != 0:
-            raise ValueError(f"invalid device index {index} (1 device)")
+            raise IndexError(f"invalid device index {index} (1 device)")
 
     # ---- memory ----
 
@@ -112,6 +122,8 @@ class SimulatedRuntime:
 
     def _bytes(self, pointer, nbytes):
         """The live device bytes [pointer, pointer + nbytes) as a writeable uint8 view."""
+        if nbytes < 0:
+            raise ValueError(f"negative size {nbytes}")
         if nbytes == 0:
             return np.empty(0, np.uint8)
         if pointer == 0:
@@ -151,13 +163,11 @@ class SimulatedRuntime:
     # ---- copies and fill ----
 
     def copy_from_host(self, dst, host_array):
-        if not host_array.flags.c_contiguous:
-            raise ValueError("copy_from_host: host_array must be C-contiguous")
+        _host("copy_from_host", host_array)
         self._bytes(dst, host_array.nbytes)[:] = host_array.reshape(-1).view(np.uint8)
 
     def copy_to_host(self, host_array, src):
-        if not (host_array.flags.c_contiguous and host_array.flags.writeable):
-            raise ValueError("copy_to_host: host_array must be writeable and C-contiguous")
+        _host("copy_to_host", host_array, writeable=True)
         host_array.reshape(-1).view(np.uint8)[:] = self._bytes(src, host_array.nbytes)
 
     def copy_device(self, dst, src, nbytes):
@@ -166,21 +176,21 @@ class SimulatedRuntime:
 
     def copy_strided(self, dst, src, itemsize, shape, strides):
         self._launch()
-        dtype = _ITEM_DTYPES[itemsize]
+        dtype = _ITEM_DTYPES[_choice("copy_strided", itemsize, _ITEM_DTYPES, "itemsize")]
         count = int(np.prod(shape))
         self._array(dst, count, dtype, tuple(shape))[...] = self._strided(src, dtype, shape,
                                                                           strides)
 
     def fill(self, pointer, count, value, dtype):
         self._launch()
-        self._array(pointer, count, _DTYPES[_choice("fill", dtype, _DTYPES)])[:] = value
+        self._array(pointer, count, _DTYPES[_choice("fill", dtype, _DTYPES, "dtype")])[:] = value
 
     # ---- elementwise ----
 
     def binary(self, op, out, a, a_strides, b, b_strides, shape, dtype):
         self._launch()
-        function = _BINARY[_choice("binary", op, _BINARY)]
-        _choice("binary dtype", dtype, ("float32", "int64"))
+        function = _BINARY[_choice("binary", op, _BINARY, "op")]
+        _choice("binary", dtype, ("float32", "int64"), "dtype")
         if op in ("div", "pow") and dtype != "float32":
             raise ValueError(f"binary: {op} takes float32 only")
         x = self._strided(a, _DTYPES[dtype], shape, a_strides)
@@ -192,13 +202,13 @@ class SimulatedRuntime:
 
     def unary(self, op, out, x, count):
         self._launch()
-        function = _UNARY[_choice("unary", op, _UNARY)]
+        function = _UNARY[_choice("unary", op, _UNARY, "op")]
         with np.errstate(all="ignore"):
             self._array(out, count)[:] = function(self._array(x, count))
 
     def scalar(self, op, out, x, count, value, reverse):
         self._launch()
-        function = _BINARY[_choice("scalar", op, _SCALAR_OPS)]
+        function = _BINARY[_choice("scalar", op, _SCALAR_OPS, "op")]
         values, number = self._array(x, count), np.float32(value)
         with np.errstate(all="ignore"):
             result = function(number, values) if reverse else function(values, number)
@@ -206,9 +216,10 @@ class SimulatedRuntime:
 
     def cast(self, out, out_dtype, x, x_dtype, count):
         self._launch()
-        source = self._array(x, count, _DTYPES[_choice("cast", x_dtype, _DTYPES)])
+        source = self._array(x, count, _DTYPES[_choice("cast", x_dtype, _DTYPES, "dtype")])
         with np.errstate(all="ignore"):
-            self._array(out, count, _DTYPES[_choice("cast", out_dtype, _DTYPES)])[:] = source
+            self._array(out, count, _DTYPES[_choice("cast", out_dtype, _DTYPES, "dtype")])[:] = \
+                source
 
     def where(self, out, condition, a, b, count):
         self._launch()
@@ -220,7 +231,7 @@ class SimulatedRuntime:
     def sum(self, out, x, outer, length, inner, dtype):
         self._launch()
         values = self._array(x, outer * length * inner,
-                             _DTYPES[_choice("sum", dtype, ("float32", "int64"))],
+                             _DTYPES[_choice("sum", dtype, ("float32", "int64"), "dtype")],
                              (outer, length, inner))
         self._array(out, outer * inner, values.dtype, (outer, inner))[...] = twin.sum(values, 1)
 
@@ -248,6 +259,11 @@ class SimulatedRuntime:
     def gemm_strided_batched(self, trans_a, trans_b, m, n, k, alpha, a, lda, stride_a, b, ldb,
                              stride_b, beta, c, ldc, stride_c, batch):
         self._launch()
+        for name, leading, row in (("lda", lda, m if trans_a else k), ("ldb", ldb, k if trans_b else n),
+                                   ("ldc", ldc, n)):
+            if min(m, n, k, batch) < 0 or leading < max(row, 1):
+                raise ValueError(f"gemm: {name} ({leading}) must be >= {max(row, 1)} and sizes "
+                                 f">= 0")
         if not (m and n):
             return
         for index in range(batch):
@@ -269,7 +285,7 @@ class SimulatedRuntime:
     def bias_grad(self, out, grad, outer, channels, inner):
         self._launch()
         grads = self._array(grad, outer * channels * inner, shape=(outer, channels, inner))
-        self._array(out, channels)[:] = grads.sum(axis=(0, 2), dtype=np.float64)
+        self._array(out, channels)[:] = twin.bias_grad(grads, 1)
 
     # ---- activations and softmax ----
 
@@ -392,10 +408,8 @@ class SimulatedRuntime:
 
     # ---- conv2d and pooling (H2) ----
 
-    def _conv_arrays(self, x_pointer, weight_pointer, n, c, h, w, o, kh, kw):
-        return (self._array(x_pointer, n * c * h * w, shape=(n, c, h, w)) if x_pointer else None,
-                self._array(weight_pointer, o * c * kh * kw, shape=(o, c, kh, kw))
-                if weight_pointer else None)
+    def _images(self, pointer, n, c, h, w):
+        return self._array(pointer, n * c * h * w, shape=(n, c, h, w))
 
     @staticmethod
     def _conv_out(h, w, kh, kw, stride_h, stride_w, pad_h, pad_w):
@@ -404,7 +418,7 @@ class SimulatedRuntime:
     def conv2d_forward(self, out, x, weight, bias, n, c, h, w, o, kh, kw, stride_h, stride_w,
                        pad_h, pad_w):
         self._launch()
-        inputs, weights = self._conv_arrays(x, weight, n, c, h, w, o, kh, kw)
+        inputs, weights = self._images(x, n, c, h, w), self._images(weight, o, c, kh, kw)
         oh, ow = self._conv_out(h, w, kh, kw, stride_h, stride_w, pad_h, pad_w)
         self._array(out, n * o * oh * ow, shape=(n, o, oh, ow))[...] = twin.conv2d_forward(
             inputs, weights, self._optional(bias, o), (stride_h, stride_w), (pad_h, pad_w))
@@ -412,7 +426,7 @@ class SimulatedRuntime:
     def conv2d_backward_input(self, grad_input, grad_output, weight, n, c, h, w, o, kh, kw,
                               stride_h, stride_w, pad_h, pad_w):
         self._launch()
-        _, weights = self._conv_arrays(0, weight, n, c, h, w, o, kh, kw)
+        weights = self._images(weight, o, c, kh, kw)
         oh, ow = self._conv_out(h, w, kh, kw, stride_h, stride_w, pad_h, pad_w)
         grads = self._array(grad_output, n * o * oh * ow, shape=(n, o, oh, ow))
         self._array(grad_input, n * c * h * w, shape=(n, c, h, w))[...] = \
@@ -422,7 +436,7 @@ class SimulatedRuntime:
     def conv2d_backward_weight(self, grad_weight, grad_output, x, n, c, h, w, o, kh, kw,
                                stride_h, stride_w, pad_h, pad_w):
         self._launch()
-        inputs, _ = self._conv_arrays(x, 0, n, c, h, w, o, kh, kw)
+        inputs = self._images(x, n, c, h, w)
         oh, ow = self._conv_out(h, w, kh, kw, stride_h, stride_w, pad_h, pad_w)
         grads = self._array(grad_output, n * o * oh * ow, shape=(n, o, oh, ow))
         self._array(grad_weight, o * c * kh * kw, shape=(o, c, kh, kw))[...] = \
@@ -474,12 +488,20 @@ class SimulatedRuntime:
     # ---- dropout ----
 
     @staticmethod
-    def uniform(seed, counters):
-        """The simulator's counter-based uniforms in [0, 1): splitmix64 of (seed, counter),
-        top 24 bits. (Only the mask's statistics are specified, not these exact bits.)"""
+    def uniform(seed, offset, count):
+        """uniform(seed, offset + i) in [0, 1) for i < count: the device generator's
+        reference (numpy_ref/philox.py) where this tree has it, else splitmix64 of (seed,
+        counter), top 24 bits, which has the same statistics but not the device's bits."""
+        try:
+            from cunn._backends.numpy_ref import philox
+        except ImportError:
+            pass
+        else:
+            return philox.uniform(seed, offset, count)
+        counters = np.arange(offset, offset + count, dtype=np.uint64)
         with np.errstate(over="ignore"):
             z = np.uint64(seed & 0xFFFFFFFFFFFFFFFF) + \
-                (counters.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+                (counters + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
             z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
             z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
             z = z ^ (z >> np.uint64(31))
@@ -487,8 +509,7 @@ class SimulatedRuntime:
 
     def dropout_mask(self, mask, count, p, seed, offset):
         self._launch()
-        uniforms = self.uniform(seed, np.arange(offset, offset + count, dtype=np.uint64))
-        self._array(mask, count, np.uint8)[:] = uniforms >= np.float32(p)
+        self._array(mask, count, np.uint8)[:] = self.uniform(seed, offset, count) >= np.float32(p)
 
     def dropout_forward(self, out, x, mask, count, scale):
         self._launch()

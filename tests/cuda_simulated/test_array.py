@@ -45,6 +45,7 @@ EXPRESSIONS = {
     "neg exp log sqrt": lambda a, b: np.sqrt(np.exp(-b)) + np.log(np.abs(b) + 1),
     "abs sign square reciprocal": lambda a, b: np.sign(b) * np.square(b) + np.reciprocal(b),
     "tanh": lambda a, b: np.tanh(b),
+    "remainder floor_divide": lambda a, b: (a * 7) % b + (a * 7) // 1.5 + 3.0 % (b + 4),
     "comparisons": lambda a, b: (a > b) & (a <= 1) | (a == b[0, 0]),
     "logical_not": lambda a, b: ~(b != b[1, 1]),
     "isnan isinf isfinite": lambda a, b: np.isnan(b / 0) | np.isinf(b / 0) | ~np.isfinite(b),
@@ -101,6 +102,15 @@ def test_integer_arithmetic_stays_int64_and_division_gives_float32():
     np.testing.assert_array_equal(np.abs(-device).get(), np.abs(host))
     np.testing.assert_array_equal(np.sign(device).get(), np.sign(host))
     np.testing.assert_array_equal((device == 2).get(), host == 2)
+
+
+@pytest.mark.parametrize("divisor", [2, -3, np.array([2, 3, -3, 7, 1000, -17, 5])])
+def test_integer_remainder_and_floor_division_are_exact(divisor):
+    host = np.array([7, -7, 0, 5, 123456789012, -98765432109, 2 ** 40 + 3], np.int64)
+    device, other = to_device(host), on_device(divisor)
+    np.testing.assert_array_equal((device % other).get(), host % divisor)
+    np.testing.assert_array_equal((device // other).get(), host // divisor)
+    np.testing.assert_array_equal((1000 % to_device(host[:4] + 2)).get(), 1000 % (host[:4] + 2))
 
 
 def test_bool_arrays_sum_to_int64_and_cast():

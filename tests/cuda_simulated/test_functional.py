@@ -125,3 +125,14 @@ def test_a_cpu_operand_in_a_device_op_is_a_runtime_error():
         F.linear(x, cunn.Tensor(f(2, 4)))
     with pytest.raises(RuntimeError, match="cross_entropy: .*same device, found cuda:0 and cpu"):
         F.cross_entropy(x, cunn.Tensor(labels(3, 4)))
+
+
+def test_changing_a_device_view_in_place_after_the_forward_is_refused():
+    x = cunn.Tensor(to_device(f(3, 4)), requires_grad=True)
+    y = x * 2.0  # its node reads x only
+    flat = y.reshape(-1)  # a view of y's array: the two share a version counter
+    loss = (flat * flat).sum()  # its node reads flat, so it sees the change made through y
+    with cunn.no_grad():
+        y.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        engine.backward(loss, to_device(np.array(1.0, np.float32)))

@@ -412,6 +412,7 @@ def _operator(ufunc, reflected=False, in_place=False):
 
 for _name, _ufunc in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
                       ("truediv", np.true_divide), ("pow", np.power),
+                      ("floordiv", np.floor_divide), ("mod", np.remainder),
                       ("and", np.bitwise_and), ("or", np.bitwise_or)):
     setattr(DeviceArray, f"__{_name}__", _operator(_ufunc))
     setattr(DeviceArray, f"__r{_name}__", _operator(_ufunc, reflected=True))

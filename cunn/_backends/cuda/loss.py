@@ -67,16 +67,18 @@ class _Classes:
                 raise ValueError(f"{op}: labels must have shape ({batch},), got {target.shape}")
             self.labels = target.contiguous()
 
-    def nll(self, log_probs):
+    def nll(self, log_probs, check=True):
         """(losses (N,) = -w_l log_probs[i, l], weights (N,) = w_l), both 0 where ignored;
-        a label out of range raises ValueError, as the twin's check does."""
+        with ``check``, a label out of range raises ValueError, as the twin's check does
+        (reading the error word back waits for the device: the backward, whose forward
+        checked, does not)."""
         losses, weights = empty((self.batch,)), empty((self.batch,))
         if self.batch:
             error = ErrorWord()
             log_probs.runtime.nll_forward(losses.ptr, weights.ptr, error.ptr, log_probs.ptr,
                                           self.labels.ptr, _pointer(self.weight), self.batch,
                                           self.classes, self.ignore_index)
-            if error.is_set():
+            if check and error.is_set():
                 self._raise_bad_label()
         return losses, weights
 
@@ -146,10 +148,13 @@ def _scale(grad_output, reduction, divisor):
 
 
 def _label_weights(options):
-    """Each row's w_l (0 where ignored), from nll_forward on zero log-probabilities."""
+    """Each row's w_l (0 where ignored): whether the label is kept, or with class weights
+    nll_forward's weights on zero log-probabilities."""
+    if options.weight is None:
+        return options.kept()
     zeros = empty((options.batch, options.classes))
     zeros.fill(0)
-    return options.nll(zeros)[1]
+    return options.nll(zeros, check=False)[1]
 
 
 def nll_loss_forward(log_probs, labels, reduction, weight=None, ignore_index=-100):

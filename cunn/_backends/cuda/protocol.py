@@ -12,7 +12,7 @@ import numpy as np
 
 from cunn._backends.cuda.array import (BOOL, FLOAT32, INT64, RUNTIME_DTYPES, DeviceArray,
                                        _normalise_axis, broadcast_strides, empty, full,
-                                       is_scalar)
+                                       is_scalar, to_device)
 
 __all__ = ["array_ufunc", "array_function", "ufunc", "unsupported"]
 
@@ -156,6 +156,32 @@ def _tanh(x, out):
     return _finish(result, cast_into)
 
 
+def _floor(x):
+    """floor of float32 ``x`` as int64: the cast truncates toward zero, so subtract one
+    where that rounded up."""
+    truncated = x.astype(INT64)
+    return ufunc(np.subtract, truncated, ufunc(np.less, x, truncated.astype(FLOAT32)).astype(INT64))
+
+
+def _floor_divide(a, b):
+    """(a // b, a % b) with NumPy's signs (the remainder takes the divisor's). Integers: a
+    float32 quotient, then a second round on the remainder, whose quotient is small enough
+    for float32 to be exact, so the pair is exact for |a| up to about 2^48."""
+    dtype = _compute_dtype("floor_divide", (a, b))
+    if dtype == FLOAT32:
+        quotient = _floor(ufunc(np.true_divide, a, b))
+        quotient_float = quotient.astype(FLOAT32)
+        return quotient_float, ufunc(np.subtract, a, ufunc(np.multiply, quotient_float, b))
+    divisor = b.astype(FLOAT32) if isinstance(b, DeviceArray) else float(b)
+    quotient, remainder = None, a
+    for _ in range(2):
+        step = _floor(ufunc(np.true_divide, _as(remainder, FLOAT32) if isinstance(
+            remainder, DeviceArray) else float(remainder), divisor))
+        quotient = step if quotient is None else ufunc(np.add, quotient, step)
+        remainder = ufunc(np.subtract, remainder, ufunc(np.multiply, step, b))
+    return quotient, remainder
+
+
 def ufunc(function, *inputs, out=None):
     """``function(*inputs, out=out)`` for the ufuncs device arrays support."""
     name = function.__name__
@@ -181,6 +207,9 @@ def ufunc(function, *inputs, out=None):
         return inputs[0].copy() if out is None else _copy_into(out, inputs[0])
     if function is np.matmul:
         return _matmul(inputs[0], inputs[1], out)
+    if function in (np.floor_divide, np.remainder):
+        result = _floor_divide(*inputs)[0 if function is np.floor_divide else 1]
+        return result if out is None else _copy_into(out, result)
     raise unsupported(f"np.{name}")
 
 
@@ -196,7 +225,6 @@ def _add_at(target, key, values):
     hot path); embedding_backward then sums the values there, repeats included."""
     if not target.is_contiguous() or target.dtype != FLOAT32:
         raise unsupported("np.add.at into anything but a contiguous float32 array")
-    from cunn._backends.cuda.array import to_device
     positions = np.arange(target.size, dtype=np.int64).reshape(target.shape)[key]
     values = _expanded(values, positions.shape, FLOAT32)
     positions = to_device(np.ascontiguousarray(positions))
@@ -427,11 +455,10 @@ def _all(a, axis=None, out=None, keepdims=False, **kwargs):
 
 def _like(name):
     def make(prototype, *args, dtype=None, order="K", subok=True, shape=None, **kwargs):
-        from cunn._backends.cuda import array
         shape = prototype.shape if shape is None else shape
         dtype = prototype.dtype if dtype is None else dtype
         if name == "empty":
-            return array.empty(shape, dtype)
+            return empty(shape, dtype)
         value = {"zeros": 0, "ones": 1}.get(name)
         if name == "full":
             value = args[0] if args else kwargs.pop("fill_value")
@@ -599,7 +626,6 @@ def _put_along_axis(arr, indices, values, axis):
     grid = np.indices(indices.shape, sparse=True)
     offsets = sum(coordinate * stride for d, (coordinate, stride)
                   in enumerate(zip(grid, arr.strides)) if d != axis)
-    from cunn._backends.cuda.array import to_device
     positions = ufunc(np.add, ufunc(np.multiply, indices, arr.strides[axis]),
                       to_device(np.broadcast_to(np.asarray(offsets, np.int64), indices.shape)))
     scattered, hits = empty(arr.shape, FLOAT32), empty(arr.shape, FLOAT32)
