@@ -209,3 +209,24 @@ def test_optimizer_state_follows_the_model_between_devices():
         assert isinstance(state["exp_avg"], DeviceArray) == on_gpu
         assert isinstance(state["exp_avg_sq"], DeviceArray) == on_gpu
     assert optimizer.state[model.weight]["step"] == 3
+
+
+def test_deepcopy_and_pickle_of_gpu_models_copy_device_memory():
+    import pickle
+
+    model = small_net().cuda()
+    model(cunn.randn(4, 5, device="cuda")).sum().backward()
+    clone = copy.deepcopy(model)
+    for original, copied in zip(model.parameters(), clone.parameters()):
+        assert isinstance(copied, nn.Parameter) and copied.is_cuda
+        assert copied._data.ptr != original._data.ptr  # a block of its own
+        assert copied.grad.is_cuda and copied.grad._data.ptr != original.grad._data.ptr
+        np.testing.assert_array_equal(host(copied), host(original))
+    clone[0].weight.data.zero_()
+    assert host(model[0].weight).any()
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored[1].running_var.is_cuda
+    for key, value in restored.state_dict().items():
+        assert value.is_cuda and value._data.ptr != model.state_dict()[key]._data.ptr
+        np.testing.assert_array_equal(host(value), host(model.state_dict()[key]))
+    assert nn.Parameter(cunn.ones(2, device="cuda")).is_cuda

@@ -55,17 +55,9 @@ def run_example(script, folder, tmp_path, device):
     return json.loads(log.read_text().splitlines()[-1])
 
 
-def _not_yet(script, reason):
-    # strict: the day the backend can run it, this fails and the mark must go
-    return pytest.param(script, marks=pytest.mark.xfail(strict=True, raises=AssertionError,
-                                                        reason=reason))
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("script", [
-    "mnist_mlp", "mnist_cnn", "mnist_mlp3", "fashion_lenet",
-    _not_yet("multitask", "its labels % 2 needs np.remainder on int64 cuda arrays, which the "
-             "cuda backend does not have yet")])
+@pytest.mark.parametrize("script", ["mnist_mlp", "mnist_cnn", "mnist_mlp3", "fashion_lenet",
+                                    "multitask"])
 def test_example_trains_on_the_simulated_gpu_as_on_the_cpu(script, small_mnist, tmp_path):
     on_gpu = run_example(script, small_mnist, tmp_path, "cuda")
     on_cpu = run_example(script, small_mnist, tmp_path, "cpu")
