@@ -230,3 +230,13 @@ def test_deepcopy_and_pickle_of_gpu_models_copy_device_memory():
         assert value.is_cuda and value._data.ptr != model.state_dict()[key]._data.ptr
         np.testing.assert_array_equal(host(value), host(model.state_dict()[key]))
     assert nn.Parameter(cunn.ones(2, device="cuda")).is_cuda
+
+
+def test_safetensors_of_a_gpu_model(tmp_path):
+    pytest.importorskip("safetensors")
+    model = small_net().cuda()
+    cunn.save(model.state_dict(), tmp_path / "model.safetensors")
+    loaded = cunn.load(tmp_path / "model.safetensors", map_location="cuda")
+    for key, value in model.state_dict().items():
+        assert loaded[key].is_cuda
+        np.testing.assert_array_equal(host(loaded[key]), host(value))
