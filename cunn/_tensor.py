@@ -18,6 +18,7 @@ from cunn.device import (CPU, check_device, check_same_device, copy_into, device
                          is_device_array, transfer)
 from cunn.ops import elementwise, linalg, reduce, shape
 from cunn.ops import broadcast, selection, statistics
+from cunn.ops._util import as_array
 from cunn.ops.dim_alias import accepts_axis
 
 __all__ = ["Tensor", "to_array", "from_numpy"]
@@ -396,9 +397,12 @@ class Tensor:
         return CloneBackward.record(self._data.copy(), (self,))
 
     def contiguous(self):
-        if self._data.flags.c_contiguous:
+        data = self._data
+        if data.flags.c_contiguous:
             return self
-        return CloneBackward.record(np.ascontiguousarray(self._data), (self,))
+        # np.ascontiguousarray would ask a GPU array for a host copy: it copies itself
+        return CloneBackward.record(np.ascontiguousarray(data) if isinstance(data, np.ndarray)
+                                    else data.copy(), (self,))
 
     # ---- autograd ----
 
@@ -528,13 +532,17 @@ class Tensor:
         return self >= other
 
     def equal(self, other):
-        return bool(np.array_equal(self._data, _as_data(other, self)))
+        other_data = _as_data(other, self, "equal")
+        if isinstance(self._data, np.ndarray):
+            return bool(np.array_equal(self._data, other_data))
+        return tuple(self._data.shape) == tuple(np.shape(other_data) if isinstance(
+            other_data, np.ndarray) else other_data.shape) and bool((self == other).all())
 
     def any(self):
-        return Tensor(np.asarray(self._data.any()))
+        return Tensor(as_array(self._data.any()))
 
     def all(self):
-        return Tensor(np.asarray(self._data.all()))
+        return Tensor(as_array(self._data.all()))
 
     # ---- functions ----
 

@@ -264,3 +264,18 @@ def test_cunn_cuda_functions_answer_from_the_runtime(simulated_runtime):
         cunn.zeros(1, device="cuda:1")
     with pytest.raises(RuntimeError, match="cuda:3"):
         cunn.cuda.set_device(3)
+
+
+def test_contiguous_equal_any_all_stay_on_the_gpu():
+    g = cunn.arange(12, device="cuda").reshape(3, 4).float()
+    t = g.t()
+    assert not t._data.flags.c_contiguous
+    packed = t.contiguous()
+    assert packed.is_cuda and packed._data.flags.c_contiguous
+    np.testing.assert_array_equal(host(packed), np.arange(12).reshape(3, 4).T)
+    assert g.contiguous() is g
+    assert g.equal(g.clone()) and not g.equal(g + 1) and not g.equal(g[:2])
+    assert (g > 10).any().is_cuda and (g > 10).any().item() is True
+    assert (g >= 0).all().item() is True and (g > 0).all().item() is False
+    with pytest.raises(RuntimeError, match="equal: .*same device"):
+        g.equal(g.cpu())
