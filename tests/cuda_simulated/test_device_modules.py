@@ -240,3 +240,22 @@ def test_safetensors_of_a_gpu_model(tmp_path):
     for key, value in model.state_dict().items():
         assert loaded[key].is_cuda
         np.testing.assert_array_equal(host(loaded[key]), host(value))
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf"), 3.0, 0.0])
+def test_clip_grad_norm_on_the_gpu_as_on_the_cpu(norm_type):
+    cunn.manual_seed(6)
+    cpu_model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    gpu_model = copy.deepcopy(cpu_model).cuda()
+    inputs = cunn.randn(6, 4)
+    totals = []
+    for model, device in ((cpu_model, "cpu"), (gpu_model, "cuda")):
+        (model(inputs.to(device)) ** 2).sum().backward()
+        totals.append(nn.utils.clip_grad_norm_(model.parameters(), 0.5, norm_type))
+    assert totals[1].is_cuda
+    np.testing.assert_allclose(totals[1].item(), totals[0].item(), rtol=1e-5)
+    for cpu_param, gpu_param in zip(cpu_model.parameters(), gpu_model.parameters()):
+        np.testing.assert_allclose(host(gpu_param.grad), cpu_param.grad.numpy(), rtol=1e-5,
+                                   atol=1e-7)
+    nn.utils.clip_grad_value_(gpu_model.parameters(), 0.01)
+    assert all(np.abs(host(p.grad)).max() <= 0.01 for p in gpu_model.parameters())
