@@ -4,8 +4,8 @@ A storage owns one block from the runtime's caching allocator and returns it (fr
 the last array viewing it goes. An array is a view of a storage: a shape, a dtype, element
 strides (0 on broadcast axes, negative after a reversing slice) and an element offset, so
 reshape, transpose, broadcasting and basic indexing copy nothing. Computation goes through
-the runtime's kernels (cunn._C.cuda, functions in docs/cuda.md), which read strided inputs
-where they take strides and contiguous buffers otherwise.
+the runtime's kernels (runtime.py), which read strided inputs where they take strides and
+contiguous buffers otherwise.
 
 The NumPy protocol makes the ufuncs and functions cunn's ops call on arrays work on device
 arrays too (``__array_ufunc__``, ``__array_function__``, in ``protocol.py``); the others
