@@ -27,6 +27,7 @@ EXPRESSIONS = {
     "slices": lambda a, b: a[1:, ::-2, 3:0:-2],
     "ellipsis and None": lambda a, b: a[..., None, 2],
     "int index": lambda a, b: a[-1, 2],
+    "integer-array index": lambda a, b: a[np.array([[2, -1], [0, 2]])] + b[[3, 0, 3]].sum(),
     "reshape of a view copies": lambda a, b: a.transpose(1, 0, 2).reshape(4, -1),
     "reshape": lambda a, b: a.reshape(5, 12),
     "swapaxes": lambda a, b: np.swapaxes(a, 0, 2),
@@ -53,6 +54,8 @@ EXPRESSIONS = {
     "where": lambda a, b: np.where(b > 0, a, 0.0),
     "matmul": lambda a, b: b @ b.T,
     "matmul transposed views": lambda a, b: b.T @ b,
+    "matmul vectors": lambda a, b: (b @ b[0]).sum() + b[1] @ b.T + b[0] @ b[1],
+    "matmul stacks": lambda a, b: a @ b.T + a @ a.transpose(0, 2, 1) + b @ a.transpose(0, 2, 1),
     # reductions
     "sum all": lambda a, b: np.sum(a),
     "sum axes": lambda a, b: a.sum(axis=(0, 2)),
@@ -60,6 +63,8 @@ EXPRESSIONS = {
     "sum of a view": lambda a, b: a[:, ::2].sum(axis=(2, 0)),
     "mean": lambda a, b: a.mean(axis=-1),
     "max": lambda a, b: np.max(a, axis=1),
+    "max axes": lambda a, b: np.max(a[:, 1:], axis=(0, 2), keepdims=True),
+    "argmax all keepdims": lambda a, b: np.argmax(a.transpose(1, 0, 2), keepdims=True),
     "min all": lambda a, b: a.min(),
     "argmax": lambda a, b: np.argmax(a, axis=2),
     "argmin all": lambda a, b: a.argmin(),
@@ -70,6 +75,8 @@ EXPRESSIONS = {
     "empty_like": lambda a, b: np.empty_like(b).shape,
     "concatenate": lambda a, b: np.concatenate([a[0], b, a[2]], axis=1),
     "stack": lambda a, b: np.stack([b, b * 2], axis=1),
+    "split": lambda a, b: np.split(a, [1, 3], axis=1)[1] + np.split(a, 2, axis=1)[0],
+    "tile": lambda a, b: np.tile(b[1:3], (2, 1, 3)),
     "astype": lambda a, b: (b * 3).astype(np.int64),
 }
 
@@ -189,7 +196,7 @@ def test_numpy_conversion_is_refused_as_pytorch_does():
     (lambda d: np.floor(d), "np.floor"),
     (lambda d: np.add.reduce(d), "np.add.reduce"),
     (lambda d: np.where(d > 0), "nonzero"),
-    (lambda d: np.max(d, axis=(0, 1)), "several axes"),
+    (lambda d: np.argsort(d), "np.argsort"),
 ])
 def test_unsupported_functions_name_themselves_and_cuda(call, name):
     with pytest.raises(TypeError, match="cuda") as error:
@@ -204,9 +211,11 @@ def test_indexing_errors():
     with pytest.raises(IndexError, match="too many indices"):
         device[0, 0, 0]
     with pytest.raises(TypeError, match="advanced indexing"):
-        device[np.array([0, 1])]
-    with pytest.raises(TypeError, match="advanced indexing"):
-        device[to_device(np.array([0, 1]))]
+        device[np.array([0, 1]), 2]
+    with pytest.raises(TypeError, match="with a mask is not supported"):
+        device[to_device(np.array([True, False, True, True]))]
+    with pytest.raises(IndexError, match="index out of range for axis 0 with size 4"):
+        device[to_device(np.array([0, 4]))]
 
 
 def test_mixed_devices_are_a_runtime_error():

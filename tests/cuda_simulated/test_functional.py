@@ -65,6 +65,12 @@ CALLS = {
     "matmul": (lambda x, y: x @ y, (f(4, 5), f(5, 3))),
     "expand": (lambda x: x.expand(3, 4, 5) * 2, (f(4, 1),)),
     "where": (lambda x, y: cunn.where(x > 0, x, y), (f(4, 5), f(4, 5))),
+    "cat stack repeat": (lambda x, y: cunn.cat([x, y], 1).repeat(1, 2)[:, 3:8]
+                         + cunn.stack([x, y], 0).sum(0), (f(4, 5), f(4, 5))),
+    "integer index": (lambda x: x[cunn.tensor([3, 0, 3, -1])] * 2, (f(4, 5),)),
+    "norms": (lambda x: cunn.norm(x, dim=1) + cunn.norm(x, p=float("inf"), dim=1)
+              + cunn.norm(x, p=1), (f(4, 5),)),
+    "batched matmul": (lambda x, y: (x @ y).sum(0) + (x[0] @ y[0, :, 0])[:, None], (f(2, 3, 4), f(2, 4, 5))),
 }
 
 

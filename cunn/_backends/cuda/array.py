@@ -4,8 +4,8 @@ A storage owns one block from the runtime's caching allocator and returns it (fr
 the last array viewing it goes. An array is a view of a storage: a shape, a dtype, element
 strides (0 on broadcast axes, negative after a reversing slice) and an element offset, so
 reshape, transpose, broadcasting and basic indexing copy nothing. Computation goes through
-the runtime's kernels (cunn._C.cuda, functions in docs/cuda.md), which read strided inputs
-where they take strides and contiguous buffers otherwise.
+the runtime's kernels (runtime.py), which read strided inputs where they take strides and
+contiguous buffers otherwise.
 
 The NumPy protocol makes the ufuncs and functions cunn's ops call on arrays work on device
 arrays too (``__array_ufunc__``, ``__array_function__``, in ``protocol.py``); the others
@@ -327,6 +327,10 @@ class DeviceArray:
         return self._view(tuple(self.shape[d] for d in keep), tuple(self.strides[d] for d in keep))
 
     def __getitem__(self, key):
+        rows = _row_index(key)
+        if rows is not None:
+            from cunn._backends.cuda import protocol
+            return protocol.take_rows(self, rows)
         shape, strides, offset = [], [], self.offset
         dim = 0
         for part in _expand_key(key, self.ndim):
@@ -459,6 +463,26 @@ def _resolve_shape(shape, size):
     elif known != size:
         raise ValueError(f"cannot reshape an array of size {size} into shape {shape}")
     return shape
+
+
+def _row_index(key):
+    """The integer index array of ``x[indices]`` (a device array, or host ints copied to
+    the device, as PyTorch takes CPU index tensors for cuda ones), else None."""
+    if isinstance(key, tuple) and len(key) == 1:
+        key = key[0]
+    if isinstance(key, DeviceArray):
+        indices = key
+    elif isinstance(key, list) or (isinstance(key, np.ndarray) and key.ndim):
+        host = np.asarray(key)
+        if host.dtype.kind not in "iu":
+            return None  # masks and others: refused by _expand_key
+        indices = to_device(host.astype(np.int64))
+    else:
+        return None
+    if indices.dtype.kind not in "iu":
+        raise TypeError("indexing a cuda array with a mask is not supported (its result's "
+                        "size depends on the values); index with integers, or on the cpu")
+    return indices
 
 
 def _expand_key(key, ndim):

@@ -218,13 +218,51 @@ def _copy_into(out, value):
     return out
 
 
+def _rows(x, indices):
+    """(x as a contiguous (V, D) float32 table, int64 indices with negatives from the end)."""
+    if x.dtype != FLOAT32 or x.ndim == 0:
+        raise unsupported("integer-array indexing of anything but float32 arrays with dims")
+    table = x.reshape(x.shape[0], -1) if x.size else empty((x.shape[0], 0), FLOAT32)
+    indices = indices.astype(INT64, copy=False).contiguous()
+    wrapped = ufunc(np.multiply, ufunc(np.less, indices, 0).astype(INT64), x.shape[0])
+    return table.contiguous(), ufunc(np.add, indices, wrapped)
+
+
+def take_rows(x, indices):
+    """x[indices] for integer indices into the first axis: the embedding gather, whose error
+    word reports an index out of range as IndexError."""
+    table, indices = _rows(x, indices)
+    out = empty(indices.shape + x.shape[1:], FLOAT32)
+    if out.size:
+        error = full((1,), 0.0, FLOAT32)  # 4 zero bytes: the int32 error word
+        x.runtime.embedding_forward(out.ptr, error.ptr, table.ptr, indices.ptr, indices.size,
+                                    table.shape[0], table.shape[1])
+        word = np.zeros(1, np.int32)
+        x.runtime.copy_to_host(word, error.ptr)
+        if word[0]:
+            raise IndexError(f"index out of range for axis 0 with size {x.shape[0]}")
+    return out
+
+
 def _add_at(target, key, values):
-    """np.add.at(target, key, values) for a contiguous float32 target and a host key: each
-    element's flat position comes from indexing a host table of positions with the key (a
-    copy of one int64 per indexed element: the backward of indexing, not a training step's
-    hot path); embedding_backward then sums the values there, repeats included."""
+    """np.add.at(target, key, values) for a contiguous float32 target. Integer indices into
+    the first axis (device or host) scatter rows through embedding_backward; any other host
+    key gives each element's flat position by indexing a host table of positions with the
+    key (a copy of one int64 per indexed element: the backward of indexing, not a training
+    step's hot path); embedding_backward then sums the values there, repeats included."""
     if not target.is_contiguous() or target.dtype != FLOAT32:
         raise unsupported("np.add.at into anything but a contiguous float32 array")
+    from cunn._backends.cuda.array import _row_index
+    rows = _row_index(key)
+    if rows is not None:
+        table, rows = _rows(target, rows)
+        values = _expanded(values, rows.shape + target.shape[1:], FLOAT32)
+        scattered = empty(table.shape, FLOAT32)
+        if scattered.size:
+            target.runtime.embedding_backward(scattered.ptr, values.ptr, rows.ptr, rows.size,
+                                              table.shape[0], table.shape[1], -1)
+            ufunc(np.add, target, scattered.reshape(target.shape), out=target)
+        return
     positions = np.arange(target.size, dtype=np.int64).reshape(target.shape)[key]
     values = _expanded(values, positions.shape, FLOAT32)
     positions = to_device(np.ascontiguousarray(positions))
@@ -286,11 +324,45 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
 
 
 def _matmul(a, b, out):
+    """NumPy's matmul of float32 arrays: 2-D through gemm; vectors promoted and dropped;
+    stacks through gemm_strided_batched (a 2-D operand is reused for every matrix through
+    a zero stride, broadcast stacks are expanded first)."""
     if not (isinstance(a, DeviceArray) and isinstance(b, DeviceArray)):
         raise _mixed(b if isinstance(a, DeviceArray) else a)
-    if a.ndim != 2 or b.ndim != 2 or a.dtype != FLOAT32 or b.dtype != FLOAT32:
-        raise unsupported("matmul of arrays other than 2-D float32")
-    result = gemm(a, b)
+    if a.dtype != FLOAT32 or b.dtype != FLOAT32:
+        raise unsupported("matmul of arrays other than float32")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul: operands must have at least one dimension")
+    if a.ndim == 2 and b.ndim == 2:
+        result = gemm(a, b)
+        return result if out is None else _copy_into(out, result)
+    left = a.reshape(1, -1) if a.ndim == 1 else a
+    right = b.reshape(-1, 1) if b.ndim == 1 else b
+    (m, k), (k_right, n) = left.shape[-2:], right.shape[-2:]
+    if k != k_right:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
+                         f"({k} != {k_right})")
+    batch = broadcast_shape(left.shape[:-2], right.shape[:-2])
+    count = math.prod(batch)
+    operands = []
+    for operand, rows, cols in ((left, m, k), (right, k, n)):
+        if operand.ndim == 2:
+            operands.append((operand.contiguous(), 0))
+        else:
+            operands.append((_expanded(operand, batch + (rows, cols), FLOAT32), rows * cols))
+    (left, stride_left), (right, stride_right) = operands
+    result = empty(batch + (m, n), FLOAT32)
+    if result.size:
+        if k:
+            a.runtime.gemm_strided_batched(False, False, m, n, k, 1.0, left.ptr, max(k, 1),
+                                           stride_left, right.ptr, max(n, 1), stride_right, 0.0,
+                                           result.ptr, max(n, 1), m * n, count)
+        else:
+            result.fill(0)
+    if a.ndim == 1:
+        result = result.squeeze(-2)
+    if b.ndim == 1:
+        result = result.squeeze(-1)
     return result if out is None else _copy_into(out, result)
 
 
@@ -385,12 +457,13 @@ def _mean(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
 
 
 def maximum_along(x, axis, keepdims=False, want_indices=True):
-    """(values, int64 indices or None) of the maximum of float32 ``x`` along ``axis``:
+    """(values, int64 indices or None) of the maximum of float32 ``x`` along ``axis`` (an
+    int, a tuple, or None for all; the indices count in C order over the reduced axes):
     the first index on ties, a NaN wins (the twin's rule)."""
     if x.dtype != FLOAT32:
         raise unsupported(f"max/argmax of a {x.dtype} cuda array")
     axes = _axes(axis, x.ndim)
-    if x.ndim and x.shape[axes[0]] == 0:
+    if any(x.shape[d] == 0 for d in axes):
         raise ValueError("zero-size array to reduction operation maximum which has no identity")
     shape = _reduced_shape(x.shape, axes, keepdims)
     source, outer, length, inner = _reduction_plan(x, axes)
@@ -403,11 +476,6 @@ def maximum_along(x, axis, keepdims=False, want_indices=True):
 
 
 def _extreme(a, axis, keepdims, sign, want_indices):
-    if axis is None and a.ndim > 1:
-        a = a.reshape(-1)
-        axis = 0
-        if keepdims:
-            raise unsupported("max/min over every axis with keepdims")
     source = a if sign > 0 else ufunc(np.negative, a)
     if a.ndim == 0:
         return source.copy() if sign > 0 else a.copy(), full((), 0, INT64)
@@ -415,22 +483,16 @@ def _extreme(a, axis, keepdims, sign, want_indices):
     return (values if sign > 0 else ufunc(np.negative, values)), indices
 
 
-def _single_axis(name, axis):
-    if isinstance(axis, (tuple, list)) and len(axis) != 1:
-        raise unsupported(f"np.{name} over several axes")
-    return axis[0] if isinstance(axis, (tuple, list)) else axis
-
-
 @_implements(np.max, np.amax)
 def _max(a, axis=None, out=None, keepdims=False, **kwargs):
     _no_extras("max", kwargs)
-    return _return(_extreme(a, _single_axis("max", axis), keepdims, 1, False)[0], out)
+    return _return(_extreme(a, axis, keepdims, 1, False)[0], out)
 
 
 @_implements(np.min, np.amin)
 def _min(a, axis=None, out=None, keepdims=False, **kwargs):
     _no_extras("min", kwargs)
-    return _return(_extreme(a, _single_axis("min", axis), keepdims, -1, False)[0], out)
+    return _return(_extreme(a, axis, keepdims, -1, False)[0], out)
 
 
 @_implements(np.argmax)
@@ -634,6 +696,37 @@ def _put_along_axis(arr, indices, values, axis):
             arr.runtime.embedding_backward(out.ptr, source.ptr, positions.ptr, indices.size,
                                            arr.size, 1, -1)
         arr[...] = _where(ufunc(np.greater, hits, 0), scattered, arr)
+
+
+@_implements(np.split)
+def _split(ary, indices_or_sections, axis=0):
+    """Views of ``ary`` between the given boundaries along ``axis`` (or into equal parts)."""
+    axis = _normalise_axis(axis, ary.ndim)
+    size = ary.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        sections = int(indices_or_sections)
+        if sections <= 0 or size % sections:
+            raise ValueError("array split does not result in an equal division")
+        boundaries = [size // sections * i for i in range(1, sections)]
+    else:
+        boundaries = [int(i) for i in indices_or_sections]
+    edges = [0] + boundaries + [size]
+    lead = (slice(None),) * axis
+    return [ary[lead + (slice(start, stop),)] for start, stop in zip(edges[:-1], edges[1:])]
+
+
+@_implements(np.tile)
+def _tile(A, reps):
+    """``A`` repeated ``reps`` times along each axis: a broadcast view interleaving the
+    repeats with the axes, copied once."""
+    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
+    ndim = max(len(reps), A.ndim)
+    reps = (1,) * (ndim - len(reps)) + reps
+    shape = (1,) * (ndim - A.ndim) + A.shape
+    interleaved = A.reshape(tuple(size for dim in shape for size in (1, dim)))
+    expanded = _broadcast_to(interleaved, tuple(x for pair in zip(reps, shape) for x in pair))
+    return _expanded(expanded, expanded.shape, A.dtype).reshape(
+        tuple(r * s for r, s in zip(reps, shape)))
 
 
 @_implements(np.stack)

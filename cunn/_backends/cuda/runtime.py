@@ -1,9 +1,11 @@
 """The CUDA runtime the cuda backend calls: ``cunn._C.cuda`` (device memory and kernels,
-pointers as ints; the functions are listed in docs/cuda.md) or an object with the same
-functions installed by ``use_runtime`` (the tests install a NumPy simulator of it)."""
+pointers as ints, bound in csrc/bindings/bind_cuda_*.cpp) or an object with the same
+functions installed by ``use_runtime``: the tests install SimulatedRuntime
+(tests/cuda_simulated/runtime.py), which restates every one of them in NumPy."""
 __all__ = ["runtime", "use_runtime", "is_available", "set_num_threads", "get_num_threads"]
 
 _installed = None
+_compiled_runtime = None  # cunn._C.cuda once it has been found usable
 
 
 def _compiled():
@@ -24,9 +26,12 @@ def _compiled():
 def runtime():
     """The runtime device arrays and kernels call; RuntimeError saying why when CUDA is
     not available."""
+    global _compiled_runtime
     if _installed is not None:
         return _installed
-    return _compiled()
+    if _compiled_runtime is None:  # checked once: every allocation asks
+        _compiled_runtime = _compiled()
+    return _compiled_runtime
 
 
 def is_available():
