@@ -22,6 +22,7 @@ import zipfile
 
 import numpy as np
 
+from cunn.device import to_host
 from cunn._checkpoint_errors import CorruptFileError
 
 __all__ = ["encode", "write", "read"]
@@ -71,8 +72,8 @@ class _Writer:
             return self.array_node(np.asarray(value), path, "scalar")
         if isinstance(value, np.ndarray):
             return self.array_node(value, path, "array")
-        if _is_tensor(value):
-            return self.array_node(np.asarray(value._data), path, "array")
+        if _is_tensor(value):  # a GPU tensor is written from a host copy
+            return self.array_node(np.asarray(to_host(value._data)), path, "array")
         if isinstance(value, (dict, list, tuple)):
             if id(value) in self.active:
                 raise ValueError(f"save: the object at {_path_text(path)} contains itself")

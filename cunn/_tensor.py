@@ -13,9 +13,12 @@ import numpy as np
 
 from cunn.autograd import engine, grad_mode
 from cunn.autograd.function import Function, mark_changed_in_place
-from cunn.device import CPU, check_device
+from cunn._backends.cuda.array import DeviceArray
+from cunn.device import (CPU, check_device, check_same_device, copy_into, device_of,
+                         is_device_array, transfer)
 from cunn.ops import elementwise, linalg, reduce, shape
 from cunn.ops import broadcast, selection, statistics
+from cunn.ops._util import as_array
 from cunn.ops.dim_alias import accepts_axis
 
 __all__ = ["Tensor", "to_array", "from_numpy"]
@@ -97,6 +100,41 @@ class CastBackward(Function):
         return (grad_output.astype(dtype),)
 
 
+class ToDeviceBackward(Function):
+    """``.to(device)``: the gradient goes back to the device the input came from."""
+    __slots__ = ()
+    checked_inputs = ()
+    fresh_gradients = True  # transfer() always returns a new array of its own
+
+    def backward(self, grad_output):
+        (source,) = self.saved
+        return (transfer(grad_output, source),)
+
+
+def _to_arguments(args, kwargs):
+    """(device or None, dtype or None, copy) from PyTorch's forms of ``Tensor.to``:
+    ``to(device, dtype)``, ``to(dtype)``, ``to(other)``, with keywords ``device``, ``dtype``,
+    ``non_blocking`` and ``copy``."""
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
+    if unknown:
+        raise TypeError(f"to: unexpected keyword arguments {sorted(unknown)}")
+    target, dtype = kwargs.get("device"), kwargs.get("dtype")
+    flags = []
+    for value in args:
+        if isinstance(value, Tensor):
+            target, dtype = value.device, value.dtype
+        elif isinstance(value, bool):
+            flags.append(value)  # non_blocking, copy
+        elif isinstance(value, (str, type(CPU))):
+            target = value
+        elif isinstance(value, (int, np.integer)):
+            target = f"cuda:{int(value)}"  # PyTorch reads a bare int as a GPU index
+        elif value is not None:
+            dtype = value
+    copy = kwargs.get("copy", flags[1] if len(flags) > 1 else False)
+    return target, dtype, bool(copy)
+
+
 class CloneBackward(Function):
     __slots__ = ()
     checked_inputs = ()
@@ -126,7 +164,7 @@ def _arithmetic(op):
 def _comparison(ufunc):
     """A comparison: a bool Tensor, never recorded in the graph."""
     def method(self, other):
-        return Tensor(ufunc(self._data, _as_data(other, self)))
+        return Tensor(ufunc(self._data, _as_data(other, self, ufunc.__name__)))
     return method
 
 
@@ -137,7 +175,7 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data=(), *sizes, requires_grad=False):
-        if not isinstance(data, np.ndarray):
+        if not isinstance(data, (np.ndarray, DeviceArray)):
             data = _legacy_array(data, sizes)
         elif sizes:
             raise TypeError(f"Tensor: expected one array or sizes as ints, got an array and "
@@ -166,7 +204,11 @@ class Tensor:
 
     @property
     def device(self):
-        return CPU
+        return CPU if isinstance(self._data, np.ndarray) else device_of(self._data)
+
+    @property
+    def is_cuda(self):
+        return not isinstance(self._data, np.ndarray)
 
     @property
     def grad(self):
@@ -232,9 +274,17 @@ class Tensor:
     # ---- conversion ----
 
     def numpy(self):
+        if not isinstance(self._data, np.ndarray):
+            raise TypeError(self._on_device_message("numpy"))
         return self._data
 
+    def _on_device_message(self, op):
+        return (f"{op}: can't convert a {self.device} tensor to NumPy; use Tensor.cpu() to copy "
+                "the tensor to host memory first")
+
     def __array__(self, dtype=None, copy=None):
+        if not isinstance(self._data, np.ndarray):
+            raise TypeError(self._on_device_message("__array__"))
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
@@ -246,7 +296,8 @@ class Tensor:
         return self._data.item()
 
     def tolist(self):
-        return self._data.tolist()
+        data = self._data
+        return (data if isinstance(data, np.ndarray) else data.get()).tolist()
 
     def __float__(self):
         return float(self.item())
@@ -274,19 +325,45 @@ class Tensor:
         return CastBackward.record(self._data.astype(dtype), (self,), self._data.dtype)
 
     def to(self, *args, **kwargs):
-        """``.to(device)``, ``.to(dtype)`` or both; cunn's only device is the CPU."""
+        """``.to(device)``, ``.to(dtype)``, both, or ``.to(other)`` (its device and dtype), as
+        in PyTorch: self when nothing changes (unless ``copy=True``), else a new tensor that
+        backward() follows to the source device and dtype."""
+        target, dtype, copy = _to_arguments(args, kwargs)
         result = self
-        for target in list(args) + [kwargs[key] for key in ("device", "dtype") if key in kwargs]:
-            if isinstance(target, Tensor):
-                result = result._cast(target.dtype)
-            elif isinstance(target, str) or type(target).__name__ == "device":
-                check_device("to", target)
+        if target is None:
+            result = result if dtype is None else result._cast(dtype)
+        else:
+            target = check_device("to", target)
+            # GPU arrays hold float32, int64, uint8 and bool only: cast on the host side.
+            if target.type == "cpu":
+                result = result._moved(target)
+                result = result if dtype is None else result._cast(dtype)
             else:
-                result = result._cast(target)
-        return result
+                result = result if dtype is None else result._cast(dtype)
+                result = result._moved(target)
+        return result.clone() if copy and result is self else result
+
+    def _moved(self, target):
+        """This tensor on the checked device ``target`` (self when it is there already)."""
+        source = self.device
+        if source == target:
+            return self
+        return ToDeviceBackward.record(transfer(self._data, target), (self,), source)
 
     def cpu(self):
-        return self
+        return self if isinstance(self._data, np.ndarray) else self._moved(CPU)
+
+    def cuda(self, device=None, non_blocking=False):
+        """A copy in GPU memory (self when it is there already); ``device``: an index,
+        "cuda:1" or a device, the current GPU by default."""
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, (int, np.integer)) and not isinstance(device, bool):
+            device = f"cuda:{int(device)}"
+        target = check_device("cuda", device)
+        if target.type != "cuda":
+            raise ValueError(f"cuda: expected a CUDA device, got {target}")
+        return self._moved(target)
 
     def float(self):
         return self._cast(np.float32)
@@ -320,9 +397,12 @@ class Tensor:
         return CloneBackward.record(self._data.copy(), (self,))
 
     def contiguous(self):
-        if self._data.flags.c_contiguous:
+        data = self._data
+        if data.flags.c_contiguous:
             return self
-        return CloneBackward.record(np.ascontiguousarray(self._data), (self,))
+        # np.ascontiguousarray would ask a GPU array for a host copy: it copies itself
+        return CloneBackward.record(np.ascontiguousarray(data) if isinstance(data, np.ndarray)
+                                    else data.copy(), (self,))
 
     # ---- autograd ----
 
@@ -340,6 +420,17 @@ class Tensor:
             # np.array(1) for the usual 0-d loss: a third of np.ones' cost.
             gradient = (np.array(1, dtype=self._data.dtype) if self._data.ndim == 0
                         else np.ones(self._data.shape, dtype=self._data.dtype))
+            if not isinstance(self._data, np.ndarray):
+                gradient = transfer(gradient, self.device, "backward")
+        elif not isinstance(self._data, np.ndarray):
+            source = gradient._data if isinstance(gradient, Tensor) else gradient
+            given = tuple(source.shape) if is_device_array(source) else np.shape(source)
+            if given != self._data.shape:
+                raise ValueError(f"backward: gradient has shape {given}, expected "
+                                 f"{self._data.shape}")
+            # A new GPU array of its own: the engine may keep it as a leaf's .grad.
+            gradient = transfer(np.empty(given, self._data.dtype), self.device, "backward")
+            copy_into(gradient, source, "backward")
         else:
             # A copy: the engine may hand this array on as a leaf's .grad.
             gradient = np.array(gradient._data if isinstance(gradient, Tensor) else gradient,
@@ -383,7 +474,7 @@ class Tensor:
         if self.requires_grad and grad_mode._state["enabled"]:
             raise RuntimeError(f"{op}: a tensor that requires grad cannot be changed in place "
                                "while gradients are recorded; use .data or no_grad()")
-        value = _as_data(other, self)
+        value = _as_data(other, self, op)
         getattr(np, op)(self._data, value, out=self._data, casting="same_kind")
         mark_changed_in_place(self)
         return self
@@ -441,13 +532,17 @@ class Tensor:
         return self >= other
 
     def equal(self, other):
-        return bool(np.array_equal(self._data, _as_data(other, self)))
+        other_data = _as_data(other, self, "equal")
+        if isinstance(self._data, np.ndarray):
+            return bool(np.array_equal(self._data, other_data))
+        return tuple(self._data.shape) == tuple(np.shape(other_data) if isinstance(
+            other_data, np.ndarray) else other_data.shape) and bool((self == other).all())
 
     def any(self):
-        return Tensor(np.asarray(self._data.any()))
+        return Tensor(as_array(self._data.any()))
 
     def all(self):
-        return Tensor(np.asarray(self._data.all()))
+        return Tensor(as_array(self._data.all()))
 
     # ---- functions ----
 
@@ -583,7 +678,7 @@ class Tensor:
         from cunn import random
 
         self._check_floating("normal_")
-        self._data[...] = random.generator().normal(mean, std, self._data.shape)
+        copy_into(self._data, random.generator().normal(mean, std, self._data.shape), "normal_")
         mark_changed_in_place(self)
         return self
 
@@ -591,26 +686,34 @@ class Tensor:
         from cunn import random
 
         self._check_floating("uniform_")
-        self._data[...] = random.generator().uniform(a, b, self._data.shape)
+        copy_into(self._data, random.generator().uniform(a, b, self._data.shape), "uniform_")
         mark_changed_in_place(self)
         return self
 
     def zero_(self):
-        self._data.fill(0)
+        if isinstance(self._data, np.ndarray):
+            self._data.fill(0)
+        else:
+            copy_into(self._data, 0, "zero_")
         mark_changed_in_place(self)
         return self
 
     def fill_(self, value):
-        self._data.fill(value.item() if isinstance(value, Tensor) else value)
+        value = value.item() if isinstance(value, Tensor) else value
+        if isinstance(self._data, np.ndarray):
+            self._data.fill(value)
+        else:
+            copy_into(self._data, value, "fill_")
         mark_changed_in_place(self)
         return self
 
     def copy_(self, src):
-        source = _as_data(src, self)
+        source = src._data if isinstance(src, Tensor) else _as_data(src, self)
         try:
-            np.copyto(self._data, np.broadcast_to(source, self._data.shape), casting="unsafe")
+            copy_into(self._data, source)  # from either device, as PyTorch's copy_
         except ValueError:
-            raise ValueError(f"copy_: source of shape {np.shape(source)} cannot be copied into "
+            given = tuple(source.shape) if hasattr(source, "shape") else np.shape(source)
+            raise ValueError(f"copy_: source of shape {given} cannot be copied into "
                              f"a tensor of shape {self._data.shape}") from None
         mark_changed_in_place(self)
         return self
@@ -619,6 +722,9 @@ class Tensor:
 
     def __repr__(self):
         data = self._data
+        on_device = not isinstance(data, np.ndarray)
+        if on_device:
+            data = data.get()
         options = {"separator": ", ", "prefix": "tensor("}
         if data.dtype.kind == "f":
             finite = data[np.isfinite(data)]
@@ -628,7 +734,7 @@ class Tensor:
             else:
                 options.update(precision=4, floatmode="fixed")
         body = np.array2string(data, **options)
-        extras = []
+        extras = [f"device='{self.device}'"] if on_device else []
         if data.dtype not in (np.float32, np.int64, np.bool_):
             extras.append(f"dtype=cunn.{data.dtype}")
         if self.grad_fn is not None:
@@ -701,9 +807,12 @@ del _name
 Function.tensor_class = Tensor
 
 
-def _as_data(value, like):
-    """The array of a Tensor, or a number/array in ``like``'s dtype where it is floating."""
+def _as_data(value, like, op="tensor"):
+    """The array of a Tensor, or a number/array in ``like``'s dtype where it is floating;
+    RuntimeError for a Tensor on another device than ``like``."""
     if isinstance(value, Tensor):
+        if type(value._data) is not type(like._data):  # one comparison on the host path
+            check_same_device(op, like._data, value._data)
         return value._data
     if isinstance(value, (int, float, bool)) and like._data.dtype.kind == "f":
         return like._data.dtype.type(value)

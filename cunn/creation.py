@@ -1,10 +1,15 @@
 """Making tensors: cunn.tensor and the factories zeros, ones, empty, full, rand, randn,
-randint, arange and their *_like forms. Random ones draw from cunn/random.py."""
+randint, arange and their *_like forms. Random ones draw from cunn/random.py.
+
+Every factory takes ``device=``: the values are made on the host (so a seed gives the same
+numbers on every device) and copied to the GPU. Without ``device=``, tensors go to the CPU,
+or to the current GPU while ``cunn.use_backend("cuda")`` is in force; ``*_like`` keep the
+other tensor's device, as in PyTorch."""
 import numpy as np
 
-from cunn import random
+from cunn import _backends, random
 from cunn._tensor import Tensor, to_array
-from cunn.device import check_device
+from cunn.device import check_device, transfer
 
 __all__ = ["tensor", "as_tensor", "zeros", "ones", "empty", "full", "rand", "randn", "randint",
            "arange", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
@@ -23,8 +28,12 @@ def _size(op, size):
 
 
 def _finish(array, requires_grad, device):
+    if device is None:
+        device = _backends._default_device
     if device is not None:
-        check_device("tensor", device)
+        target = check_device("tensor", device)
+        if target.type != "cpu":
+            array = transfer(array, target, "tensor")
     return Tensor(array, requires_grad=requires_grad)
 
 
@@ -34,13 +43,18 @@ def _float_dtype(dtype):
 
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of ``data``: floating data becomes float32 and integers
-    int64 unless ``dtype`` says otherwise."""
+    int64 unless ``dtype`` says otherwise; a GPU tensor's copy stays on its device unless
+    ``device`` says otherwise."""
+    if isinstance(data, Tensor) and data.is_cuda:
+        device = data.device if device is None else device
+        data = data._data.get()
     return _finish(to_array(data, dtype), requires_grad, device)
 
 
 def as_tensor(data, dtype=None, device=None):
-    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
-        return data
+    if isinstance(data, Tensor):
+        # PyTorch's as_tensor: the same tensor when it already fits, else a converted one
+        return data.to(device=device, dtype=dtype)
     return _finish(to_array(data, dtype), False, device)
 
 
@@ -118,34 +132,41 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
                    .astype(dtype), requires_grad, device)
 
 
-def _like(factory, other, dtype, requires_grad, **extra):
+def _like_device(other, device):
+    if device is not None:
+        return device
+    return other.device if isinstance(other, Tensor) else "cpu"
+
+
+def _like(factory, other, dtype, requires_grad, device, **extra):
     dtype = other.dtype if dtype is None else dtype
-    return factory(*other.shape, dtype=dtype, requires_grad=requires_grad, **extra)
+    return factory(*other.shape, dtype=dtype, requires_grad=requires_grad,
+                   device=_like_device(other, device), **extra)
 
 
-def zeros_like(other, dtype=None, requires_grad=False):
-    return _like(zeros, other, dtype, requires_grad)
+def zeros_like(other, dtype=None, requires_grad=False, device=None):
+    return _like(zeros, other, dtype, requires_grad, device)
 
 
-def ones_like(other, dtype=None, requires_grad=False):
-    return _like(ones, other, dtype, requires_grad)
+def ones_like(other, dtype=None, requires_grad=False, device=None):
+    return _like(ones, other, dtype, requires_grad, device)
 
 
-def empty_like(other, dtype=None, requires_grad=False):
-    return _like(empty, other, dtype, requires_grad)
+def empty_like(other, dtype=None, requires_grad=False, device=None):
+    return _like(empty, other, dtype, requires_grad, device)
 
 
-def rand_like(other, dtype=None, requires_grad=False):
-    return _like(rand, other, dtype, requires_grad)
+def rand_like(other, dtype=None, requires_grad=False, device=None):
+    return _like(rand, other, dtype, requires_grad, device)
 
 
-def randn_like(other, dtype=None, requires_grad=False):
-    return _like(randn, other, dtype, requires_grad)
+def randn_like(other, dtype=None, requires_grad=False, device=None):
+    return _like(randn, other, dtype, requires_grad, device)
 
 
-def full_like(other, fill_value, dtype=None, requires_grad=False):
+def full_like(other, fill_value, dtype=None, requires_grad=False, device=None):
     return full(other.shape, fill_value, dtype=other.dtype if dtype is None else dtype,
-                requires_grad=requires_grad)
+                requires_grad=requires_grad, device=_like_device(other, device))
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):

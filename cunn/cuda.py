@@ -1,15 +1,91 @@
-"""``cunn.cuda.is_available()``: whether the optional CUDA kernels were built and a GPU is present."""
+"""``cunn.cuda``: PyTorch's ``torch.cuda`` functions, answered by the CUDA runtime.
 
-__all__ = ["is_available", "device_count"]
+The runtime is ``cunn._C.cuda`` in a build with ``-Ccmake.define.CUNN_CUDA=ON`` on a machine
+with a GPU (or the NumPy simulator the tests install). ``is_available()`` and
+``device_count()`` never raise; the other functions raise RuntimeError when CUDA is absent.
+"""
+import importlib
+
+from cunn.device import check_device, cuda_runtime, device as _device
+
+__all__ = ["is_available", "device_count", "current_device", "set_device", "synchronize",
+           "get_device_name", "memory_stats", "memory_allocated", "memory_reserved",
+           "empty_cache", "manual_seed", "manual_seed_all"]
+
+
+def _runtime_or_none():
+    try:
+        return cuda_runtime("cuda")
+    except RuntimeError:
+        return None
 
 
 def device_count():
-    try:
-        from cunn import _C
-    except ImportError:
-        return 0
-    return int(_C.cuda_device_count()) if _C.cuda_built() else 0
+    """The number of GPUs cunn can use (0 without a CUDA build or a GPU)."""
+    runtime = _runtime_or_none()
+    return 0 if runtime is None else int(runtime.device_count())
 
 
 def is_available():
+    """Whether cunn was built with CUDA and a GPU is present."""
     return device_count() > 0
+
+
+def current_device():
+    return int(cuda_runtime("current_device").current_device())
+
+
+def _index(op, which):
+    if which is None:
+        return current_device()
+    if isinstance(which, int) and not isinstance(which, bool):
+        which = _device("cuda", which)
+    chosen = check_device(op, which)
+    if chosen.type != "cuda":
+        raise ValueError(f"{op}: expected a CUDA device, got {chosen}")
+    return chosen.index
+
+
+def set_device(which):
+    """Makes ``which`` (an index, "cuda:1" or a device) the device "cuda" means."""
+    cuda_runtime("set_device").set_device(_index("set_device", which))
+
+
+def synchronize(which=None):
+    """Waits until every kernel launched so far has finished (kernels run asynchronously)."""
+    _index("synchronize", which)
+    cuda_runtime("synchronize").synchronize()
+
+
+def get_device_name(which=None):
+    return str(cuda_runtime("get_device_name").device_name(_index("get_device_name", which)))
+
+
+def memory_stats(which=None):
+    """The caching allocator's counters: allocated_bytes (held by live arrays),
+    reserved_bytes (also the cached blocks), device_malloc_calls, cache_hits."""
+    _index("memory_stats", which)
+    return dict(cuda_runtime("memory_stats").memory_stats())
+
+
+def memory_allocated(which=None):
+    """Bytes of GPU memory held by live arrays."""
+    return int(memory_stats(which)["allocated_bytes"])
+
+
+def memory_reserved(which=None):
+    """Bytes the caching allocator holds from the GPU (live arrays and cached blocks)."""
+    return int(memory_stats(which)["reserved_bytes"])
+
+
+def empty_cache():
+    """Returns the cached, unused blocks to the GPU (live arrays stay)."""
+    cuda_runtime("empty_cache").empty_cache()
+
+
+def manual_seed(seed):
+    """Seeds cunn's one random source, which GPU tensors draw from as well."""
+    importlib.import_module("cunn.random").manual_seed(seed)
+
+
+manual_seed_all = manual_seed

@@ -1,7 +1,22 @@
-"""Devices: cunn computes on the CPU; ``cunn.device("cpu")`` and ``"cpu"`` are accepted
-wherever PyTorch takes a device, and a CUDA device only when the CUDA backend is usable."""
+"""Devices: ``cunn.device("cpu" | "cuda" | "cuda:0")``, accepted wherever PyTorch takes a device.
 
-__all__ = ["device", "check_device"]
+A tensor's array says where it lives: a NumPy array is host memory, a ``DeviceArray``
+(cunn/_backends/cuda/array.py) GPU memory. This module is the one place that turns a
+requested device into a usable one (``check_device``), tells two arrays' devices apart for
+an op (``check_same_device``) and copies an array between devices (``transfer``).
+Constructing a device object always works; placing data on an absent GPU raises
+RuntimeError, as in PyTorch.
+"""
+import importlib
+import sys
+
+import numpy as np
+
+__all__ = ["device", "check_device", "check_same_device", "device_of", "transfer",
+           "is_device_array", "to_host", "copy_into"]
+
+_NOT_BUILT = ("CUDA is not available: cunn was built without CUDA; reinstall with "
+              "-Ccmake.define.CUNN_CUDA=ON on a machine with a CUDA toolkit")
 
 
 class device:  # noqa: N801  (PyTorch's name)
@@ -35,13 +50,123 @@ class device:  # noqa: N801  (PyTorch's name)
 
 
 CPU = device("cpu")
+# What DeviceArray holds (bool as 0/1 bytes); other data is refused, not silently cast.
+_DEVICE_DTYPES = (np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.uint8),
+                  np.dtype(np.bool_))
+
+
+def cuda_runtime(op, wanted=None):
+    """The CUDA runtime (``cunn._C.cuda``, or the simulator the tests install); a
+    RuntimeError starting with ``op`` (and naming the ``wanted`` device) when CUDA was not
+    built or no GPU is present."""
+    head = op if wanted is None else f"{op}: cannot use device {str(wanted)!r}"
+    try:
+        runtime_module = importlib.import_module("cunn._backends.cuda.runtime")
+    except ImportError:
+        raise RuntimeError(f"{head}: {_NOT_BUILT}") from None
+    try:
+        return runtime_module.runtime()
+    except RuntimeError as error:
+        raise RuntimeError(f"{head}: {error}") from None
 
 
 def check_device(op, target):
-    """``target`` as a device cunn can place tensors on (only the CPU holds them)."""
+    """``target`` (a str or device) as a device cunn can place tensors on: the CPU, or a
+    present GPU with its index filled in (``"cuda"`` is the current one)."""
     chosen = device(target)
-    if chosen.type != "cpu":
-        raise ValueError(f"{op}: device {str(chosen)!r} is not available: cunn keeps tensors "
-                         "in CPU memory (cunn.cuda.is_available() says whether CUDA kernels "
-                         "were built)")
-    return CPU
+    if chosen.type == "cpu":
+        return CPU
+    runtime = cuda_runtime(op, chosen)
+    count = int(runtime.device_count())
+    index = int(runtime.current_device()) if chosen.index is None else chosen.index
+    if not 0 <= index < count:
+        raise RuntimeError(f"{op}: invalid device {str(chosen)!r}: this machine has {count} "
+                           f"CUDA device(s), cuda:0 to cuda:{count - 1}")
+    return device("cuda", index)
+
+
+def is_device_array(value):
+    """Whether ``value`` is a DeviceArray; none can exist before the CUDA array module is
+    imported, so this never imports it."""
+    module = sys.modules.get("cunn._backends.cuda.array")
+    return module is not None and isinstance(value, module.DeviceArray)
+
+
+def device_of(array):
+    """The device holding ``array`` (an ndarray or a DeviceArray)."""
+    if isinstance(array, np.ndarray):
+        return CPU
+    where = array.device
+    return where if isinstance(where, device) else \
+        device("cuda", where) if isinstance(where, int) else device(str(where))
+
+
+def check_same_device(op, *arrays):
+    """RuntimeError naming both devices when ``arrays`` of one op live on different ones.
+    As in PyTorch, a 0-d host array (a Python number made a tensor) may join a GPU op."""
+    first = None
+    for array in arrays:
+        if array is None or (isinstance(array, np.ndarray) and array.ndim == 0):
+            continue
+        where = device_of(array)
+        if first is None:
+            first = where
+        elif where != first:
+            raise RuntimeError(f"{op}: expected all tensors to be on the same device, found "
+                               f"{first} and {where} (move them with .to(device))")
+
+
+def transfer(array, target, op="to"):
+    """``array`` on the device ``target`` (a checked device): the same array when it is
+    already there, else a copy (host to GPU, GPU to host, or GPU to GPU via the host)."""
+    if target.type == "cpu":
+        return array if isinstance(array, np.ndarray) else array.get()
+    if not isinstance(array, np.ndarray) and device_of(array) == target:
+        return array
+    host = array if isinstance(array, np.ndarray) else array.get()
+    if host.dtype not in _DEVICE_DTYPES:
+        raise TypeError(f"{op}: CUDA tensors hold float32, int64, uint8 or bool data, got "
+                        f"{host.dtype}; convert first, e.g. .float() or .long()")
+    cuda_array = importlib.import_module("cunn._backends.cuda.array")
+    runtime = cuda_runtime(op)
+    previous = int(runtime.current_device())
+    if previous == target.index:
+        return cuda_array.to_device(host)
+    runtime.set_device(target.index)
+    try:
+        return cuda_array.to_device(host)
+    finally:
+        runtime.set_device(previous)
+
+
+def to_host(array):
+    """``array`` as a NumPy array: a host copy of a DeviceArray, else np.asarray(array)
+    (an ndarray itself)."""
+    return array.get() if is_device_array(array) else np.asarray(array)
+
+
+def copy_into(destination, source, op="copy_"):
+    """Writes ``source`` (a number, or an array of ``destination``'s shape or one that
+    broadcasts to it, on any device) into ``destination`` in place, converting to its
+    dtype: how initialisers, ``copy_``, ``load_state_dict`` and ``zero_grad`` fill
+    tensors on either device."""
+    if isinstance(destination, np.ndarray):
+        np.copyto(destination, np.broadcast_to(to_host(source), destination.shape),
+                  casting="unsafe")
+        return
+    if not is_device_array(source) and np.ndim(source) == 0:
+        destination.fill(to_host(source).item())  # one fill kernel, no host buffer
+        return
+    if not destination.is_contiguous():
+        raise RuntimeError(f"{op}: writing into a non-contiguous CUDA tensor is not supported; "
+                           "write into a contiguous one (.contiguous()) instead")
+    if destination.size == 0:
+        return
+    dtype = np.dtype(destination.dtype)
+    if (is_device_array(source) and tuple(source.shape) == tuple(destination.shape)
+            and np.dtype(source.dtype) == dtype and source.is_contiguous()):
+        destination.runtime.copy_device(destination.ptr, source.ptr, destination.nbytes)
+        return
+    host = np.asarray(np.broadcast_to(to_host(source).astype(dtype, copy=False),
+                                      destination.shape), order="C")
+    destination.runtime.copy_from_host(destination.ptr, host)

@@ -71,3 +71,10 @@ def generator(source=None):
 def dropout_mask(shape, p):
     """A bool mask keeping each element with probability 1 - p."""
     return _generator.random(shape, dtype=np.float32) >= np.float32(p)
+
+
+def device_seed():
+    """(seed, offset) for a mask drawn on the GPU by the runtime's counter-based generator
+    (element i from (seed, offset + i)): the seed comes from the shared stream, so
+    manual_seed makes device masks reproducible too."""
+    return int(_generator.integers(0, 1 << 63)), 0

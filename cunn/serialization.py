@@ -61,11 +61,17 @@ from cunn import _formats
 
 def load(f, map_location=None, weights_only=True):
     """Reads what ``save`` wrote from a path or a binary file object; arrays come back as
-    Tensors. ``map_location`` and ``weights_only`` are PyTorch's keywords: every tensor
-    is loaded on the CPU (a device cunn does not have is refused) and nothing in the
-    file is ever executed, whatever ``weights_only`` says. A damaged or foreign file
+    Tensors. ``map_location`` and ``weights_only`` are PyTorch's keywords: tensors are
+    loaded on the CPU, or moved to the GPU that ``map_location`` names ("cuda", or
+    {"cpu": "cuda:0"}; an absent GPU is a RuntimeError), and nothing in the file is ever
+    executed, whatever ``weights_only`` says. A damaged or foreign file
     raises ``CorruptFileError`` (a ValueError) naming the file and the key."""
-    _check_map_location(map_location)
+    target = _check_map_location(map_location)
+    loaded = _load(f, weights_only)
+    return loaded if target is None else _moved(loaded, target)
+
+
+def _load(f, weights_only):
     if not isinstance(weights_only, bool) and weights_only is not None:
         raise TypeError(f"load: weights_only must be a bool, got {type(weights_only).__name__}")
     if _is_file_object(f, "read"):
@@ -97,13 +103,33 @@ def _read(file, name):
 
 
 def _check_map_location(map_location):
-    """Accepts what torch.load accepts; every storage is on the CPU here anyway."""
-    if map_location is None or callable(map_location) or isinstance(map_location, dict):
-        return
-    if isinstance(map_location, str) or type(map_location).__name__ == "device":
-        from cunn.device import check_device
+    """The device to load tensors onto (None: the CPU, where files keep them), from what
+    torch.load accepts: a device or str, a dict mapping saved locations ("cpu") to
+    devices, or a callable (whose storages are all on the CPU here: left there)."""
+    from cunn.device import check_device
 
-        check_device("load", map_location)
-        return
+    if isinstance(map_location, dict):
+        map_location = map_location.get("cpu")
+    if map_location is None or callable(map_location):
+        return None
+    if isinstance(map_location, str) or type(map_location).__name__ == "device":
+        target = check_device("load", map_location)  # RuntimeError for an absent GPU
+        return None if target.type == "cpu" else target
     raise TypeError(f"load: map_location must be None, a device, a str, a dict or a "
                     f"callable, got {type(map_location).__name__}")
+
+
+def _moved(obj, target):
+    """``obj`` with every Tensor in its dicts, lists and tuples moved to ``target``."""
+    from cunn._tensor import Tensor
+
+    if isinstance(obj, Tensor):
+        return obj.to(target)
+    if isinstance(obj, dict):
+        moved = type(obj)() if type(obj) is not dict else {}
+        for key, value in obj.items():
+            moved[key] = _moved(value, target)
+        return moved
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_moved(value, target) for value in obj)
+    return obj

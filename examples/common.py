@@ -13,6 +13,7 @@ import time
 
 import cunn
 import cunn.data as data
+from cunn.device import check_device
 from cunn.data import transforms
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -64,6 +65,9 @@ def parser(description, *, epochs, batch_size, lr):
                          help="folder holding the MNIST IDX files (plain or .gz)")
     options.add_argument("--backend", choices=("cpu", "numpy"), default="cpu",
                          help="kernels: compiled C++ or the NumPy reference")
+    options.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                         help="where the model and each batch live (cuda needs cunn built "
+                              "with CUDA and a GPU)")
     options.add_argument("--threads", type=int, default=None,
                          help="kernel threads (default: all cores, or OMP_NUM_THREADS)")
     options.add_argument("--seed", type=int, default=0, help="seed for init and shuffling")
@@ -141,6 +145,11 @@ def setup(args):
     if args.resume is not None and not os.path.isfile(args.resume):
         fail(f"--resume {args.resume}: no such file")
     args.no_progress = args.no_progress or not (sys.stdout.isatty() and sys.stderr.isatty())
+    if args.device == "cuda":
+        try:
+            check_device("--device cuda", "cuda")
+        except RuntimeError as error:
+            fail(" ".join(str(error).split()))
     cunn.use_backend(args.backend)
     if args.threads is not None:
         cunn.set_num_threads(args.threads)
@@ -268,11 +277,43 @@ def load_checkpoint(path, model, optimizer):
              + " ".join(problem.split()))
 
 
+def to_device(batch, device):
+    """``batch`` (Tensors in tuples, lists and dicts) with every Tensor moved to ``device``."""
+    if isinstance(batch, cunn.Tensor):
+        return batch.to(device)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(item, device) for item in batch)
+    if isinstance(batch, dict):
+        return {key: to_device(item, device) for key, item in batch.items()}
+    return batch
+
+
+class OnDevice:
+    """A loader whose batches arrive on ``device`` (each one copied as it is drawn)."""
+
+    def __init__(self, loader, device):
+        self.loader, self.device = loader, device
+        self.sampler = getattr(loader, "sampler", None)
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        return (to_device(batch, self.device) for batch in self.loader)
+
+
 def run(args, model, optimizer, train_step, evaluate, train_loader, test_loader):
-    """Trains for args.epochs; ``train_step(batch) -> loss`` and ``evaluate(loader) -> dict``."""
+    """Trains for args.epochs on args.device; ``train_step(batch) -> loss`` and
+    ``evaluate(loader) -> dict``. The model moves in place (the optimizer made before keeps
+    its parameters) and each batch is copied to the device as it is drawn."""
+    device = getattr(args, "device", "cpu")
+    model.to(device)
+    if device != "cpu":
+        train_loader, test_loader = OnDevice(train_loader, device), OnDevice(test_loader, device)
     print(model)
     print(f"parameters: {sum(p.numel() for p in model.parameters()):,}   backend: "
-          f"{args.backend}   threads: {cunn.get_num_threads()}   batch size: {args.batch_size}"
+          f"{args.backend}   device: {device}   threads: {cunn.get_num_threads()}   "
+          f"batch size: {args.batch_size}"
           + (f" per process x {args.world_size} processes" if args.distributed else ""))
     first_epoch, history = 0, []
     if args.resume:

@@ -27,7 +27,7 @@ def _arrays(obj, path):
             raise TypeError(f"save: .safetensors keys must be str, got "
                             f"{type(key).__name__} key {key!r}")
         if isinstance(value, Tensor):
-            value = value.numpy()
+            value = value.detach().cpu().numpy()  # a GPU tensor is written from a host copy
         if not isinstance(value, np.ndarray):
             raise TypeError(f"save: .safetensors values must be Tensors or NumPy arrays, got "
                             f"{type(value).__name__} at [{key!r}] (numbers, strings and nested "

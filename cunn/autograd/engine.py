@@ -54,7 +54,8 @@ def _accumulate_leaf(tensor, gradient, shared, fresh=False):
             return
         if gradient.shape != data.shape:
             gradient = np.broadcast_to(gradient, data.shape)
-        tensor.grad = Function.tensor_class(np.array(gradient, dtype=data.dtype, order="C"))
+        # astype, not np.array: a device gradient stays on its device
+        tensor.grad = Function.tensor_class(gradient.astype(data.dtype, order="C", copy=True))
         return
     if gradient.shape != data.shape:
         gradient = np.broadcast_to(gradient, data.shape)

@@ -17,6 +17,7 @@ any change since the forward pass that costs one comparison per node.
 import numpy as np
 
 from cunn.autograd import grad_mode
+from cunn._backends.cuda.array import DeviceArray
 
 __all__ = ["Function"]
 
@@ -60,7 +61,8 @@ class Function:
                 node.output_version = result._version if cls.saves_output else None
                 result.requires_grad = True
                 result.grad_fn = node
-        if len(inputs) == 1 and type(data) is np.ndarray and data.base is not None:
+        if len(inputs) == 1 and (type(data) is np.ndarray or type(data) is DeviceArray) \
+                and data.base is not None:
             source = inputs[0]
             # A view of the input (reshape, indexing...) shares its version counter, so
             # changing either in place is seen by the nodes that saved the other.

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from cunn._tensor import Tensor
+from cunn.device import check_same_device
 from cunn.ops import activation as _activation
 from cunn.ops import conv2d as _conv2d
 from cunn.ops import dropout as _dropout
@@ -90,11 +91,23 @@ def _all_float32(*tensors):
     return True
 
 
+def _same_device(op, *tensors):
+    """RuntimeError naming both devices when the op's tensors (None skipped) are on
+    different ones; on the host path one type comparison per tensor."""
+    kind = type(tensors[0]._data)
+    for tensor in tensors:
+        if tensor is not None and type(tensor._data) is not kind:
+            check_same_device(op, *[t._data for t in tensors if t is not None])
+
+
 def linear(input, weight, bias=None):
     """y = input @ weight.T + bias over the last dim of input."""
     if not (_all_float32(input, weight) and (bias is None or _all_float32(bias))):
         input, weight, bias = _floats("linear", ("bias",), input=input, weight=weight,
                                       bias=bias)
+    if type(input._data) is not type(weight._data) or \
+            (bias is not None and type(bias._data) is not type(weight._data)):
+        _same_device("linear", input, weight, bias)
     if weight._data.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
                          f"{weight._data.shape}")
@@ -133,6 +146,7 @@ def _linear_input_message(shape, weight_shape, has_bias):
 def conv2d(input, weight, bias=None, stride=1, padding=0):
     """2-D cross-correlation over NCHW input with weight (out, in, kh, kw)."""
     input, weight, bias = _floats("conv2d", ("bias",), input=input, weight=weight, bias=bias)
+    _same_device("conv2d", input, weight, bias)
     if weight._data.ndim != 4:
         raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels, kh, kw), got "
                          f"shape {weight._data.shape}")
@@ -352,7 +366,7 @@ def _class_weight(op, weight, classes):
     if weight._data.shape != (classes,):
         raise ValueError(f"{op}: weight must have one value per class, shape ({classes},), "
                          f"got {weight._data.shape}")
-    return np.ascontiguousarray(weight._data)
+    return _util.contiguous(weight._data)
 
 
 def _ignore_index(op, ignore_index):
@@ -366,6 +380,8 @@ def _class_loss_inputs(op, input, target, weight, ignore_index):
     the kernel options that differ from the defaults (weight, ignore_index)."""
     input, target, none_shape = _classes_last(op, input, target)
     input = _class_scores(op, "input", input)
+    _same_device(op, input, target if isinstance(target, Tensor) else None,
+                 weight if isinstance(weight, Tensor) else None)
     options = {}
     weight = _class_weight(op, weight, input._data.shape[1])
     if weight is not None:
@@ -428,6 +444,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 def _same_shape(op, input, target):
     input, target = _floats(op, input=input, target=target)
+    _same_device(op, input, target)
     if input._data.shape != target._data.shape:
         raise ValueError(f"{op}: target shape {target._data.shape} must equal input shape "
                          f"{input._data.shape}")
@@ -444,7 +461,7 @@ def _elementwise_option(op, name, value, input):
     except ValueError:
         raise ValueError(f"{op}: {name} of shape {value._data.shape} does not broadcast to "
                          f"the input's shape {input._data.shape}") from None
-    return np.ascontiguousarray(expanded, dtype=input._data.dtype)
+    return _util.contiguous(expanded, dtype=input._data.dtype)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -599,6 +616,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     running_var = _channel_vector(op, "running_var", running_var, channels)
     weight = _channel_vector(op, "weight", weight, channels)
     bias = _channel_vector(op, "bias", bias, channels)
+    _same_device(op, input, running_mean, running_var, weight, bias)
     if (running_mean is None) != (running_var is None):
         raise ValueError(f"{op}: running_mean and running_var must both be given or both None")
     eps = _number(op, "eps", eps)
@@ -622,6 +640,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     elementwise by weight and bias (each of normalized_shape)."""
     op = "layer_norm"
     input, weight, bias = _floats(op, ("weight", "bias"), input=input, weight=weight, bias=bias)
+    _same_device(op, input, weight, bias)
     if isinstance(normalized_shape, (int, np.integer)) and not isinstance(normalized_shape, bool):
         normalized_shape = (int(normalized_shape),)
     try:
@@ -706,8 +725,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise ValueError(f"{op}: max_norm, scale_grad_by_freq and sparse are not supported")
     num_embeddings = weight._data.shape[0]
-    indices = np.asarray(indices, dtype=np.int64, order="C")  # stays 0-d when 0-d
-    if indices.size and (indices.min() < 0 or indices.max() >= num_embeddings):
+    if type(indices) is _util.DeviceArray:  # the device kernel checks the range as it reads
+        indices = _util.contiguous(indices, np.int64)
+    else:
+        indices = np.asarray(indices, dtype=np.int64, order="C")  # stays 0-d when 0-d
+    if type(indices) is np.ndarray and indices.size and (
+            indices.min() < 0 or indices.max() >= num_embeddings):
         bad = indices[(indices < 0) | (indices >= num_embeddings)].flat[0]
         raise IndexError(f"{op}: index {bad} out of range for {num_embeddings} embeddings")
     if padding_idx is None:

@@ -8,6 +8,7 @@ import copy
 import numpy as np
 
 from cunn._tensor import Tensor
+from cunn.device import is_device_array
 
 __all__ = ["Parameter"]
 
@@ -17,7 +18,7 @@ def _parameter_array(data, requires_grad):
         return np.empty((0,), dtype=np.float32)
     if isinstance(data, Tensor):
         return data._data  # shared, as PyTorch's Parameter(tensor) shares storage
-    if isinstance(data, np.ndarray):
+    if isinstance(data, np.ndarray) or is_device_array(data):
         array = data
     elif isinstance(data, (bool, int, float, list, tuple, np.generic)):
         array = np.asarray(data)

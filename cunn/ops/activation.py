@@ -14,7 +14,7 @@ class ReluBackward(Function):
 
     def backward(self, grad_output):
         (x,) = self.saved
-        return (kernels_for(x.dtype).relu_backward(grad_output, x),)
+        return (kernels_for(x).relu_backward(grad_output, x),)
 
 
 class LeakyReluBackward(Function):
@@ -22,7 +22,7 @@ class LeakyReluBackward(Function):
 
     def backward(self, grad_output):
         x, negative_slope = self.saved
-        return (kernels_for(x.dtype).leaky_relu_backward(grad_output, x, negative_slope),)
+        return (kernels_for(x).leaky_relu_backward(grad_output, x, negative_slope),)
 
 
 class SigmoidBackward(Function):
@@ -32,7 +32,7 @@ class SigmoidBackward(Function):
 
     def backward(self, grad_output):
         (output,) = self.saved
-        return (kernels_for(output.dtype).sigmoid_backward(grad_output, output),)
+        return (kernels_for(output).sigmoid_backward(grad_output, output),)
 
 
 class TanhBackward(Function):
@@ -42,25 +42,25 @@ class TanhBackward(Function):
 
     def backward(self, grad_output):
         (output,) = self.saved
-        return (kernels_for(output.dtype).tanh_backward(grad_output, output),)
+        return (kernels_for(output).tanh_backward(grad_output, output),)
 
 
 def relu(x):
     data = x._data
-    return ReluBackward.record(kernels_for(data.dtype).relu_forward(data), (x,), data)
+    return ReluBackward.record(kernels_for(data).relu_forward(data), (x,), data)
 
 
 def leaky_relu(x, negative_slope):
     data = x._data
-    out = kernels_for(data.dtype).leaky_relu_forward(data, negative_slope)
+    out = kernels_for(data).leaky_relu_forward(data, negative_slope)
     return LeakyReluBackward.record(out, (x,), data, negative_slope)
 
 
 def sigmoid(x):
-    out = kernels_for(x._data.dtype).sigmoid_forward(x._data)
+    out = kernels_for(x._data).sigmoid_forward(x._data)
     return SigmoidBackward.record(out, (x,), out)
 
 
 def tanh(x):
-    out = kernels_for(x._data.dtype).tanh_forward(x._data)
+    out = kernels_for(x._data).tanh_forward(x._data)
     return TanhBackward.record(out, (x,), out)

@@ -12,12 +12,12 @@ class AvgPool2dBackward(Function):
 
     def backward(self, grad_output):
         input_shape, kernel_size, stride, padding, count_include_pad = self.saved
-        return (kernels_for(grad_output.dtype).avg_pool2d_backward(
+        return (kernels_for(grad_output).avg_pool2d_backward(
             grad_output, input_shape, kernel_size, stride, padding, count_include_pad),)
 
 
 def avg_pool2d(x, kernel_size, stride, padding, count_include_pad):
-    out = kernels_for(x._data.dtype).avg_pool2d_forward(x._data, kernel_size, stride, padding,
+    out = kernels_for(x._data).avg_pool2d_forward(x._data, kernel_size, stride, padding,
                                                          count_include_pad)
     return AvgPool2dBackward.record(out, (x,), x._data.shape, kernel_size, stride, padding,
                                     count_include_pad)
@@ -29,10 +29,10 @@ class AdaptiveAvgPool2dBackward(Function):
 
     def backward(self, grad_output):
         (input_shape,) = self.saved
-        return (kernels_for(grad_output.dtype).adaptive_avg_pool2d_backward(
+        return (kernels_for(grad_output).adaptive_avg_pool2d_backward(
             grad_output, input_shape),)
 
 
 def adaptive_avg_pool2d(x, output_size):
-    out = kernels_for(x._data.dtype).adaptive_avg_pool2d_forward(x._data, output_size)
+    out = kernels_for(x._data).adaptive_avg_pool2d_forward(x._data, output_size)
     return AdaptiveAvgPool2dBackward.record(out, (x,), x._data.shape)

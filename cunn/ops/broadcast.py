@@ -2,7 +2,7 @@
 import numpy as np
 
 from cunn.autograd.function import Function
-from cunn.ops._util import unbroadcast
+from cunn.ops._util import contiguous, unbroadcast
 from cunn.ops.shape import _shape_argument
 
 __all__ = ["expand", "repeat"]
@@ -13,7 +13,7 @@ class ExpandBackward(Function):
 
     def backward(self, grad_output):
         (shape,) = self.saved
-        return (unbroadcast(np.ascontiguousarray(grad_output), shape),)
+        return (unbroadcast(contiguous(grad_output), shape),)
 
 
 def expand(x, *sizes):

@@ -13,7 +13,7 @@ class Conv2dBackward(Function):
 
     def backward(self, grad_output):
         x, weight, stride, padding = self.saved
-        kernels = kernels_for(grad_output.dtype)
+        kernels = kernels_for(grad_output)
         grad_x = grad_weight = grad_bias = None
         if self.needs_input_grad[0]:
             grad_x = kernels.conv2d_backward_input(grad_output, weight, x.shape, stride, padding)
@@ -26,6 +26,6 @@ class Conv2dBackward(Function):
 
 
 def conv2d(x, weight, bias, stride, padding):
-    out = kernels_for(x._data.dtype).conv2d_forward(
+    out = kernels_for(x._data).conv2d_forward(
         x._data, weight._data, None if bias is None else bias._data, stride, padding)
     return Conv2dBackward.record(out, (x, weight, bias), x._data, weight._data, stride, padding)

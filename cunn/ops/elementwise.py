@@ -11,19 +11,23 @@ import numpy as np
 from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
 
 from cunn.autograd.function import Function, product_operands
-from cunn.ops._util import FLOAT_DTYPES, as_tensor, kernels_for, unbroadcast
+from cunn.device import check_same_device
+from cunn.ops._util import FLOAT_DTYPES, DeviceArray, as_tensor, kernels_for, unbroadcast
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "clamp"]
 
 
-def _operands(a, b):
+def _operands(a, b, op):
     """Both operands as Tensors and their arrays in the common dtype (PyTorch promotion:
-    a Python number takes the tensor's dtype, int with float gives the float)."""
+    a Python number takes the tensor's dtype, int with float gives the float); both on
+    one device (RuntimeError naming ``op`` and the two devices otherwise)."""
     if isinstance(a, _tensor.Tensor):
         b = as_tensor(b, like=a)
     else:
         a = as_tensor(a, like=b)
     x, y = a._data, b._data
+    if type(x) is not type(y):  # the host path pays this one comparison
+        check_same_device(op, x, y)
     if x.dtype != y.dtype:
         if x.dtype.kind == "f" and y.dtype.kind != "f":
             dtype = x.dtype
@@ -62,7 +66,7 @@ class MulBackward(Function):
     def backward(self, grad_output):
         a, b = self.inputs
         x, y = self.saved
-        kernels = kernels_for(grad_output.dtype)
+        kernels = kernels_for(grad_output)
         grad_a = unbroadcast(kernels.mul(grad_output, y), a._data.shape) \
             if self.needs_input_grad[0] else None
         grad_b = unbroadcast(kernels.mul(grad_output, x), b._data.shape) \
@@ -78,7 +82,7 @@ class DivBackward(Function):
     def backward(self, grad_output):
         a, b = self.inputs
         y, output = self.saved
-        kernels = kernels_for(grad_output.dtype)
+        kernels = kernels_for(grad_output)
         grad_a = kernels.div(grad_output, y)
         grad_b = None
         if self.needs_input_grad[1]:
@@ -88,9 +92,9 @@ class DivBackward(Function):
 
 def _binary(kernel_name, numpy_function, a, b):
     """(operands as Tensors, their arrays, the result array) of a broadcasting op."""
-    a, b, x, y = _operands(a, b)
+    a, b, x, y = _operands(a, b, kernel_name)
     if x.dtype in FLOAT_DTYPES:
-        out = getattr(kernels_for(x.dtype), kernel_name)(x, y)
+        out = getattr(kernels_for(y if type(y) is DeviceArray else x), kernel_name)(x, y)
     else:
         out = numpy_function(x, y)
     return a, b, x, y, out
@@ -112,10 +116,10 @@ def mul(a, b):
 
 
 def div(a, b):
-    a, b, x, y = _operands(a, b)
+    a, b, x, y = _operands(a, b, "div")
     if x.dtype.kind != "f":  # true division of integers gives floats, as in PyTorch
         x, y = x.astype(np.float32), y.astype(np.float32)
-    out = kernels_for(x.dtype).div(x, y)
+    out = kernels_for(y if type(y) is DeviceArray else x).div(x, y)
     return DivBackward.record(out, (a, b), y, out)
 
 
@@ -136,7 +140,7 @@ class PowBackward(Function):
 
 
 def pow(a, b):  # noqa: A001  (PyTorch's name)
-    a, b, x, y = _operands(a, b)
+    a, b, x, y = _operands(a, b, "pow")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = np.power(x, y)
     return PowBackward.record(out, (a, b), x, y, out)
@@ -239,9 +243,7 @@ def clamp(x, min=None, max=None):  # noqa: A002  (PyTorch's argument names)
     out = np.clip(data, min, max)
     if out.dtype != data.dtype:
         out = out.astype(data.dtype)
-    inside = np.ones(data.shape, dtype=bool)
-    if min is not None:
-        inside &= data >= min
+    inside = data == data if min is None else data >= min  # a mask on data's device
     if max is not None:
         inside &= data <= max
     return ClampBackward.record(out, (x,), inside)

@@ -12,12 +12,12 @@ class EmbeddingBackward(Function):
 
     def backward(self, grad_output):
         indices, num_embeddings, padding_idx = self.saved
-        return (kernels_for(grad_output.dtype).embedding_backward(
+        return (kernels_for(grad_output).embedding_backward(
             grad_output, indices, num_embeddings, padding_idx),)
 
 
 def embedding(indices, weight, padding_idx):
     """``indices`` an int64 array, ``weight`` a (V, D) Tensor; padding_idx -1 for none."""
     data = weight._data
-    out = kernels_for(data.dtype).embedding_forward(data, indices)
+    out = kernels_for(data).embedding_forward(data, indices)
     return EmbeddingBackward.record(out, (weight,), indices, data.shape[0], padding_idx)

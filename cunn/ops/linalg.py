@@ -8,6 +8,7 @@ import numpy as np
 from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
 
 from cunn.autograd.function import Function, product_operands
+from cunn.device import check_same_device
 from cunn.ops._util import as_tensor, kernels_for, unbroadcast
 
 __all__ = ["matmul", "linear"]
@@ -25,7 +26,7 @@ class LinearBackward(Function):
         grad_rows = grad_output if grad_output.ndim == 2 else \
             grad_output.reshape(-1, grad_output.shape[-1])
         need_x, need_weight, need_bias = self.needs_input_grad
-        grad_x, grad_weight, grad_bias = kernels_for(grad_rows.dtype).linear_backward(
+        grad_x, grad_weight, grad_bias = kernels_for(grad_rows).linear_backward(
             grad_rows, rows, weight._data, need_x, need_weight, need_bias)
         if grad_x is not None and data.ndim != 2:
             grad_x = grad_x.reshape(data.shape)
@@ -36,7 +37,7 @@ def linear(x, weight, bias=None):
     """y = x @ weight.T + bias; checks are the caller's (nn.functional.linear)."""
     data = x._data
     rows = data if data.ndim == 2 else data.reshape(-1, data.shape[-1])
-    out = kernels_for(data.dtype).linear_forward(
+    out = kernels_for(data).linear_forward(
         rows, weight._data, None if bias is None else bias._data)
     if data.ndim != 2:
         out = out.reshape(data.shape[:-1] + (weight._data.shape[0],))
@@ -50,7 +51,7 @@ class MatmulBackward(Function):
     def backward(self, grad_output):
         a, b = self.inputs
         x, y = a._data, b._data
-        kernels = kernels_for(grad_output.dtype)
+        kernels = kernels_for(grad_output)
         if x.ndim == 2 and y.ndim == 2:
             grad_a = kernels.gemm(grad_output, y, False, True) if self.needs_input_grad[0] else None
             grad_b = kernels.gemm(x, grad_output, True, False) if self.needs_input_grad[1] else None
@@ -77,6 +78,8 @@ def matmul(a, b):
     a = as_tensor(a) if not isinstance(a, _tensor.Tensor) else a
     b = as_tensor(b) if not isinstance(b, _tensor.Tensor) else b
     x, y = a._data, b._data
+    if type(x) is not type(y):
+        check_same_device("matmul", x, y)
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError(f"matmul: both arguments must be at least 1-D, got shapes "
                          f"{x.shape} and {y.shape}")
@@ -86,7 +89,7 @@ def matmul(a, b):
     if x.dtype != y.dtype:
         raise TypeError(f"matmul: both arguments must have one dtype, got {x.dtype} and {y.dtype}")
     if x.ndim == 2 and y.ndim == 2 and x.dtype.kind == "f":
-        out = kernels_for(x.dtype).gemm(x, y)
+        out = kernels_for(x).gemm(x, y)
     else:
         out = np.matmul(x, y)
     return MatmulBackward.record(out, (a, b))

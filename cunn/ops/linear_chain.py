@@ -31,7 +31,7 @@ class LinearChainBackward(Function):
         outputs, relus = self.saved
         inputs, needs = self.inputs, self.needs_input_grad
         weights = [weight._data for weight in inputs[1::2]]
-        grad_x, grad_weights, grad_biases = kernels_for(grad_output.dtype).linear_chain_backward(
+        grad_x, grad_weights, grad_biases = kernels_for(grad_output).linear_chain_backward(
             grad_output, inputs[0]._data, outputs, weights, relus, needs[0], needs[1::2],
             needs[2::2])
         grads = [grad_x]
@@ -44,7 +44,7 @@ class LinearChainBackward(Function):
 def linear_chain(x, weights, biases, relus):
     """x (N, in) through Linear(weights[i], biases[i]) (+ ReLU where relus[i]) in turn;
     weights and biases are Tensors (biases may hold None), relus a tuple of bools."""
-    output, outputs = kernels_for(x._data.dtype).linear_chain_forward(
+    output, outputs = kernels_for(x._data).linear_chain_forward(
         x._data, [weight._data for weight in weights],
         [None if bias is None else bias._data for bias in biases], relus)
     inputs = [x]

@@ -29,7 +29,7 @@ class CrossEntropyBackward(Function):
 
     def backward(self, grad_output):
         log_probs, labels, reduction, options = self.saved
-        return (kernels_for(log_probs.dtype).cross_entropy_backward(
+        return (kernels_for(log_probs).cross_entropy_backward(
             grad_output, log_probs, labels, reduction, **options), None)
 
 
@@ -37,7 +37,7 @@ def cross_entropy(logits, target, reduction, **options):
     """``target``: int64 labels (N,) or class probabilities (N, C); ``options``: weight
     (an array), ignore_index, label_smoothing, only those that differ from the default."""
     _refuse_target_grad("cross_entropy", target)
-    loss, log_probs = kernels_for(logits._data.dtype).cross_entropy_forward(
+    loss, log_probs = kernels_for(logits._data).cross_entropy_forward(
         logits._data, target._data, reduction, **options)
     return CrossEntropyBackward.record(loss, (logits, target), log_probs, target._data,
                                        reduction, options)
@@ -49,12 +49,12 @@ class NllLossBackward(Function):
 
     def backward(self, grad_output):
         labels, num_classes, reduction, options = self.saved
-        return (kernels_for(grad_output.dtype).nll_loss_backward(
+        return (kernels_for(grad_output).nll_loss_backward(
             grad_output, labels, num_classes, reduction, **options), None)
 
 
 def nll_loss(log_probs, labels, reduction, **options):
-    loss = kernels_for(log_probs._data.dtype).nll_loss_forward(
+    loss = kernels_for(log_probs._data).nll_loss_forward(
         log_probs._data, labels._data, reduction, **options)
     return NllLossBackward.record(loss, (log_probs, labels), labels._data,
                                   log_probs._data.shape[1], reduction, options)
@@ -66,7 +66,7 @@ class _PointwiseLossBackward(Function):
 
     def backward(self, grad_output):
         input, target, reduction, options = self.saved
-        grad_input = getattr(kernels_for(input.dtype), self.kernel)(
+        grad_input = getattr(kernels_for(input), self.kernel)(
             grad_output, input, target, reduction, **options)
         grad_target = None
         if self.needs_input_grad[1]:
@@ -89,7 +89,7 @@ _BACKWARD = {name: _backward_class(name) for name in (
 def _pointwise(name, input, target, reduction, **options):
     if name not in _DIFFERENCE_LOSSES:
         _refuse_target_grad(name, target)
-    loss = getattr(kernels_for(input._data.dtype), name + "_forward")(
+    loss = getattr(kernels_for(input._data), name + "_forward")(
         input._data, target._data, reduction, **options)
     return _BACKWARD[name].record(loss, (input, target), input._data, target._data, reduction,
                                   options)

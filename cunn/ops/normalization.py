@@ -25,7 +25,7 @@ class BatchNormBackward(Function):
 
     def backward(self, grad_output):
         x, mean, invstd, weight, batch_statistics = self.saved
-        grad_x, grad_weight, grad_bias = kernels_for(x.dtype).batch_norm_backward(
+        grad_x, grad_weight, grad_bias = kernels_for(x).batch_norm_backward(
             grad_output, x, mean, invstd, weight, batch_statistics)
         needs = self.needs_input_grad
         return (grad_x if needs[0] else None, grad_weight if needs[1] else None,
@@ -43,14 +43,16 @@ def batch_norm(x, running_mean, running_var, weight, bias, use_batch_statistics,
     ``use_batch_statistics``); ``momentum`` a float (the cumulative average's 1 / num_batches
     is computed by the caller)."""
     data = x._data
-    kernels = kernels_for(data.dtype)
+    kernels = kernels_for(data)
     if use_batch_statistics:
         mean, var = kernels.batch_norm_statistics(data)
         if running_mean is not None:
             count = data.size // data.shape[1]
-            unbiased = var.astype(np.float64) * (count / (count - 1)) if count > 1 else \
-                np.full(var.shape, np.nan)
-            _update_running(running_mean, mean.astype(np.float64), momentum)
+            # float64 on the host; device arrays hold float32 only
+            wide = np.float64 if type(var) is np.ndarray else var.dtype
+            unbiased = var.astype(wide) * (count / (count - 1)) if count > 1 else \
+                np.full_like(var, np.nan, dtype=wide)
+            _update_running(running_mean, mean.astype(wide), momentum)
             _update_running(running_var, unbiased, momentum)
     else:
         mean, var = running_mean._data, running_var._data
@@ -66,7 +68,7 @@ class LayerNormBackward(Function):
 
     def backward(self, grad_output):
         x, mean, invstd, weight, normalized_shape = self.saved
-        grad_x, grad_weight, grad_bias = kernels_for(x.dtype).layer_norm_backward(
+        grad_x, grad_weight, grad_bias = kernels_for(x).layer_norm_backward(
             grad_output, x, mean, invstd, weight, normalized_shape)
         needs = self.needs_input_grad
         return (grad_x if needs[0] else None, grad_weight if needs[1] else None,
@@ -76,7 +78,7 @@ class LayerNormBackward(Function):
 def layer_norm(x, normalized_shape, weight, bias, eps):
     data = x._data
     weight_data = _data(weight)
-    out, mean, invstd = kernels_for(data.dtype).layer_norm_forward(
+    out, mean, invstd = kernels_for(data).layer_norm_forward(
         data, normalized_shape, weight_data, _data(bias), eps)
     return LayerNormBackward.record(out, (x, weight, bias), data, mean, invstd, weight_data,
                                     tuple(normalized_shape))

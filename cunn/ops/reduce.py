@@ -11,7 +11,7 @@ import numpy as np
 from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
 
 from cunn.autograd.function import Function
-from cunn.ops._util import as_tensor, kernels_for
+from cunn.ops._util import as_array, as_tensor, kernels_for
 
 __all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "ReturnTypes"]
 
@@ -56,9 +56,9 @@ def sum(x, dim=None, keepdim=False):  # noqa: A001
     data = x._data
     dims = _dims("sum", dim, data.ndim)
     if data.dtype.kind == "f":
-        out = kernels_for(data.dtype).sum(data, dims if data.ndim else None, keepdim)
+        out = kernels_for(data).sum(data, dims if data.ndim else None, keepdim)
     else:  # integers and bools sum to int64, as in PyTorch
-        out = np.asarray(np.sum(data, axis=dims, keepdims=keepdim, dtype=np.int64))
+        out = as_array(np.sum(data, axis=dims, keepdims=keepdim, dtype=np.int64))
     return SumBackward.record(out, (x,), data.shape, dims, keepdim, 1)
 
 
@@ -70,9 +70,9 @@ def mean(x, dim=None, keepdim=False):
                         "use .float() first")
     dims = _dims("mean", dim, data.ndim)
     count = math.prod(data.shape[axis] for axis in dims) if data.ndim else 1
-    total = kernels_for(data.dtype).sum(data, dims if data.ndim else None, keepdim)
+    total = kernels_for(data).sum(data, dims if data.ndim else None, keepdim)
     scale = 1.0 / count if count else float("nan")
-    out = np.asarray(total * total.dtype.type(scale))
+    out = as_array(total * total.dtype.type(scale))
     return SumBackward.record(out, (x,), data.shape, dims, keepdim, scale)
 
 
@@ -85,7 +85,7 @@ class MaxBackward(Function):
         if not keepdim:
             grad_output = np.expand_dims(grad_output, axis)
             indices = np.expand_dims(indices, axis)
-        grad = np.zeros(shape, dtype=grad_output.dtype)
+        grad = np.zeros_like(grad_output, shape=shape)  # on grad_output's device
         np.put_along_axis(grad, indices, grad_output, axis)
         return (grad,)
 
@@ -99,9 +99,9 @@ def _max_along(op, x, dim, keepdim, sign):
                          f"{data.shape}")
     source = data if sign > 0 else np.negative(data)
     if data.ndim == 0:
-        values, indices = source.copy(), np.zeros((), dtype=np.int64)
+        values, indices = source.copy(), np.zeros_like(source, dtype=np.int64)
     elif data.dtype.kind == "f":
-        values, indices = kernels_for(data.dtype).max(source, axis, keepdim)
+        values, indices = kernels_for(data).max(source, axis, keepdim)
     else:
         indices = np.argmax(source, axis=axis)
         values = np.take_along_axis(source, np.expand_dims(indices, axis), axis)
@@ -140,12 +140,12 @@ def min(x, dim=None, keepdim=False):  # noqa: A001
 def argmax(x, dim=None, keepdim=False):
     x = as_tensor(x)
     if dim is None:
-        return _tensor.Tensor(np.asarray(_max_along("argmax", x.reshape(-1), 0, False, 1)[1]))
+        return _tensor.Tensor(as_array(_max_along("argmax", x.reshape(-1), 0, False, 1)[1]))
     return _tensor.Tensor(_max_along("argmax", x, dim, keepdim, 1)[1])
 
 
 def argmin(x, dim=None, keepdim=False):
     x = as_tensor(x)
     if dim is None:
-        return _tensor.Tensor(np.asarray(_max_along("argmin", x.reshape(-1), 0, False, -1)[1]))
+        return _tensor.Tensor(as_array(_max_along("argmin", x.reshape(-1), 0, False, -1)[1]))
     return _tensor.Tensor(_max_along("argmin", x, dim, keepdim, -1)[1])

@@ -81,7 +81,7 @@ def where(condition, x=None, y=None):
         raise TypeError("where: give both x and y, or neither")
     if mask.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got {mask.dtype}")
-    a, b, first, second = _operands(x, y)
+    a, b, first, second = _operands(x, y, "where")
     try:
         out = np.where(mask, first, second)
     except ValueError:

@@ -8,7 +8,8 @@ import numpy as np
 from cunn import _tensor  # the Tensor class; a module reference, as _tensor imports the ops
 
 from cunn.autograd.function import Function
-from cunn.ops._util import as_tensor
+from cunn.device import check_same_device
+from cunn.ops._util import as_array, as_tensor
 
 __all__ = ["reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "index",
            "cat", "stack", "normalise_dim"]
@@ -124,7 +125,7 @@ class IndexBackward(Function):
 
     def backward(self, grad_output):
         shape, key = self.saved
-        grad = np.zeros(shape, dtype=grad_output.dtype)
+        grad = np.zeros_like(grad_output, shape=shape)  # on grad_output's device
         np.add.at(grad, key, grad_output)
         return (grad,)
 
@@ -147,7 +148,7 @@ def index(x, key):
         out = data[key]
     except IndexError as error:
         raise IndexError(f"index: {error} (tensor of shape {data.shape})") from None
-    return IndexBackward.record(out if isinstance(out, np.ndarray) else np.asarray(out),
+    return IndexBackward.record(as_array(out),
                                 (x,), data.shape, key)
 
 
@@ -165,6 +166,7 @@ def cat(tensors, dim=0):
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
     arrays = [tensor._data for tensor in tensors]
+    check_same_device("cat", *arrays)
     axis = normalise_dim("cat", dim, arrays[0].ndim)
     try:
         out = np.concatenate(arrays, axis=axis)
@@ -189,6 +191,7 @@ def stack(tensors, dim=0):
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")
     arrays = [tensor._data for tensor in tensors]
+    check_same_device("stack", *arrays)
     axis = normalise_dim("stack", dim, arrays[0].ndim + 1)
     try:
         out = np.stack(arrays, axis=axis)

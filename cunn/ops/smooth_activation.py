@@ -13,7 +13,7 @@ class _FromInput(Function):
 
     def backward(self, grad_output):
         x, arguments = self.saved
-        return (getattr(kernels_for(x.dtype), self.kernel)(grad_output, x, *arguments),)
+        return (getattr(kernels_for(x), self.kernel)(grad_output, x, *arguments),)
 
 
 class GeluBackward(_FromInput):
@@ -38,7 +38,7 @@ class SoftplusBackward(_FromInput):
 
 def _apply(node, forward, x, *arguments):
     data = x._data
-    out = getattr(kernels_for(data.dtype), forward)(data, *arguments)
+    out = getattr(kernels_for(data), forward)(data, *arguments)
     return node.record(out, (x,), data, arguments)
 
 

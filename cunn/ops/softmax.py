@@ -13,7 +13,7 @@ class SoftmaxBackward(Function):
 
     def backward(self, grad_output):
         output, dim = self.saved
-        return (kernels_for(output.dtype).softmax_backward(grad_output, output, dim),)
+        return (kernels_for(output).softmax_backward(grad_output, output, dim),)
 
 
 class LogSoftmaxBackward(Function):
@@ -23,14 +23,14 @@ class LogSoftmaxBackward(Function):
 
     def backward(self, grad_output):
         output, dim = self.saved
-        return (kernels_for(output.dtype).log_softmax_backward(grad_output, output, dim),)
+        return (kernels_for(output).log_softmax_backward(grad_output, output, dim),)
 
 
 def softmax(x, dim):
-    out = kernels_for(x._data.dtype).softmax_forward(x._data, dim)
+    out = kernels_for(x._data).softmax_forward(x._data, dim)
     return SoftmaxBackward.record(out, (x,), out, dim)
 
 
 def log_softmax(x, dim):
-    out = kernels_for(x._data.dtype).log_softmax_forward(x._data, dim)
+    out = kernels_for(x._data).log_softmax_forward(x._data, dim)
     return LogSoftmaxBackward.record(out, (x,), out, dim)

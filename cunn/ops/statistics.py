@@ -10,7 +10,7 @@ import numpy as np
 
 from cunn.autograd.function import Function
 from cunn.ops import elementwise, reduce
-from cunn.ops._util import as_tensor
+from cunn.ops._util import as_array, as_tensor
 
 __all__ = ["norm", "var", "std"]
 
@@ -84,7 +84,7 @@ def norm(x, p="fro", dim=None, keepdim=False):
     else:
         with np.errstate(divide="ignore", over="ignore"):
             out = np.sum(magnitude ** order, axis=axes, keepdims=keepdim) ** (1.0 / order)
-    out = np.asarray(out, dtype=data.dtype)
+    out = as_array(out).astype(data.dtype, copy=False)
     return NormBackward.record(out, (x,), data, out, order, dims, keepdim)
 
 

@@ -1,4 +1,5 @@
 """Adagrad, PyTorch's rule (dense gradients)."""
+from cunn.device import copy_into
 from cunn.optim.optimizer import Optimizer, _require_non_negative
 
 __all__ = ["Adagrad"]
@@ -32,7 +33,7 @@ class Adagrad(Optimizer):
             initial_accumulator_value = self.defaults["initial_accumulator_value"]
         state["step"] = 0
         state["sum"] = self._new_state_array(param)
-        state["sum"].fill(initial_accumulator_value)
+        copy_into(state["sum"], initial_accumulator_value, "Adagrad")  # on either device
 
     def _step_group(self, group, kernels):
         active, states = self._active(group)

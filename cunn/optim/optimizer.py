@@ -7,9 +7,11 @@ backend's list kernel (``sgd_step_``, ``adam_step_``, ``rmsprop_step_``,
 are at another step count or need a fresh momentum buffer), so the Python cost of a step does not grow with the tensors.
 
 Parameters are duck-typed on the Tensor contract: ``p._data`` is the
-parameter's ndarray (updated in place), ``p.grad`` is None or a Tensor whose
-``_data`` holds the gradient.
+parameter's ndarray or GPU DeviceArray (updated in place), ``p.grad`` is None or a Tensor
+whose ``_data`` holds the gradient. A group on the GPU steps with the CUDA backend's
+kernels, its state arrays in GPU memory beside the parameters.
 """
+import importlib
 import itertools
 
 import numpy as np
@@ -17,6 +19,8 @@ import numpy as np
 from cunn._memory import aligned_zeros
 from cunn.autograd.function import mark_changed_in_place
 from cunn._backends import current as _current_backend
+from cunn.device import check_same_device, copy_into, device_of, is_device_array, to_host, \
+    transfer
 
 __all__ = ["Optimizer"]
 
@@ -91,7 +95,8 @@ class _ParamState:
 
 
 def _is_tensor(value):
-    return hasattr(value, "_data") and isinstance(getattr(value, "_data"), np.ndarray)
+    data = getattr(value, "_data", None)
+    return isinstance(data, np.ndarray) or is_device_array(data)
 
 
 class Optimizer:
@@ -102,6 +107,7 @@ class Optimizer:
         self.state = _ParamState()
         self.param_groups = []
         self._states_cache = {}
+        self._state_kinds = {}  # id(group) -> the array type its state was last placed for
         if _is_tensor(params) or isinstance(params, np.ndarray):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or "
                             f"dicts, got a single {type(params).__name__}")
@@ -170,21 +176,47 @@ class Optimizer:
                 if set_to_none:
                     param.grad = None
                 else:
-                    param.grad._data.fill(0)
+                    copy_into(param.grad._data, 0, "zero_grad")
 
     def step(self, closure=None):
         """Updates every parameter that has a gradient; returns closure() if given."""
         loss = None
         if closure is not None:
             loss = closure()
-        kernels = _current_backend()
         for group in self.param_groups:
-            self._step_group(group, kernels)
+            self._step_group(group, self._kernels(group))
             # The kernels changed the arrays in place: a graph recorded before this step
             # must not backpropagate through the new values (PyTorch raises there too).
             mark_changed_in_place(*[param for param in group["params"]
                                     if param.grad is not None])  # the ones it updated
         return loss
+
+    def _kernels(self, group):
+        """The backend for the group's arrays (host or GPU); RuntimeError naming both
+        devices when its parameters are on different ones."""
+        params = group["params"]
+        if not params:
+            return _current_backend()
+        kind = type(params[0]._data)
+        for param in params:
+            if type(param._data) is not kind:
+                check_same_device(f"{type(self).__name__}.step", *[p._data for p in params])
+        if self._state_kinds.get(id(group)) is not kind:
+            self._place_state(params)  # the module moved since the last step
+            self._state_kinds[id(group)] = kind
+        if issubclass(kind, np.ndarray):
+            return _current_backend()
+        return importlib.import_module("cunn._backends.cuda")
+
+    def _place_state(self, params):
+        """Moves each parameter's state arrays to the parameter's device: a model moved
+        with .to() after its optimizer was made (and state filled) keeps working."""
+        for param in params:
+            state = self.state.get(param)
+            for key, value in (state or {}).items():
+                if (isinstance(value, np.ndarray) or is_device_array(value)) and \
+                        type(value) is not type(param._data):
+                    state[key] = transfer(value, device_of(param._data), "step")
 
     def _step_group(self, group, kernels):
         raise NotImplementedError
@@ -218,7 +250,10 @@ class Optimizer:
         return active, states
 
     def _new_state_array(self, param):
-        return aligned_zeros(param._data.shape, param._data.dtype)
+        zeros = aligned_zeros(param._data.shape, param._data.dtype)
+        if isinstance(param._data, np.ndarray):
+            return zeros
+        return transfer(zeros, device_of(param._data), "step")  # state beside the parameter
 
     # ---- state dicts ----
 
@@ -226,7 +261,8 @@ class Optimizer:
         """{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}.
 
         Parameters are numbered in group order, as PyTorch does; state arrays are
-        NumPy copies, so the dict is a snapshot that later steps do not change.
+        NumPy copies (GPU state is copied to the host), so the dict is a snapshot that
+        later steps do not change and ``cunn.save`` can write.
         """
         index_of = {}
         groups = []
@@ -239,7 +275,8 @@ class Optimizer:
         state = {}
         for param, values in sorted(self.state.items(), key=lambda item: index_of[id(item[0])]):
             state[index_of[id(param)]] = {
-                key: value.copy() if isinstance(value, np.ndarray) else value
+                key: value.copy() if isinstance(value, np.ndarray)
+                else to_host(value) if is_device_array(value) else value
                 for key, value in values.items()}
         return {"state": state, "param_groups": groups}
 
@@ -303,14 +340,18 @@ def _state_value(optimizer_name, index, entry, value, param):
         return int(step.reshape(()).item())
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    array = np.asarray(value._data if _is_tensor(value) else value)
+    array = value._data if _is_tensor(value) else value
+    array = to_host(array) if is_device_array(array) else np.asarray(array)
     if array.dtype.kind not in "fiu":
         raise TypeError(f"{optimizer_name}.load_state_dict: state[{index}][{entry!r}] must be "
                         f"a numeric array, got {array.dtype}")
     if array.shape != param._data.shape:
         raise ValueError(f"{optimizer_name}.load_state_dict: state[{index}][{entry!r}] must "
                          f"have shape {param._data.shape}, got {array.shape}")
-    return np.array(array, dtype=param._data.dtype, order="C", copy=True)
+    array = np.array(array, dtype=param._data.dtype, order="C", copy=True)
+    # state lives beside its parameter, on the GPU for a GPU parameter
+    return array if isinstance(param._data, np.ndarray) else \
+        transfer(array, device_of(param._data), "load_state_dict")
 
 
 def _require_non_negative(optimizer, group, key):

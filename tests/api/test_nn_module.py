@@ -362,10 +362,20 @@ def test_to_cpu_and_float32_return_self():
     assert model.cpu() is model and model.float() is model
 
 
-@pytest.mark.parametrize("target", ["cuda", "cuda:0", "tpu", cunn.float64, cunn.int64, 3])
+@pytest.mark.parametrize("target", ["tpu", cunn.float64, cunn.int64, 3])
 def test_to_anything_else_is_a_value_error(target):
     with pytest.raises(ValueError):
         Tiny().to(target)
+
+
+@pytest.mark.skipif("cunn.cuda.is_available()", reason="a GPU is present")
+@pytest.mark.parametrize("target", ["cuda", "cuda:0", cunn.device("cuda")])
+def test_to_cuda_without_cuda_is_a_runtime_error(target):
+    model = Tiny()
+    weight = model.fc1.weight
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        model.to(target)
+    assert model.fc1.weight is weight and weight.device == cunn.device("cpu")
 
 
 def test_other_precisions_are_a_value_error():
@@ -388,8 +398,9 @@ def test_pickle_round_trip():
         np.testing.assert_array_equal(clone.state_dict()[key], value)
 
 
-def test_cuda_is_a_value_error():
-    with pytest.raises(ValueError, match="use_backend"):
+@pytest.mark.skipif("cunn.cuda.is_available()", reason="a GPU is present")
+def test_cuda_without_cuda_is_a_runtime_error():
+    with pytest.raises(RuntimeError, match="'cuda'.*CUDA is not available"):
         Tiny().cuda()
 
 

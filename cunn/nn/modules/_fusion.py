@@ -33,16 +33,20 @@ def _fusable_parameters(run, input):
     if not isinstance(input, Tensor) or input._data.dtype != _FLOAT32 or input._data.ndim != 2:
         return None
     features = input._data.shape[1]
+    # Arrays of another type live on another device: module by module raises that error.
+    kind = type(input._data)
     weights, biases = [], []
     for linear, _ in run:
         parameters = linear.__dict__["_parameters"]
         weight, bias = parameters.get("weight"), parameters.get("bias")
         shape = (linear.out_features, linear.in_features)
         if not isinstance(weight, Tensor) or weight._data.dtype != _FLOAT32 or \
-                weight._data.shape != shape or shape[1] != features:
+                weight._data.shape != shape or shape[1] != features or \
+                type(weight._data) is not kind:
             return None
         if bias is not None and (not isinstance(bias, Tensor) or bias._data.dtype != _FLOAT32
-                                 or bias._data.shape != (shape[0],)):
+                                 or bias._data.shape != (shape[0],)
+                                 or type(bias._data) is not kind):
             return None
         weights.append(weight)
         biases.append(bias)

@@ -13,7 +13,8 @@ import itertools
 import numpy as np
 
 from cunn._tensor import Tensor
-from cunn.device import check_device, device
+from cunn.autograd.function import mark_changed_in_place
+from cunn.device import check_device, copy_into, device, is_device_array, to_host, transfer
 from cunn.nn.modules import _hooks
 from cunn.nn.parameter import Parameter
 
@@ -332,7 +333,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                grad._data[...] = 0
+                copy_into(grad._data, 0, "zero_grad")
 
     def apply(self, fn):
         """Calls ``fn`` on every descendant (children first) and then on self; returns self."""
@@ -344,35 +345,63 @@ class Module:
     # ---- devices and dtypes ----
 
     def to(self, *args, **kwargs):
-        """Modules live on the CPU in float32: ``to("cpu")``, ``to(cunn.float32)`` (and
-        ``to(device=..., dtype=...)`` with those) return self; anything else is a
-        ValueError."""
+        """``to(device)``, ``to(cunn.float32)`` (cunn layers compute in float32), both, or
+        ``to(tensor)`` (its device): parameters, their gradients and buffers move in place,
+        as in PyTorch, so the Parameter objects stay the same and an optimizer made before
+        keeps working. Returns self; another dtype is a ValueError, an absent GPU a
+        RuntimeError."""
         kwargs.pop("non_blocking", None)
         unknown = set(kwargs) - {"device", "dtype"}
         if unknown:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(unknown)}")
+        target = None
         for value in (*args, *kwargs.values()):
-            if value is None or isinstance(value, Tensor):
+            if value is None:
+                continue
+            if isinstance(value, Tensor):
+                target = value.device
                 continue
             dtype = _dtype_or_none(value)
             if dtype is None and isinstance(value, (str, device)):
-                check_device("to", value)  # 'cpu' passes; a ValueError names anything else
+                target = check_device("to", value)  # RuntimeError for an absent GPU
                 continue
             if dtype == np.float32:
                 continue
             if dtype is not None:
                 raise ValueError(f"to: cunn layers compute in float32; cannot convert "
                                  f"{self._get_name()} to {dtype}")
-            raise ValueError(f"to: expected a device such as 'cpu' or the dtype cunn.float32, "
-                             f"got {value!r}")
+            raise ValueError(f"to: expected a device such as 'cpu' or 'cuda', or the dtype "
+                             f"cunn.float32, got {value!r}")
+        if target is not None:
+            self._move_to(target)
         return self
+
+    def _move_to(self, target):
+        """Moves every parameter, gradient and buffer to the checked device ``target``,
+        replacing each tensor's array in place."""
+        for module in self.modules():
+            for tensor in (*module._parameters.values(), *module._buffers.values()):
+                if tensor is None or tensor.device == target:
+                    continue  # absent, or shared with a module already moved
+                tensor._data = transfer(tensor._data, target, "to")
+                if tensor._grad is not None:
+                    tensor._grad._data = transfer(tensor._grad._data, target, "to")
+                mark_changed_in_place(tensor)  # a graph recorded before must not use it
 
     def cpu(self):
-        return self
+        return self.to("cpu")
 
     def cuda(self, device=None):
-        raise ValueError("cuda: modules live on the CPU; select the CUDA kernels globally "
-                         "with cunn.use_backend('cuda') (see cunn.available_backends())")
+        """Moves the module to the GPU ``device`` (an index, "cuda:1" or a device; the
+        current GPU by default); returns self."""
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        target = check_device("cuda", device)
+        if target.type != "cuda":
+            raise ValueError(f"cuda: expected a CUDA device, got {target}")
+        return self.to(target)
 
     def float(self):
         return self
@@ -431,6 +460,8 @@ class Module:
                 continue
             value = state_dict[key]
             source = value._data if isinstance(value, Tensor) else value
+            if is_device_array(source):
+                source = to_host(source)
             try:
                 source = np.asarray(source)
             except Exception:  # noqa: BLE001 - anything np.asarray rejects is a bad value
@@ -452,8 +483,11 @@ class Module:
             raise ValueError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t"
                              + "\n\t".join(errors))
         for destination, source in copies:
-            if destination is not source:
-                np.copyto(destination, source, casting="same_kind")
+            if isinstance(destination, np.ndarray):
+                if destination is not source:
+                    np.copyto(destination, source, casting="same_kind")
+            else:  # a module on the GPU: copied to the device, checked above
+                copy_into(destination, source, "load_state_dict")
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- printing ----

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from cunn._tensor import Tensor
+from cunn.device import device_of, transfer
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -32,8 +33,25 @@ def _gradients(op, parameters):
     return grads
 
 
+def _device_norm(values, norm_type):
+    """``_vector_norm`` of a GPU array: reduced on the device, one number copied back."""
+    scalar = np.dtype(values.dtype).type
+    values = np.abs(values.reshape(-1))
+    if values.size == 0:
+        return scalar(0)
+    if norm_type == math.inf:
+        return scalar(values.max().item())
+    if norm_type == -math.inf:
+        return scalar(values.min().item())
+    if norm_type == 0:
+        return scalar((values != 0).sum().item())
+    return scalar((values ** scalar(norm_type)).sum().item() ** (1.0 / norm_type))
+
+
 def _vector_norm(values, norm_type):
     """The ``norm_type``-norm of a flat float array, in its dtype."""
+    if not isinstance(values, np.ndarray):
+        return _device_norm(values, norm_type)
     values = np.abs(values.ravel())
     if values.size == 0:
         return values.dtype.type(0)
@@ -80,7 +98,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     with np.errstate(invalid="ignore"):
         for grad in grads:
             grad *= coefficient.astype(grad.dtype)
-    return Tensor(np.asarray(total, dtype=dtype))
+    total = np.asarray(total, dtype=dtype)
+    if not isinstance(grads[0], np.ndarray):  # on the gradients' device, as in PyTorch
+        total = transfer(total, device_of(grads[0]), op)
+    return Tensor(total)
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
