@@ -285,7 +285,8 @@ class SimulatedRuntime:
     def bias_grad(self, out, grad, outer, channels, inner):
         self._launch()
         grads = self._array(grad, outer * channels * inner, shape=(outer, channels, inner))
-        self._array(out, channels)[:] = twin.bias_grad(grads, 1)
+        # The kernel sums in double, as here; float32 sums drift over 10^5 rows.
+        self._array(out, channels)[:] = twin.bias_grad(grads.astype(np.float64), 1)
 
     # ---- activations and softmax ----
 
