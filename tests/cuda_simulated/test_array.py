@@ -180,6 +180,8 @@ def test_attributes_and_element_strides():
     assert device.T.flags.f_contiguous and not device.T.flags.c_contiguous
     assert str(device.device) == "cuda:0"
     assert np.broadcast_to(device[:1], (4, 4, 5)).strides == (0, 5, 1)
+    assert not np.broadcast_to(device[:1], (4, 4, 5)).flags.writeable
+    assert device[:, None].flags.writeable and device[:, None].strides[1] == 0
 
 
 def test_numpy_conversion_is_refused_as_pytorch_does():

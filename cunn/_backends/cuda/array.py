@@ -136,8 +136,9 @@ class DeviceArray:
 
     @property
     def flags(self):
+        # A broadcast view (stride 0 on an axis longer than 1) is read-only, as NumPy's.
         return Flags(self.is_contiguous(), self._f_contiguous(),
-                     0 not in self.strides or self.size <= 1)
+                     all(stride or size <= 1 for size, stride in zip(self.shape, self.strides)))
 
     def is_contiguous(self):
         """C-contiguous: element i of the flattened array is at ptr + i (axes of size 1 and
