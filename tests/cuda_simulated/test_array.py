@@ -297,3 +297,20 @@ def test_random_views_read_and_compute_as_numpy(seed):
         np.testing.assert_allclose(np.sum(device_view, axis=0).get(), np.sum(host_view, axis=0),
                                    rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(device_view.reshape(-1).get(), host_view.reshape(-1))
+
+
+def test_copies_and_pickles_own_their_blocks(simulated_runtime):
+    import copy
+    import pickle
+
+    device = to_device(M)
+    copies = [copy.copy(device), copy.deepcopy(device), pickle.loads(pickle.dumps(device)),
+              copy.deepcopy({"nested": [device.T]})["nested"][0].T]
+    for duplicate in copies:
+        assert duplicate.ptr != device.ptr
+        np.testing.assert_array_equal(duplicate.get(), M)
+    del device, copies, duplicate
+    gc.collect()
+    assert simulated_runtime.memory_stats()["allocated_bytes"] == 0
+    with pytest.raises(TypeError, match="cannot be copied"):
+        copy.copy(to_device(M)._storage)

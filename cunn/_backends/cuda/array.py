@@ -55,6 +55,10 @@ class _Storage:
         if ptr:
             self.runtime.free(ptr)
 
+    def __reduce__(self):
+        # A copied storage would free its block a second time.
+        raise TypeError("a device storage cannot be copied or pickled; copy its arrays")
+
 
 def _contiguous_strides(shape):
     strides, step = [], 1
@@ -211,6 +215,17 @@ class DeviceArray:
         return (self[index] for index in range(self.shape[0]))
 
     # ---- copies and conversions ----
+
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def __reduce__(self):
+        """Pickled through the host: unpickling makes a device copy on the runtime then in
+        use (as a pickled cuda tensor comes back on the GPU)."""
+        return to_device, (self.get(),)
 
     def contiguous(self):
         """This array if C-contiguous, else a contiguous copy."""
