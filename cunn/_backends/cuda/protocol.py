@@ -698,6 +698,22 @@ def _put_along_axis(arr, indices, values, axis):
         arr[...] = _where(ufunc(np.greater, hits, 0), scattered, arr)
 
 
+@_implements(np.dot)
+def _dot(a, b, out=None):
+    """np.dot of 1-D and 2-D float32 arrays (matmul's cases; a 0-d operand multiplies)."""
+    if not isinstance(a, DeviceArray) or not isinstance(b, DeviceArray) or a.ndim == 0 \
+            or b.ndim == 0:
+        return _return(ufunc(np.multiply, a, b), out)
+    if a.ndim > 2 or b.ndim > 2:
+        raise unsupported("np.dot of arrays with more than 2 dims (use matmul)")
+    return _matmul(a, b, out)
+
+
+@_implements(np.count_nonzero)
+def _count_nonzero(a, axis=None, keepdims=False):
+    return _sum(ufunc(np.not_equal, a, 0), axis, keepdims=keepdims)
+
+
 @_implements(np.split)
 def _split(ary, indices_or_sections, axis=0):
     """Views of ``ary`` between the given boundaries along ``axis`` (or into equal parts)."""
