@@ -33,25 +33,22 @@ def _gradients(op, parameters):
 
 
 def _vector_norm(values, norm_type):
-    """The ``norm_type``-norm of a flat float array, as a host scalar of its dtype (read
-    back from the device for a device array: float() is exact for float32 and float64)."""
+    """The ``norm_type``-norm of a flat float array, in its dtype."""
     values = np.abs(values.ravel())
-    scalar = values.dtype.type
     if values.size == 0:
-        return scalar(0)
+        return values.dtype.type(0)
     if norm_type == math.inf:
-        norm = values.max()
-    elif norm_type == -math.inf:
-        norm = values.min()
-    elif norm_type == 0:
-        norm = np.count_nonzero(values)
-    elif norm_type == 1:
-        norm = values.sum(dtype=values.dtype)
-    elif norm_type == 2:
-        norm = np.sqrt(np.dot(values, values))
-    else:
-        norm = np.sum(values ** norm_type, dtype=values.dtype) ** (1.0 / norm_type)
-    return scalar(float(norm))
+        return values.max()
+    if norm_type == -math.inf:
+        return values.min()
+    if norm_type == 0:
+        return values.dtype.type(np.count_nonzero(values))
+    if norm_type == 1:
+        return values.sum(dtype=values.dtype)
+    if norm_type == 2:
+        return np.sqrt(np.dot(values, values))
+    return values.dtype.type(np.sum(values ** norm_type, dtype=values.dtype)
+                             ** (1.0 / norm_type))
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
