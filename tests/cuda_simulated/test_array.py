@@ -54,6 +54,8 @@ EXPRESSIONS = {
     "where": lambda a, b: np.where(b > 0, a, 0.0),
     "matmul": lambda a, b: b @ b.T,
     "matmul transposed views": lambda a, b: b.T @ b,
+    "dot": lambda a, b: np.dot(b[0], b[1]) + np.dot(b, b[0]).sum() + np.dot(b.T, b)[0, 0],
+    "count_nonzero": lambda a, b: np.count_nonzero(np.maximum(a, 0)),
     "matmul vectors": lambda a, b: (b @ b[0]).sum() + b[1] @ b.T + b[0] @ b[1],
     "matmul stacks": lambda a, b: a @ b.T + a @ a.transpose(0, 2, 1) + b @ a.transpose(0, 2, 1),
     # reductions
