@@ -319,11 +319,14 @@ def test_dropout_mask_is_a_function_of_seed_and_position(cuda_runtime, device):
     assert np.mean(first != _mask(cuda_runtime, device, count, 0.5, 99 + 2 ** 32, 3)) > 0.4
 
 
-@pytest.mark.parametrize("seed, offset", [(0, 0), (7, 3), (2 ** 40 + 5, 2 ** 33 + 1)])
+@pytest.mark.parametrize("seed, offset", [(0, 0), (7, 3), (2 ** 40 + 5, 2 ** 33 + 1), (-1, 5)])
 def test_dropout_mask_matches_philox_reference(cuda_runtime, device, seed, offset):
     count = 4099
     want = philox.dropout_mask(count, 0.3, seed, offset)
     np.testing.assert_array_equal(_mask(cuda_runtime, device, count, 0.3, seed, offset), want)
+    # A seed is taken modulo 2^64.
+    np.testing.assert_array_equal(_mask(cuda_runtime, device, count, 0.3, seed % 2 ** 64, offset),
+                                  want)
 
 
 @pytest.mark.parametrize("count", [1, 37, 100_003])
