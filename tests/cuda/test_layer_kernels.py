@@ -498,8 +498,9 @@ def test_adagrad_step_matches_twin(cuda_runtime, device, count, lr_decay, weight
 
 # ---- normalization ---------------------------------------------------------------------------
 
-# n, c, inner: BatchNorm1d (inner 1), images, and channels of more than 64 chunks of 4096.
-BATCH_NORM_CASES = [(1, 1, 1), (2, 3, 5), (7, 4, 1), (64, 300, 1), (16, 8, 257),
+# n, c, inner: BatchNorm1d (inner 1; a batch of several 256-sample chunks), images, and
+# channels of more than 64 chunks of 4096.
+BATCH_NORM_CASES = [(1, 1, 1), (2, 3, 5), (7, 4, 1), (64, 300, 1), (1000, 3, 1), (16, 8, 257),
                     (3, 2, 100_000)]
 
 
