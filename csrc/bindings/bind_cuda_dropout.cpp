@@ -18,15 +18,20 @@ using cuda_args::pointer;
 using cuda_args::product;
 using cuda_args::size;
 
-void dropout_mask(std::uintptr_t mask_ptr, std::int64_t count, double p, std::uint64_t seed,
-                  std::uint64_t offset) {
+// Any Python int is a seed, taken modulo 2^64 (so -1 is 2^64 - 1), as the NumPy reference
+// (numpy_ref/philox.py) takes it.
+void dropout_mask(std::uintptr_t mask_ptr, std::int64_t count, double p, const py::int_& seed,
+                  std::int64_t offset) {
   const char* op = "dropout_mask";
   size(count, op, "count");
+  size(offset, op, "offset");
+  const std::uint64_t seed_bits = PyLong_AsUnsignedLongLongMask(seed.ptr());
   if (!(p >= 0.0 && p <= 1.0))
     cuda_args::fail(op, "p must be in [0, 1], got " + std::to_string(p));
   auto* mask = pointer<std::uint8_t>(mask_ptr, count, op, "mask_ptr");
   py::gil_scoped_release release;
-  cunn::cuda::dropout_mask(mask, count, static_cast<float>(p), seed, offset);
+  cunn::cuda::dropout_mask(mask, count, static_cast<float>(p), seed_bits,
+                           static_cast<std::uint64_t>(offset));
 }
 
 using ApplyMask = void (*)(float*, const float*, const std::uint8_t*, std::int64_t, float);

@@ -63,10 +63,13 @@ __global__ void dropout_mask_kernel(std::uint8_t* mask, std::int64_t count, floa
   }
 }
 
+// One mask value per element (plane_size 1, no 64-bit division then) or per plane.
 __global__ void apply_mask_kernel(float* out, const float* x, const std::uint8_t* mask,
                                   std::int64_t count, std::int64_t plane_size, float scale) {
-  for (std::int64_t e = first_index(); e < count; e += grid_stride())
-    out[e] = __fmul_rn(__fmul_rn(x[e], static_cast<float>(mask[e / plane_size])), scale);
+  for (std::int64_t e = first_index(); e < count; e += grid_stride()) {
+    const std::uint8_t keep = mask[plane_size == 1 ? e : e / plane_size];
+    out[e] = __fmul_rn(__fmul_rn(x[e], static_cast<float>(keep)), scale);
+  }
 }
 
 void apply_mask(const char* kernel, float* out, const float* x, const std::uint8_t* mask,

@@ -58,9 +58,15 @@ struct ChannelPlan {
   std::int64_t n, c, inner, chunk, chunks;
 };
 
+// With inner == 1 (BatchNorm1d) a channel's values are strided by c, so one thread sums a
+// chunk of one channel (neighbouring threads reading neighbouring channels) and chunks are
+// shorter: kMinColumnChunk values.
+constexpr std::int64_t kMinColumnChunk = 256;
+
 ChannelPlan channel_plan(std::int64_t n, std::int64_t c, std::int64_t inner) {
   const std::int64_t count = n * inner;
-  const std::int64_t chunk = std::max(kMinChunk, (count + kMaxChunks - 1) / kMaxChunks);
+  const std::int64_t minimum = inner == 1 ? kMinColumnChunk : kMinChunk;
+  const std::int64_t chunk = std::max(minimum, (count + kMaxChunks - 1) / kMaxChunks);
   return {n, c, inner, chunk, std::max<std::int64_t>(1, (count + chunk - 1) / chunk)};
 }
 
@@ -119,6 +125,22 @@ __global__ void channel_partials_kernel(double* partials, Terms terms, ChannelPl
   }
 }
 
+// inner == 1: thread (chunk, channel) sums the chunk's samples of its channel in order and
+// writes them where channel_partials_kernel would.
+template <class Terms>
+__global__ void column_partials_kernel(double* partials, Terms terms, ChannelPlan p) {
+  for (std::int64_t e = first_index(); e < p.c * p.chunks; e += grid_stride()) {
+    const std::int64_t chunk = e / p.c, channel = e - chunk * p.c;
+    const std::int64_t end = min(p.n, (chunk + 1) * p.chunk);
+    double first = 0.0, second = 0.0;
+    for (std::int64_t sample = chunk * p.chunk; sample < end; ++sample)
+      terms(channel, sample * p.c + channel, first, second);
+    const std::int64_t b = channel * p.chunks + chunk;
+    partials[2 * b] = first;
+    partials[2 * b + 1] = second;
+  }
+}
+
 // One thread per channel adds the chunk sums in chunk order and hands them to `finish`.
 template <class Finish>
 __global__ void channel_finish_kernel(const double* partials, ChannelPlan p, Finish finish) {
@@ -168,8 +190,11 @@ struct BackwardFinish {
 template <class Terms, class Finish>
 void reduce_channels(const char* kernel, const ChannelPlan& plan, double* partials,
                      const Terms& terms, const Finish& finish) {
-  channel_partials_kernel<<<blocks_for(plan.c * plan.chunks, 1), kThreads>>>(partials, terms,
-                                                                             plan);
+  if (plan.inner == 1)
+    column_partials_kernel<<<blocks_for(plan.c * plan.chunks), kThreads>>>(partials, terms, plan);
+  else
+    channel_partials_kernel<<<blocks_for(plan.c * plan.chunks, 1), kThreads>>>(partials, terms,
+                                                                               plan);
   check_launch(kernel);
   channel_finish_kernel<<<blocks_for(plan.c), kThreads>>>(partials, plan, finish);
   check_launch(kernel);

@@ -45,6 +45,8 @@ def test_pooling_checks_the_output_size_and_padding(cuda_bindings):
 def test_dropout_refuses_bad_arguments(cuda_bindings):
     with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
         cuda_bindings.dropout_mask(ADDRESS, 10, 1.5, 0, 0)
+    with pytest.raises(ValueError, match="offset must be >= 0"):
+        cuda_bindings.dropout_mask(ADDRESS, 10, 0.5, 0, -1)
     with pytest.raises(ValueError, match="mask_ptr must be a device pointer"):
         cuda_bindings.dropout2d_forward(ADDRESS, ADDRESS, 0, 3, 4, 2.0)
 

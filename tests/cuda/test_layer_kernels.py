@@ -319,11 +319,14 @@ def test_dropout_mask_is_a_function_of_seed_and_position(cuda_runtime, device):
     assert np.mean(first != _mask(cuda_runtime, device, count, 0.5, 99 + 2 ** 32, 3)) > 0.4
 
 
-@pytest.mark.parametrize("seed, offset", [(0, 0), (7, 3), (2 ** 40 + 5, 2 ** 33 + 1)])
+@pytest.mark.parametrize("seed, offset", [(0, 0), (7, 3), (2 ** 40 + 5, 2 ** 33 + 1), (-1, 5)])
 def test_dropout_mask_matches_philox_reference(cuda_runtime, device, seed, offset):
     count = 4099
     want = philox.dropout_mask(count, 0.3, seed, offset)
     np.testing.assert_array_equal(_mask(cuda_runtime, device, count, 0.3, seed, offset), want)
+    # A seed is taken modulo 2^64.
+    np.testing.assert_array_equal(_mask(cuda_runtime, device, count, 0.3, seed % 2 ** 64, offset),
+                                  want)
 
 
 @pytest.mark.parametrize("count", [1, 37, 100_003])
@@ -337,7 +340,9 @@ def test_dropout_forward_backward_match_twin(cuda_runtime, device, count):
     mask = device.get(mask_ptr, (count,), np.uint8)
     out_ptr = device.output((count,))
     cuda_runtime.dropout_forward(out_ptr, device.put(x), mask_ptr, count, scale)
-    assert_close(device.get(out_ptr, (count,)), dropout_ref.dropout_forward(x, mask, scale))
+    with np.errstate(invalid="ignore"):
+        want = dropout_ref.dropout_forward(x, mask, scale)
+    assert_close(device.get(out_ptr, (count,)), want)
     grad_output = random(rng, (count,))
     grad_input_ptr = device.output((count,))
     cuda_runtime.dropout_backward(grad_input_ptr, device.put(grad_output), mask_ptr, count, scale)
@@ -493,8 +498,9 @@ def test_adagrad_step_matches_twin(cuda_runtime, device, count, lr_decay, weight
 
 # ---- normalization ---------------------------------------------------------------------------
 
-# n, c, inner: BatchNorm1d (inner 1), images, and channels of more than 64 chunks of 4096.
-BATCH_NORM_CASES = [(1, 1, 1), (2, 3, 5), (7, 4, 1), (64, 300, 1), (16, 8, 257),
+# n, c, inner: BatchNorm1d (inner 1; a batch of several 256-sample chunks), images, and
+# channels of more than 64 chunks of 4096.
+BATCH_NORM_CASES = [(1, 1, 1), (2, 3, 5), (7, 4, 1), (64, 300, 1), (1000, 3, 1), (16, 8, 257),
                     (3, 2, 100_000)]
 
 
