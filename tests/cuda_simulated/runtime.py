@@ -14,6 +14,7 @@ emulated: freed blocks are kept per rounded size and handed out again, and
 import numpy as np
 
 from cunn._backends import numpy_ref as twin
+from cunn._backends.numpy_ref import philox
 
 __all__ = ["SimulatedRuntime"]
 
@@ -490,23 +491,9 @@ class SimulatedRuntime:
 
     @staticmethod
     def uniform(seed, offset, count):
-        """uniform(seed, offset + i) in [0, 1) for i < count: the device generator's
-        reference (numpy_ref/philox.py) where this tree has it, else splitmix64 of (seed,
-        counter), top 24 bits, which has the same statistics but not the device's bits."""
-        try:
-            from cunn._backends.numpy_ref import philox
-        except ImportError:
-            pass
-        else:
-            return philox.uniform(seed, offset, count)
-        counters = np.arange(offset, offset + count, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            z = np.uint64(seed & 0xFFFFFFFFFFFFFFFF) + \
-                (counters + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
-            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-            z = z ^ (z >> np.uint64(31))
-        return (z >> np.uint64(40)).astype(np.float32) * np.float32(1.0 / (1 << 24))
+        """uniform(seed, offset + i) in [0, 1) for i < count, bit for bit the device's
+        Philox generator (its reference is numpy_ref/philox.py)."""
+        return philox.uniform(seed, offset, count)
 
     def dropout_mask(self, mask, count, p, seed, offset):
         self._launch()
