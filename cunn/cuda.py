@@ -36,8 +36,10 @@ def current_device():
 
 
 def _index(op, which):
+    """The index of the GPU ``which`` names (the current one for None); RuntimeError naming
+    ``op`` when CUDA is absent or the device does not exist."""
     if which is None:
-        return current_device()
+        return int(cuda_runtime(op).current_device())
     if isinstance(which, int) and not isinstance(which, bool):
         which = _device("cuda", which)
     chosen = check_device(op, which)
