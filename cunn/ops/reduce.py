@@ -85,7 +85,7 @@ class MaxBackward(Function):
         if not keepdim:
             grad_output = np.expand_dims(grad_output, axis)
             indices = np.expand_dims(indices, axis)
-        grad = np.zeros_like(grad_output, shape=shape)  # on grad_output's device
+        grad = np.zeros_like(grad_output, shape=shape, order="C")  # on grad_output's device
         np.put_along_axis(grad, indices, grad_output, axis)
         return (grad,)
 

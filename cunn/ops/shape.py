@@ -125,7 +125,7 @@ class IndexBackward(Function):
 
     def backward(self, grad_output):
         shape, key = self.saved
-        grad = np.zeros_like(grad_output, shape=shape)  # on grad_output's device
+        grad = np.zeros_like(grad_output, shape=shape, order="C")  # on grad_output's device
         np.add.at(grad, key, grad_output)
         return (grad,)
 

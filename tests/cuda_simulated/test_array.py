@@ -54,6 +54,8 @@ EXPRESSIONS = {
     "where": lambda a, b: np.where(b > 0, a, 0.0),
     "matmul": lambda a, b: b @ b.T,
     "matmul transposed views": lambda a, b: b.T @ b,
+    "dot": lambda a, b: np.dot(b[0], b[1]) + np.dot(b, b[0]).sum() + np.dot(b.T, b)[0, 0],
+    "count_nonzero": lambda a, b: np.count_nonzero(np.maximum(a, 0)),
     "matmul vectors": lambda a, b: (b @ b[0]).sum() + b[1] @ b.T + b[0] @ b[1],
     "matmul stacks": lambda a, b: a @ b.T + a @ a.transpose(0, 2, 1) + b @ a.transpose(0, 2, 1),
     # reductions
@@ -180,6 +182,8 @@ def test_attributes_and_element_strides():
     assert device.T.flags.f_contiguous and not device.T.flags.c_contiguous
     assert str(device.device) == "cuda:0"
     assert np.broadcast_to(device[:1], (4, 4, 5)).strides == (0, 5, 1)
+    assert not np.broadcast_to(device[:1], (4, 4, 5)).flags.writeable
+    assert device[:, None].flags.writeable and device[:, None].strides[1] == 0
 
 
 def test_numpy_conversion_is_refused_as_pytorch_does():
@@ -257,3 +261,58 @@ def test_empty_arrays_launch_nothing(simulated_runtime):
     assert (empty + 1).shape == (0, 3) and np.sum(empty, axis=0).get().tolist() == [0, 0, 0]
     assert empty.get().shape == (0, 3) and empty.ptr == 0
     assert simulated_runtime.launches == launches + 1  # the sum's fill of zeros only
+
+
+def _random_view(rng, array):
+    """A random chain of basic indexing, transposes and broadcasts, applied the same way to
+    a host array and its device copy (``array`` is either)."""
+    for _ in range(rng.integers(1, 6)):
+        choice = rng.integers(0, 3)
+        if choice == 0 and array.ndim:
+            key = []
+            for size in array.shape:  # a non-empty run [start, stop), either way
+                start = int(rng.integers(0, max(size, 1)))
+                stop = int(rng.integers(start + 1, max(size, 1) + 1))
+                step = int(rng.choice([1, 2, -1, -3]))
+                key.append(slice(start, stop, step) if step > 0 else
+                           slice(stop - 1, start - 1 if start else None, step))
+            array = array[tuple(key)]
+        elif choice == 1:
+            array = array.transpose(tuple(rng.permutation(array.ndim).tolist()))
+        else:
+            array = array[None]
+    return array
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_views_read_and_compute_as_numpy(seed):
+    rng = np.random.default_rng(seed)
+    host = rng.standard_normal(tuple(rng.integers(1, 6, rng.integers(1, 5)))).astype(np.float32)
+    device = to_device(host)
+    host_view = _random_view(np.random.default_rng(seed), host)
+    device_view = _random_view(np.random.default_rng(seed), device)
+    assert device_view.shape == host_view.shape
+    np.testing.assert_array_equal(device_view.get(), host_view)
+    np.testing.assert_array_equal((device_view * 2 + device_view[..., :1]).get(),
+                                  host_view * 2 + host_view[..., :1])
+    if host_view.size:
+        np.testing.assert_allclose(np.sum(device_view, axis=0).get(), np.sum(host_view, axis=0),
+                                   rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(device_view.reshape(-1).get(), host_view.reshape(-1))
+
+
+def test_copies_and_pickles_own_their_blocks(simulated_runtime):
+    import copy
+    import pickle
+
+    device = to_device(M)
+    copies = [copy.copy(device), copy.deepcopy(device), pickle.loads(pickle.dumps(device)),
+              copy.deepcopy({"nested": [device.T]})["nested"][0].T]
+    for duplicate in copies:
+        assert duplicate.ptr != device.ptr
+        np.testing.assert_array_equal(duplicate.get(), M)
+    del device, copies, duplicate
+    gc.collect()
+    assert simulated_runtime.memory_stats()["allocated_bytes"] == 0
+    with pytest.raises(TypeError, match="cannot be copied"):
+        copy.copy(to_device(M)._storage)

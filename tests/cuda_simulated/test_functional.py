@@ -142,3 +142,4 @@ def test_changing_a_device_view_in_place_after_the_forward_is_refused():
         y.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         engine.backward(loss, to_device(np.array(1.0, np.float32)))
+

@@ -14,6 +14,8 @@ NAME = "cuda"
 _FAMILIES = ("gemm", "linear_chain", "elementwise", "activation", "softmax", "reduce", "loss",
              "conv2d", "pool", "dropout", "optim", "image_batch", "normalization", "avg_pool",
              "smooth_activation", "embedding")
+# Submodules that are not kernel families: importing one loads no family.
+_OTHERS = ("array", "runtime", "ufuncs", "functions", "_common")
 
 
 def _load_families():
@@ -27,8 +29,8 @@ def _load_families():
 
 
 def __getattr__(name):
-    if name.startswith("__") or name in _FAMILIES:
-        raise AttributeError(name)
+    if name.startswith("__") or name in _FAMILIES or name in _OTHERS:
+        raise AttributeError(name)  # the import system then imports the submodule itself
     _load_families()
     try:
         return globals()[name]

@@ -5,12 +5,12 @@ import math
 import numpy as np
 
 from cunn._backends.cuda.array import FLOAT32, INT64, DeviceArray, empty, full, is_scalar
-from cunn._backends.cuda import protocol
+from cunn._backends.cuda import ufuncs
 
 __all__ = ["device", "optional", "pointer", "ErrorWord", "reduce_loss", "check_reduction",
            "FLOAT32", "INT64", "empty", "full", "ufunc"]
 
-ufunc = protocol.ufunc
+ufunc = ufuncs.ufunc
 
 
 def device(op, value, name, dtype=FLOAT32):

@@ -8,7 +8,7 @@ the runtime's kernels (runtime.py), which read strided inputs where they take st
 contiguous buffers otherwise.
 
 The NumPy protocol makes the ufuncs and functions cunn's ops call on arrays work on device
-arrays too (``__array_ufunc__``, ``__array_function__``, in ``protocol.py``); the others
+arrays too (``__array_ufunc__`` in ufuncs.py, ``__array_function__`` in functions.py); the others
 raise TypeError naming the function. Nothing copies to the host behind the user's back:
 ``np.asarray(device_array)`` raises, as PyTorch's ``numpy()`` of a cuda tensor does;
 ``.get()`` (``Tensor.cpu()``) is the way to the host.
@@ -54,6 +54,10 @@ class _Storage:
         ptr, self.ptr = getattr(self, "ptr", 0), 0
         if ptr:
             self.runtime.free(ptr)
+
+    def __reduce__(self):
+        # A copied storage would free its block a second time.
+        raise TypeError("a device storage cannot be copied or pickled; copy its arrays")
 
 
 def _contiguous_strides(shape):
@@ -136,8 +140,9 @@ class DeviceArray:
 
     @property
     def flags(self):
+        # A broadcast view (stride 0 on an axis longer than 1) is read-only, as NumPy's.
         return Flags(self.is_contiguous(), self._f_contiguous(),
-                     0 not in self.strides or self.size <= 1)
+                     all(stride or size <= 1 for size, stride in zip(self.shape, self.strides)))
 
     def is_contiguous(self):
         """C-contiguous: element i of the flattened array is at ptr + i (axes of size 1 and
@@ -211,6 +216,17 @@ class DeviceArray:
 
     # ---- copies and conversions ----
 
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def __reduce__(self):
+        """Pickled through the host: unpickling makes a device copy on the runtime then in
+        use (as a pickled cuda tensor comes back on the GPU)."""
+        return to_device, (self.get(),)
+
     def contiguous(self):
         """This array if C-contiguous, else a contiguous copy."""
         return self if self.is_contiguous() else self.copy()
@@ -243,8 +259,8 @@ class DeviceArray:
         if dtype == self.dtype:
             return self.copy() if copy or (order == "C" and not self.is_contiguous()) else self
         if dtype == BOOL:  # a cast to bool is != 0, not truncation
-            from cunn._backends.cuda import protocol
-            return protocol.ufunc(np.not_equal, self, 0)
+            from cunn._backends.cuda import ufuncs
+            return ufuncs.ufunc(np.not_equal, self, 0)
         source = self.contiguous()
         if self.dtype == BOOL and dtype == np.uint8:  # the same bytes
             source = source.copy() if source is self else source
@@ -329,8 +345,8 @@ class DeviceArray:
     def __getitem__(self, key):
         rows = _row_index(key)
         if rows is not None:
-            from cunn._backends.cuda import protocol
-            return protocol.take_rows(self, rows)
+            from cunn._backends.cuda import ufuncs
+            return ufuncs.take_rows(self, rows)
         shape, strides, offset = [], [], self.offset
         dim = 0
         for part in _expand_key(key, self.ndim):
@@ -371,15 +387,16 @@ class DeviceArray:
         np.broadcast_shapes(value.shape, target.shape)
         target._copy_from(value)
 
-    # ---- arithmetic: the NumPy protocol (protocol.py) does the work ----
+    # ---- the NumPy protocol: ufuncs.py and functions.py do the work ----
+    # (imported on first use: they import this module)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from cunn._backends.cuda import protocol
-        return protocol.array_ufunc(ufunc, method, inputs, kwargs)
+        from cunn._backends.cuda import ufuncs
+        return ufuncs.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        from cunn._backends.cuda import protocol
-        return protocol.array_function(func, args, kwargs)
+        from cunn._backends.cuda import functions
+        return functions.array_function(func, args, kwargs)
 
     def sum(self, axis=None, dtype=None, out=None, keepdims=False):
         return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
@@ -440,7 +457,7 @@ DeviceArray.__invert__ = lambda self: np.logical_not(self)
 DeviceArray.__hash__ = None  # __eq__ is elementwise
 
 
-# ---- helpers shared with protocol.py and the backend ----
+# ---- helpers shared with ufuncs.py, functions.py and the backend ----
 
 def _normalise_axis(axis, ndim):
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):

@@ -2,7 +2,7 @@
 place through the trans flag), bias_add and bias_grad."""
 import math
 
-from cunn._backends.cuda import protocol
+from cunn._backends.cuda import ufuncs
 from cunn._backends.cuda._common import FLOAT32, device, empty, optional
 from cunn._backends.cuda.array import DeviceArray
 
@@ -20,13 +20,13 @@ def _matrix(op, array, name):
 
 def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     a, b = _matrix("gemm", a, "a"), _matrix("gemm", b, "b")
-    return protocol.gemm(a, b, trans_a, trans_b, alpha, beta, out)
+    return ufuncs.gemm(a, b, trans_a, trans_b, alpha, beta, out)
 
 
 def linear_forward(x, weight, bias):
     x, weight = _matrix("linear", x, "x"), _matrix("linear", weight, "weight")
     bias = optional("linear", bias, "bias")
-    out = protocol.gemm(x, weight, False, True)
+    out = ufuncs.gemm(x, weight, False, True)
     if bias is not None and out.size:
         out.runtime.bias_add(out.ptr, bias.ptr, out.shape[0], out.shape[1], 1)
     return out
@@ -34,9 +34,9 @@ def linear_forward(x, weight, bias):
 
 def linear_backward(grad_output, x, weight, need_x, need_weight, need_bias):
     grad_output = _matrix("linear_backward", grad_output, "grad_output")
-    grad_x = protocol.gemm(grad_output, _matrix("linear_backward", weight, "weight")) \
+    grad_x = ufuncs.gemm(grad_output, _matrix("linear_backward", weight, "weight")) \
         if need_x else None
-    grad_weight = protocol.gemm(grad_output, _matrix("linear_backward", x, "x"), True, False) \
+    grad_weight = ufuncs.gemm(grad_output, _matrix("linear_backward", x, "x"), True, False) \
         if need_weight else None
     grad_bias = bias_grad(grad_output, 1) if need_bias else None
     return grad_x, grad_weight, grad_bias

@@ -1,10 +1,10 @@
 """sum over dims and max along a dim on the cuda backend (the runtime's sum and max
-kernels over (outer, length, inner) views; protocol.py plans the layout)."""
+kernels over (outer, length, inner) views; functions.py plans the layout)."""
 import builtins
 
 import numpy as np
 
-from cunn._backends.cuda import protocol
+from cunn._backends.cuda import functions
 from cunn._backends.cuda._common import INT64, device, full
 
 __all__ = ["sum", "max"]
@@ -36,4 +36,4 @@ def max(x, dim, keepdim=False):  # noqa: A001
     (axis,) = _dims("max", (dim,), x.ndim)
     if x.shape[axis] == 0:
         raise ValueError(f"max: cannot reduce an empty dim {dim} of shape {x.shape}")
-    return protocol.maximum_along(x, axis, keepdim)
+    return functions.maximum_along(x, axis, keepdim)
