@@ -7,12 +7,13 @@ an op (``check_same_device``) and copies an array between devices (``transfer``)
 Constructing a device object always works; placing data on an absent GPU raises
 RuntimeError, as in PyTorch.
 """
+import contextlib
 import importlib
 import sys
 
 import numpy as np
 
-__all__ = ["device", "check_device", "check_same_device", "device_of", "transfer",
+__all__ = ["device", "check_device", "check_same_device", "device_of", "transfer", "filled",
            "is_device_array", "to_host", "copy_into"]
 
 _NOT_BUILT = ("CUDA is not available: cunn was built without CUDA; reinstall with "
@@ -124,19 +125,40 @@ def transfer(array, target, op="to"):
     if not isinstance(array, np.ndarray) and device_of(array) == target:
         return array
     host = array if isinstance(array, np.ndarray) else array.get()
-    if host.dtype not in _DEVICE_DTYPES:
+    _check_device_dtype(op, host.dtype)
+    with _selected(target, op) as cuda_array:
+        return cuda_array.to_device(host)
+
+
+def filled(target, shape, value, dtype, op="tensor"):
+    """A new array of ``shape`` and ``dtype`` holding ``value`` on the checked device
+    ``target``. On the GPU that is one fill kernel: a copy from host memory would also wait
+    for every kernel queued before it."""
+    if target.type == "cpu":
+        return np.full(shape, value, dtype)
+    _check_device_dtype(op, np.dtype(dtype))
+    with _selected(target, op) as cuda_array:
+        return cuda_array.full(shape, value, dtype)
+
+
+def _check_device_dtype(op, dtype):
+    if dtype not in _DEVICE_DTYPES:
         raise TypeError(f"{op}: CUDA tensors hold float32, int64, uint8 or bool data, got "
-                        f"{host.dtype}; convert first, e.g. .float() or .long()")
-    cuda_array = importlib.import_module("cunn._backends.cuda.array")
+                        f"{dtype}; convert first, e.g. .float() or .long()")
+
+
+@contextlib.contextmanager
+def _selected(target, op):
+    """The CUDA array module, with ``target`` the current GPU for the block."""
     runtime = cuda_runtime(op)
     previous = int(runtime.current_device())
-    if previous == target.index:
-        return cuda_array.to_device(host)
-    runtime.set_device(target.index)
+    if previous != target.index:
+        runtime.set_device(target.index)
     try:
-        return cuda_array.to_device(host)
+        yield importlib.import_module("cunn._backends.cuda.array")
     finally:
-        runtime.set_device(previous)
+        if previous != target.index:
+            runtime.set_device(previous)
 
 
 def to_host(array):

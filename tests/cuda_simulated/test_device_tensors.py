@@ -279,3 +279,30 @@ def test_contiguous_equal_any_all_stay_on_the_gpu():
     assert (g >= 0).all().item() is True and (g > 0).all().item() is False
     with pytest.raises(RuntimeError, match="equal: .*same device"):
         g.equal(g.cpu())
+
+
+def test_constants_seeds_and_state_are_made_on_the_gpu_without_host_copies(
+        simulated_runtime, monkeypatch):
+    """A copy from host memory waits for every kernel queued before it: what the library
+    makes by itself (constants, the loss's gradient seed, optimizer state) is filled on the
+    device instead."""
+    import cunn.nn as nn
+    import cunn.optim as optim
+
+    model = nn.Linear(3, 2).cuda()  # copies the user asked for happen before the count
+    inputs = cunn.ones(4, 3, device="cuda")
+    copies = []
+    real = simulated_runtime.copy_from_host
+    monkeypatch.setattr(simulated_runtime, "copy_from_host",
+                        lambda *args: (copies.append(args), real(*args))[1])
+    made = [cunn.zeros(3, device="cuda"), cunn.ones(2, 2, device="cuda"),
+            cunn.full((2,), 7, device="cuda"), cunn.empty(4, device="cuda"),
+            cunn.zeros_like(inputs), cunn.full((3,), True, device="cuda")]
+    optimizer = optim.Adam(model.parameters(), lr=0.1)
+    model(inputs).sum().backward()
+    optimizer.step()
+    assert copies == []
+    assert [m.tolist() for m in made[:3]] == [[0, 0, 0], [[1, 1], [1, 1]], [7, 7]]
+    assert made[2].dtype == cunn.int64 and made[5].dtype == cunn.bool
+    assert made[5].tolist() == [True, True, True]
+    np.testing.assert_allclose(host(model.weight.grad), np.full((2, 3), 4.0))
