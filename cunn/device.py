@@ -103,18 +103,19 @@ def device_of(array):
 
 
 def check_same_device(op, *arrays):
-    """RuntimeError naming both devices when ``arrays`` of one op live on different ones.
-    As in PyTorch, a 0-d host array (a Python number made a tensor) may join a GPU op."""
+    """RuntimeError naming both devices when ``arrays`` of one op live on different ones
+    (host or GPU: cunn computes on one GPU at a time). As in PyTorch, a 0-d host array (a
+    Python number made a tensor) may join a GPU op."""
     first = None
     for array in arrays:
         if array is None or (isinstance(array, np.ndarray) and array.ndim == 0):
             continue
-        where = device_of(array)
         if first is None:
-            first = where
-        elif where != first:
+            first = array
+        elif type(array) is not type(first):  # (an array's type says where it lives)
             raise RuntimeError(f"{op}: expected all tensors to be on the same device, found "
-                               f"{first} and {where} (move them with .to(device))")
+                               f"{device_of(first)} and {device_of(array)} (move them with "
+                               ".to(device))")
 
 
 def transfer(array, target, op="to"):
