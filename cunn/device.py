@@ -7,7 +7,6 @@ an op (``check_same_device``) and copies an array between devices (``transfer``)
 Constructing a device object always works; placing data on an absent GPU raises
 RuntimeError, as in PyTorch.
 """
-import contextlib
 import importlib
 import sys
 
@@ -79,10 +78,16 @@ def check_device(op, target):
         return CPU
     runtime = cuda_runtime(op, chosen)
     count = int(runtime.device_count())
-    index = int(runtime.current_device()) if chosen.index is None else chosen.index
+    current = int(runtime.current_device())
+    index = current if chosen.index is None else chosen.index
     if not 0 <= index < count:
         raise RuntimeError(f"{op}: invalid device {str(chosen)!r}: this machine has {count} "
                            f"CUDA device(s), cuda:0 to cuda:{count - 1}")
+    if index != current:
+        # Kernels run on the current GPU, so every GPU array must live there.
+        raise RuntimeError(f"{op}: cunn computes on one GPU at a time and cuda:{current} is "
+                           f"the current one; call cunn.cuda.set_device({index}) first to "
+                           f"use cuda:{index}")
     return device("cuda", index)
 
 
@@ -119,16 +124,14 @@ def check_same_device(op, *arrays):
 
 
 def transfer(array, target, op="to"):
-    """``array`` on the device ``target`` (a checked device): the same array when it is
-    already there, else a copy (host to GPU, GPU to host, or GPU to GPU via the host)."""
+    """``array`` on the device ``target`` (a checked device, so the current GPU): the same
+    array when it is already there, else a copy (host to GPU or GPU to host)."""
     if target.type == "cpu":
         return array if isinstance(array, np.ndarray) else array.get()
-    if not isinstance(array, np.ndarray) and device_of(array) == target:
-        return array
-    host = array if isinstance(array, np.ndarray) else array.get()
-    _check_device_dtype(op, host.dtype)
-    with _selected(target, op) as cuda_array:
-        return cuda_array.to_device(host)
+    if not isinstance(array, np.ndarray):
+        return array  # GPU arrays all live on the current GPU, which check_device gave
+    _check_device_dtype(op, array.dtype)
+    return importlib.import_module("cunn._backends.cuda.array").to_device(array)
 
 
 def filled(target, shape, value, dtype, op="tensor"):
@@ -138,28 +141,13 @@ def filled(target, shape, value, dtype, op="tensor"):
     if target.type == "cpu":
         return np.full(shape, value, dtype)
     _check_device_dtype(op, np.dtype(dtype))
-    with _selected(target, op) as cuda_array:
-        return cuda_array.full(shape, value, dtype)
+    return importlib.import_module("cunn._backends.cuda.array").full(shape, value, dtype)
 
 
 def _check_device_dtype(op, dtype):
     if dtype not in _DEVICE_DTYPES:
         raise TypeError(f"{op}: CUDA tensors hold float32, int64, uint8 or bool data, got "
                         f"{dtype}; convert first, e.g. .float() or .long()")
-
-
-@contextlib.contextmanager
-def _selected(target, op):
-    """The CUDA array module, with ``target`` the current GPU for the block."""
-    runtime = cuda_runtime(op)
-    previous = int(runtime.current_device())
-    if previous != target.index:
-        runtime.set_device(target.index)
-    try:
-        yield importlib.import_module("cunn._backends.cuda.array")
-    finally:
-        if previous != target.index:
-            runtime.set_device(previous)
 
 
 def to_host(array):

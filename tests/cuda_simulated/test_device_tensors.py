@@ -306,3 +306,25 @@ def test_constants_seeds_and_state_are_made_on_the_gpu_without_host_copies(
     assert made[2].dtype == cunn.int64 and made[5].dtype == cunn.bool
     assert made[5].tolist() == [True, True, True]
     np.testing.assert_allclose(host(model.weight.grad), np.full((2, 3), 4.0))
+
+
+def test_one_gpu_at_a_time(monkeypatch):
+    """On a machine with two GPUs, tensors go to the current one; another index is refused
+    with the call that selects it."""
+    from cunn._backends.cuda import runtime
+
+    simulator = runtime.runtime()
+    current = [0]
+    monkeypatch.setattr(simulator, "device_count", lambda: 2)
+    monkeypatch.setattr(simulator, "current_device", lambda: current[0])
+    monkeypatch.setattr(simulator, "set_device", lambda index: current.__setitem__(0, index))
+    assert cunn.zeros(2, device="cuda:0").device == "cuda:0"
+    with pytest.raises(RuntimeError, match=r"cuda:0 is the current one; call "
+                                           r"cunn\.cuda\.set_device\(1\) first"):
+        cunn.zeros(2).to("cuda:1")
+    cunn.cuda.set_device(1)
+    assert cunn.cuda.current_device() == 1
+    assert cunn.ones(2, device="cuda").device == "cuda:1"
+    assert cunn.ones(2).to("cuda:1").device == "cuda:1"
+    with pytest.raises(RuntimeError, match="invalid device 'cuda:2'"):
+        cunn.cuda.set_device(2)
