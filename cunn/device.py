@@ -165,19 +165,16 @@ def copy_into(destination, source, op="copy_"):
         np.copyto(destination, np.broadcast_to(to_host(source), destination.shape),
                   casting="unsafe")
         return
-    if not is_device_array(source) and np.ndim(source) == 0:
-        destination.fill(to_host(source).item())  # one fill kernel, no host buffer
+    if is_device_array(source):
+        destination[...] = source  # cast, broadcast and copied on the device
+        return
+    if np.ndim(source) == 0:
+        destination.fill(np.asarray(source).item())  # one fill kernel, no host buffer
         return
     if not destination.is_contiguous():
         raise RuntimeError(f"{op}: writing into a non-contiguous CUDA tensor is not supported; "
                            "write into a contiguous one (.contiguous()) instead")
-    if destination.size == 0:
-        return
-    dtype = np.dtype(destination.dtype)
-    if (is_device_array(source) and tuple(source.shape) == tuple(destination.shape)
-            and np.dtype(source.dtype) == dtype and source.is_contiguous()):
-        destination.runtime.copy_device(destination.ptr, source.ptr, destination.nbytes)
-        return
-    host = np.asarray(np.broadcast_to(to_host(source).astype(dtype, copy=False),
+    host = np.asarray(np.broadcast_to(np.asarray(source).astype(destination.dtype, copy=False),
                                       destination.shape), order="C")
-    destination.runtime.copy_from_host(destination.ptr, host)
+    if host.size:
+        destination.runtime.copy_from_host(destination.ptr, host)

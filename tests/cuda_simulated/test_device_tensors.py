@@ -239,8 +239,12 @@ def test_in_place_initialisers_and_copies_on_the_gpu():
     target = cunn.zeros(2, 3)
     target.copy_(g)  # device to host
     np.testing.assert_array_equal(target.numpy(), [[9, 8, 7], [9, 8, 7]])
+    g.copy_(cunn.arange(6, device="cuda").reshape(2, 3).t().t())  # int64 on the device
+    np.testing.assert_array_equal(host(g), np.arange(6).reshape(2, 3))
     with pytest.raises(ValueError, match="cannot be copied"):
         g.copy_(cunn.ones(4))
+    with pytest.raises(ValueError, match="cannot be copied"):
+        g.copy_(cunn.ones(4, device="cuda"))
 
 
 def test_cunn_cuda_functions_answer_from_the_runtime(simulated_runtime):
