@@ -166,8 +166,8 @@ def main():
             json.dump({"device": name, "data": data[4], "results": results}, handle, indent=1)
     parts = []
     for model in models:
-        cells = [f"{r['library']} {r['ms_per_step']:.2f} ms/step {r['accuracy']:.1f}%"
-                 for r in results if r["model"] == model]
+        cells = [f"{r['library']} {r['ms_per_step']:.2f} ms/step {r['accuracy']:.1f}% "
+                 f"({r['steps']} steps)" for r in results if r["model"] == model]
         parts.append(f"{model}: " + ", ".join(cells))
     print(f"summary: {name} ({data[4]}) " + "; ".join(parts))
 

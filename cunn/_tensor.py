@@ -14,7 +14,7 @@ import numpy as np
 from cunn.autograd import engine, grad_mode
 from cunn.autograd.function import Function, mark_changed_in_place
 from cunn._backends.cuda.array import DeviceArray
-from cunn.device import (CPU, check_device, check_same_device, copy_into, device_of,
+from cunn.device import (CPU, check_device, check_same_device, copy_into, device_of, filled,
                          is_device_array, transfer)
 from cunn.ops import elementwise, linalg, reduce, shape
 from cunn.ops import broadcast, selection, statistics
@@ -418,10 +418,12 @@ class Tensor:
                                    f"tensor with one element, got shape {self._data.shape}; "
                                    "pass gradient=")
             # np.array(1) for the usual 0-d loss: a third of np.ones' cost.
-            gradient = (np.array(1, dtype=self._data.dtype) if self._data.ndim == 0
-                        else np.ones(self._data.shape, dtype=self._data.dtype))
-            if not isinstance(self._data, np.ndarray):
-                gradient = transfer(gradient, self.device, "backward")
+            if isinstance(self._data, np.ndarray):
+                gradient = (np.array(1, dtype=self._data.dtype) if self._data.ndim == 0
+                            else np.ones(self._data.shape, dtype=self._data.dtype))
+            else:
+                gradient = filled(self.device, self._data.shape, 1, self._data.dtype,
+                                  "backward")
         elif not isinstance(self._data, np.ndarray):
             source = gradient._data if isinstance(gradient, Tensor) else gradient
             given = tuple(source.shape) if is_device_array(source) else np.shape(source)
@@ -429,7 +431,7 @@ class Tensor:
                 raise ValueError(f"backward: gradient has shape {given}, expected "
                                  f"{self._data.shape}")
             # A new GPU array of its own: the engine may keep it as a leaf's .grad.
-            gradient = transfer(np.empty(given, self._data.dtype), self.device, "backward")
+            gradient = filled(self.device, given, 0, self._data.dtype, "backward")
             copy_into(gradient, source, "backward")
         else:
             # A copy: the engine may hand this array on as a leaf's .grad.

@@ -9,7 +9,7 @@ import numpy as np
 
 from cunn import _backends, random
 from cunn._tensor import Tensor, to_array
-from cunn.device import check_device, transfer
+from cunn.device import check_device, filled, transfer
 
 __all__ = ["tensor", "as_tensor", "zeros", "ones", "empty", "full", "rand", "randn", "randint",
            "arange", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
@@ -27,13 +27,29 @@ def _size(op, size):
     return tuple(int(value) for value in size)
 
 
-def _finish(array, requires_grad, device):
+def _gpu(device):
+    """The checked GPU a new tensor goes to (``device``, else the default device), or None
+    for the CPU."""
     if device is None:
         device = _backends._default_device
-    if device is not None:
-        target = check_device("tensor", device)
-        if target.type != "cpu":
-            array = transfer(array, target, "tensor")
+        if device is None:
+            return None
+    target = check_device("tensor", device)
+    return None if target.type == "cpu" else target
+
+
+def _finish(array, requires_grad, device):
+    target = _gpu(device)
+    if target is not None:
+        array = transfer(array, target, "tensor")
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def _constant(make, value, shape, dtype, requires_grad, device):
+    """zeros, ones, empty, full: ``make(shape, dtype)`` on the CPU, one fill kernel on the
+    GPU (no host array, no copy)."""
+    target = _gpu(device)
+    array = make(shape, dtype) if target is None else filled(target, shape, value, dtype)
     return Tensor(array, requires_grad=requires_grad)
 
 
@@ -59,30 +75,32 @@ def as_tensor(data, dtype=None, device=None):
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
-    return _finish(np.zeros(_size("zeros", size), _float_dtype(dtype)), requires_grad,
-                   device)
+    return _constant(np.zeros, 0, _size("zeros", size), _float_dtype(dtype), requires_grad,
+                     device)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
-    return _finish(np.ones(_size("ones", size), _float_dtype(dtype)), requires_grad,
-                   device)
+    return _constant(np.ones, 1, _size("ones", size), _float_dtype(dtype), requires_grad,
+                     device)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
-    return _finish(np.empty(_size("empty", size), _float_dtype(dtype)), requires_grad,
-                   device)
+    return _constant(np.empty, 0, _size("empty", size), _float_dtype(dtype), requires_grad,
+                     device)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = np.int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(
             fill_value, bool) else (np.bool_ if isinstance(fill_value, bool) else np.float32)
+    shape = _size("full", (size,))
     try:
-        array = np.full(_size("full", (size,)), fill_value, dtype)
+        value = np.full((), fill_value, dtype)
     except OverflowError:
         raise ValueError(f"full: fill_value {fill_value!r} does not fit {np.dtype(dtype)}") \
             from None
-    return _finish(array, requires_grad, device)
+    return _constant(lambda shape, dtype: np.full(shape, value, dtype), value.item(), shape,
+                     dtype, requires_grad, device)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):

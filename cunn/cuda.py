@@ -6,7 +6,7 @@ with a GPU (or the NumPy simulator the tests install). ``is_available()`` and
 """
 import importlib
 
-from cunn.device import check_device, cuda_runtime, device as _device
+from cunn.device import cuda_runtime, device as _device
 
 __all__ = ["is_available", "device_count", "current_device", "set_device", "synchronize",
            "get_device_name", "memory_stats", "memory_allocated", "memory_reserved",
@@ -36,14 +36,22 @@ def current_device():
 
 
 def _index(op, which):
+    """The index of the GPU ``which`` names (the current one for None); RuntimeError naming
+    ``op`` when CUDA is absent or the device does not exist."""
+    runtime = cuda_runtime(op)
     if which is None:
-        return current_device()
+        return int(runtime.current_device())
     if isinstance(which, int) and not isinstance(which, bool):
         which = _device("cuda", which)
-    chosen = check_device(op, which)
+    chosen = _device(which)
     if chosen.type != "cuda":
         raise ValueError(f"{op}: expected a CUDA device, got {chosen}")
-    return chosen.index
+    count = int(runtime.device_count())
+    index = int(runtime.current_device()) if chosen.index is None else chosen.index
+    if not 0 <= index < count:
+        raise RuntimeError(f"{op}: invalid device {str(chosen)!r}: this machine has {count} "
+                           f"CUDA device(s), cuda:0 to cuda:{count - 1}")
+    return index
 
 
 def set_device(which):

@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["device", "check_device", "check_same_device", "device_of", "transfer",
+__all__ = ["device", "check_device", "check_same_device", "device_of", "transfer", "filled",
            "is_device_array", "to_host", "copy_into"]
 
 _NOT_BUILT = ("CUDA is not available: cunn was built without CUDA; reinstall with "
@@ -78,10 +78,16 @@ def check_device(op, target):
         return CPU
     runtime = cuda_runtime(op, chosen)
     count = int(runtime.device_count())
-    index = int(runtime.current_device()) if chosen.index is None else chosen.index
+    current = int(runtime.current_device())
+    index = current if chosen.index is None else chosen.index
     if not 0 <= index < count:
         raise RuntimeError(f"{op}: invalid device {str(chosen)!r}: this machine has {count} "
                            f"CUDA device(s), cuda:0 to cuda:{count - 1}")
+    if index != current:
+        # Kernels run on the current GPU, so every GPU array must live there.
+        raise RuntimeError(f"{op}: cunn computes on one GPU at a time and cuda:{current} is "
+                           f"the current one; call cunn.cuda.set_device({index}) first to "
+                           f"use cuda:{index}")
     return device("cuda", index)
 
 
@@ -102,41 +108,46 @@ def device_of(array):
 
 
 def check_same_device(op, *arrays):
-    """RuntimeError naming both devices when ``arrays`` of one op live on different ones.
-    As in PyTorch, a 0-d host array (a Python number made a tensor) may join a GPU op."""
+    """RuntimeError naming both devices when ``arrays`` of one op live on different ones
+    (host or GPU: cunn computes on one GPU at a time). As in PyTorch, a 0-d host array (a
+    Python number made a tensor) may join a GPU op."""
     first = None
     for array in arrays:
         if array is None or (isinstance(array, np.ndarray) and array.ndim == 0):
             continue
-        where = device_of(array)
         if first is None:
-            first = where
-        elif where != first:
+            first = array
+        elif type(array) is not type(first):  # (an array's type says where it lives)
             raise RuntimeError(f"{op}: expected all tensors to be on the same device, found "
-                               f"{first} and {where} (move them with .to(device))")
+                               f"{device_of(first)} and {device_of(array)} (move them with "
+                               ".to(device))")
 
 
 def transfer(array, target, op="to"):
-    """``array`` on the device ``target`` (a checked device): the same array when it is
-    already there, else a copy (host to GPU, GPU to host, or GPU to GPU via the host)."""
+    """``array`` on the device ``target`` (a checked device, so the current GPU): the same
+    array when it is already there, else a copy (host to GPU or GPU to host)."""
     if target.type == "cpu":
         return array if isinstance(array, np.ndarray) else array.get()
-    if not isinstance(array, np.ndarray) and device_of(array) == target:
-        return array
-    host = array if isinstance(array, np.ndarray) else array.get()
-    if host.dtype not in _DEVICE_DTYPES:
+    if not isinstance(array, np.ndarray):
+        return array  # GPU arrays all live on the current GPU, which check_device gave
+    _check_device_dtype(op, array.dtype)
+    return importlib.import_module("cunn._backends.cuda.array").to_device(array)
+
+
+def filled(target, shape, value, dtype, op="tensor"):
+    """A new array of ``shape`` and ``dtype`` holding ``value`` on the checked device
+    ``target``. On the GPU that is one fill kernel: a copy from host memory would also wait
+    for every kernel queued before it."""
+    if target.type == "cpu":
+        return np.full(shape, value, dtype)
+    _check_device_dtype(op, np.dtype(dtype))
+    return importlib.import_module("cunn._backends.cuda.array").full(shape, value, dtype)
+
+
+def _check_device_dtype(op, dtype):
+    if dtype not in _DEVICE_DTYPES:
         raise TypeError(f"{op}: CUDA tensors hold float32, int64, uint8 or bool data, got "
-                        f"{host.dtype}; convert first, e.g. .float() or .long()")
-    cuda_array = importlib.import_module("cunn._backends.cuda.array")
-    runtime = cuda_runtime(op)
-    previous = int(runtime.current_device())
-    if previous == target.index:
-        return cuda_array.to_device(host)
-    runtime.set_device(target.index)
-    try:
-        return cuda_array.to_device(host)
-    finally:
-        runtime.set_device(previous)
+                        f"{dtype}; convert first, e.g. .float() or .long()")
 
 
 def to_host(array):
@@ -154,19 +165,16 @@ def copy_into(destination, source, op="copy_"):
         np.copyto(destination, np.broadcast_to(to_host(source), destination.shape),
                   casting="unsafe")
         return
-    if not is_device_array(source) and np.ndim(source) == 0:
-        destination.fill(to_host(source).item())  # one fill kernel, no host buffer
+    if is_device_array(source):
+        destination[...] = source  # cast, broadcast and copied on the device
+        return
+    if np.ndim(source) == 0:
+        destination.fill(np.asarray(source).item())  # one fill kernel, no host buffer
         return
     if not destination.is_contiguous():
         raise RuntimeError(f"{op}: writing into a non-contiguous CUDA tensor is not supported; "
                            "write into a contiguous one (.contiguous()) instead")
-    if destination.size == 0:
-        return
-    dtype = np.dtype(destination.dtype)
-    if (is_device_array(source) and tuple(source.shape) == tuple(destination.shape)
-            and np.dtype(source.dtype) == dtype and source.is_contiguous()):
-        destination.runtime.copy_device(destination.ptr, source.ptr, destination.nbytes)
-        return
-    host = np.asarray(np.broadcast_to(to_host(source).astype(dtype, copy=False),
+    host = np.asarray(np.broadcast_to(np.asarray(source).astype(destination.dtype, copy=False),
                                       destination.shape), order="C")
-    destination.runtime.copy_from_host(destination.ptr, host)
+    if host.size:
+        destination.runtime.copy_from_host(destination.ptr, host)

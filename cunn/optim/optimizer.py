@@ -19,8 +19,8 @@ import numpy as np
 from cunn._memory import aligned_zeros
 from cunn.autograd.function import mark_changed_in_place
 from cunn._backends import current as _current_backend
-from cunn.device import check_same_device, copy_into, device_of, is_device_array, to_host, \
-    transfer
+from cunn.device import check_same_device, copy_into, device_of, filled, is_device_array, \
+    to_host, transfer
 
 __all__ = ["Optimizer"]
 
@@ -250,10 +250,10 @@ class Optimizer:
         return active, states
 
     def _new_state_array(self, param):
-        zeros = aligned_zeros(param._data.shape, param._data.dtype)
         if isinstance(param._data, np.ndarray):
-            return zeros
-        return transfer(zeros, device_of(param._data), "step")  # state beside the parameter
+            return aligned_zeros(param._data.shape, param._data.dtype)
+        # beside the parameter, filled on the GPU
+        return filled(device_of(param._data), param._data.shape, 0, param._data.dtype, "step")
 
     # ---- state dicts ----
 

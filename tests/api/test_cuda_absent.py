@@ -49,6 +49,13 @@ def test_asking_for_cuda_is_a_runtime_error_saying_why(call):
         call()
 
 
+@pytest.mark.parametrize("name", ["synchronize", "current_device", "get_device_name",
+                                  "memory_stats", "empty_cache"])
+def test_cunn_cuda_errors_name_the_function(name):
+    with pytest.raises(RuntimeError, match=f"^{name}: .*CUDA is not available"):
+        getattr(cunn.cuda, name)()
+
+
 def test_the_backend_and_the_tensors_are_untouched_by_a_refusal():
     before = cunn.current_backend()
     with pytest.raises(RuntimeError, match=WHY):

@@ -239,8 +239,12 @@ def test_in_place_initialisers_and_copies_on_the_gpu():
     target = cunn.zeros(2, 3)
     target.copy_(g)  # device to host
     np.testing.assert_array_equal(target.numpy(), [[9, 8, 7], [9, 8, 7]])
+    g.copy_(cunn.arange(6, device="cuda").reshape(2, 3).t().t())  # int64 on the device
+    np.testing.assert_array_equal(host(g), np.arange(6).reshape(2, 3))
     with pytest.raises(ValueError, match="cannot be copied"):
         g.copy_(cunn.ones(4))
+    with pytest.raises(ValueError, match="cannot be copied"):
+        g.copy_(cunn.ones(4, device="cuda"))
 
 
 def test_cunn_cuda_functions_answer_from_the_runtime(simulated_runtime):
@@ -279,3 +283,52 @@ def test_contiguous_equal_any_all_stay_on_the_gpu():
     assert (g >= 0).all().item() is True and (g > 0).all().item() is False
     with pytest.raises(RuntimeError, match="equal: .*same device"):
         g.equal(g.cpu())
+
+
+def test_constants_seeds_and_state_are_made_on_the_gpu_without_host_copies(
+        simulated_runtime, monkeypatch):
+    """A copy from host memory waits for every kernel queued before it: what the library
+    makes by itself (constants, the loss's gradient seed, optimizer state) is filled on the
+    device instead."""
+    import cunn.nn as nn
+    import cunn.optim as optim
+
+    model = nn.Linear(3, 2).cuda()  # copies the user asked for happen before the count
+    inputs = cunn.ones(4, 3, device="cuda")
+    copies = []
+    real = simulated_runtime.copy_from_host
+    monkeypatch.setattr(simulated_runtime, "copy_from_host",
+                        lambda *args: (copies.append(args), real(*args))[1])
+    made = [cunn.zeros(3, device="cuda"), cunn.ones(2, 2, device="cuda"),
+            cunn.full((2,), 7, device="cuda"), cunn.empty(4, device="cuda"),
+            cunn.zeros_like(inputs), cunn.full((3,), True, device="cuda")]
+    optimizer = optim.Adam(model.parameters(), lr=0.1)
+    model(inputs).sum().backward()
+    optimizer.step()
+    assert copies == []
+    assert [m.tolist() for m in made[:3]] == [[0, 0, 0], [[1, 1], [1, 1]], [7, 7]]
+    assert made[2].dtype == cunn.int64 and made[5].dtype == cunn.bool
+    assert made[5].tolist() == [True, True, True]
+    np.testing.assert_allclose(host(model.weight.grad), np.full((2, 3), 4.0))
+
+
+def test_one_gpu_at_a_time(monkeypatch):
+    """On a machine with two GPUs, tensors go to the current one; another index is refused
+    with the call that selects it."""
+    from cunn._backends.cuda import runtime
+
+    simulator = runtime.runtime()
+    current = [0]
+    monkeypatch.setattr(simulator, "device_count", lambda: 2)
+    monkeypatch.setattr(simulator, "current_device", lambda: current[0])
+    monkeypatch.setattr(simulator, "set_device", lambda index: current.__setitem__(0, index))
+    assert cunn.zeros(2, device="cuda:0").device == "cuda:0"
+    with pytest.raises(RuntimeError, match=r"cuda:0 is the current one; call "
+                                           r"cunn\.cuda\.set_device\(1\) first"):
+        cunn.zeros(2).to("cuda:1")
+    cunn.cuda.set_device(1)
+    assert cunn.cuda.current_device() == 1
+    assert cunn.ones(2, device="cuda").device == "cuda:1"
+    assert cunn.ones(2).to("cuda:1").device == "cuda:1"
+    with pytest.raises(RuntimeError, match="invalid device 'cuda:2'"):
+        cunn.cuda.set_device(2)

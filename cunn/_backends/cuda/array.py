@@ -236,14 +236,6 @@ class DeviceArray:
         out._copy_from(self)
         return out
 
-    # Deep copies and pickles carry the values to a block of their own: copying the
-    # storage object would give one device block two owners, freed twice.
-    def __deepcopy__(self, memo):
-        return self.copy()
-
-    def __reduce__(self):
-        return to_device, (self.get(),)
-
     def _copy_from(self, source):
         """Writes ``source`` (same dtype, broadcastable to this contiguous array's shape)."""
         if not self.size:
