@@ -14,7 +14,7 @@ def cuda_runtime():
     ``CUNN_CUDA_SIMULATE=1`` gives the NumPy simulator of the same functions instead, which
     checks the tests against the spec where no GPU exists (it proves nothing about the GPU)."""
     if os.environ.get("CUNN_CUDA_SIMULATE") == "1":
-        from tests.cuda_simulated.runtime import SimulatedRuntime
+        from cuda_simulated.runtime import SimulatedRuntime
         return SimulatedRuntime()
     from cunn import _C
 

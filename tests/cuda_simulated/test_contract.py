@@ -2,7 +2,7 @@
 import cunn._backends.cuda as cuda_backend
 from cunn._backends.interface import ALL_KERNELS, missing_kernels
 
-from tests.kernels.test_contract import contract_signature, implemented_signature
+from kernels.test_contract import contract_signature, implemented_signature
 
 
 def test_cuda_backend_implements_every_kernel():
