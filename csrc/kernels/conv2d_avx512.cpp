@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "kernels/conv2d.h"
+#include "kernels/conv2d_relu_pool.h"
 
 namespace cunn::kernels::avx512 {
 namespace {
@@ -145,6 +146,58 @@ void winograd_gradient_run(const float* plane, int64_t out_h, int64_t out_w, int
       _mm256_mask_storeu_ps(out + 2 * gt_xi_stride, tiles, _mm256_sub_ps(r[k][0], r[k][1]));
       _mm256_mask_storeu_ps(out + 3 * gt_xi_stride, tiles, _mm256_sub_ps(zero, r[k][1]));
     }
+  }
+}
+
+// relu_pool_windows (conv2d_relu_pool.cpp holds the portable version and the rules), 16
+// windows at a time: even and odd columns of each row separated, relu as `x < 0 ? 0 : x`
+// (an ordered comparison: a NaN stays, -0 stays), the maximum by order_key on the bits.
+void relu_pool_windows(const float* top, const float* bottom, int64_t count, float* pooled,
+                       uint8_t* codes) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                         30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i magnitude_mask = _mm512_set1_epi32(0x7fffffff);
+  const __m512i infinity = _mm512_set1_epi32(0x7f800000);
+  const __m512i nan_key = _mm512_set1_epi32(0x7fffffff);
+  auto relu = [&](__m512 v) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, zero);
+  };
+  auto key = [&](__m512 v) {
+    const __m512i bits = _mm512_castps_si512(v);
+    const __m512i magnitude = _mm512_and_si512(bits, magnitude_mask);
+    const __m512i sign = _mm512_srai_epi32(bits, 31);
+    const __m512i k = _mm512_sub_epi32(_mm512_xor_si512(magnitude, sign), sign);
+    return _mm512_mask_blend_epi32(_mm512_cmpgt_epi32_mask(magnitude, infinity), k, nan_key);
+  };
+  for (int64_t done = 0; done < count; done += 16) {
+    const int64_t n = count - done < 16 ? count - done : 16;
+    const __mmask16 windows = lanes_between(0, n);
+    const __mmask16 first_half = lanes_between(0, 2 * n), second_half = lanes_between(0, 2 * n - 16);
+    const float* t = top + 2 * done;
+    const float* b = bottom + 2 * done;
+    const __m512 t0 = _mm512_maskz_loadu_ps(first_half, t);
+    const __m512 t1 = _mm512_maskz_loadu_ps(second_half, t + 16);
+    const __m512 b0 = _mm512_maskz_loadu_ps(first_half, b);
+    const __m512 b1 = _mm512_maskz_loadu_ps(second_half, b + 16);
+    const __m512 c[4] = {_mm512_permutex2var_ps(t0, even, t1), _mm512_permutex2var_ps(t0, odd, t1),
+                         _mm512_permutex2var_ps(b0, even, b1), _mm512_permutex2var_ps(b0, odd, b1)};
+    __m512 value = relu(c[0]), source = c[0];
+    __m512i best = key(value), where = _mm512_setzero_si512();
+    for (int k = 1; k < 4; ++k) {
+      const __m512 r = relu(c[k]);
+      const __m512i candidate = key(r);
+      const __mmask16 take = _mm512_cmpgt_epi32_mask(candidate, best);
+      best = _mm512_mask_blend_epi32(take, best, candidate);
+      value = _mm512_mask_blend_ps(take, value, r);
+      source = _mm512_mask_blend_ps(take, source, c[k]);
+      where = _mm512_mask_blend_epi32(take, where, _mm512_set1_epi32(k));
+    }
+    _mm512_mask_storeu_ps(pooled + done, windows, value);
+    const __mmask16 passes = _mm512_cmp_ps_mask(source, zero, _CMP_GT_OQ);
+    const __m512i code = _mm512_mask_blend_epi32(passes, _mm512_set1_epi32(kNoGradient), where);
+    _mm_mask_storeu_epi8(codes + done, windows, _mm512_cvtepi32_epi8(code));
   }
 }
 
