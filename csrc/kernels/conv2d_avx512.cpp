@@ -201,4 +201,31 @@ void relu_pool_windows(const float* top, const float* bottom, int64_t count, flo
   }
 }
 
+// unpool_windows (conv2d_relu_pool.cpp holds the portable version): 16 windows at a time,
+// 0 + g where the code names the position, +0 elsewhere, interleaved into the two rows.
+void unpool_windows(const float* grad, const uint8_t* codes, int64_t count, float* top,
+                    float* bottom) {
+  const __m512i interleave_lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6,
+                                                  22, 7, 23);
+  const __m512i interleave_hi = _mm512_add_epi32(interleave_lo, _mm512_set1_epi32(8));
+  const __m512 zero = _mm512_setzero_ps();
+  for (int64_t done = 0; done < count; done += 16) {
+    const int64_t n = count - done < 16 ? count - done : 16;
+    const __mmask16 windows = lanes_between(0, n);
+    const __mmask16 first_half = lanes_between(0, 2 * n), second_half = lanes_between(0, 2 * n - 16);
+    const __m512 g = _mm512_add_ps(zero, _mm512_maskz_loadu_ps(windows, grad + done));
+    const __m512i code = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(windows, codes + done));
+    __m512 at[4];
+    for (int k = 0; k < 4; ++k)
+      at[k] = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(code, _mm512_set1_epi32(k)), g);
+    float* rows[2] = {top + 2 * done, bottom + 2 * done};
+    for (int r = 0; r < 2; ++r) {
+      _mm512_mask_storeu_ps(rows[r], first_half,
+                            _mm512_permutex2var_ps(at[2 * r], interleave_lo, at[2 * r + 1]));
+      _mm512_mask_storeu_ps(rows[r] + 16, second_half,
+                            _mm512_permutex2var_ps(at[2 * r], interleave_hi, at[2 * r + 1]));
+    }
+  }
+}
+
 }  // namespace cunn::kernels::avx512

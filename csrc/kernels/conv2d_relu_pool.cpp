@@ -113,6 +113,29 @@ void relu_pool_windows_portable(const float* __restrict top, const float* __rest
   }
 }
 
+// unpool_windows: rows 2i and 2i + 1 of a convolution output gradient from one row of
+// windows: 0 + g at each code's position (what max_pool2d_backward writes into zeros), +0
+// elsewhere. Selects only, no branch on the codes.
+void unpool_windows_portable(const float* __restrict grad, const uint8_t* __restrict codes,
+                             int64_t count, float* __restrict top, float* __restrict bottom) {
+  for (int64_t j = 0; j < count; ++j) {
+    const float g = 0.f + grad[j];
+    const int code = codes[j];
+    top[2 * j] = code == 0 ? g : 0.f;
+    top[2 * j + 1] = code == 1 ? g : 0.f;
+    bottom[2 * j] = code == 2 ? g : 0.f;
+    bottom[2 * j + 1] = code == 3 ? g : 0.f;
+  }
+}
+
+void unpool_windows(const float* grad, const uint8_t* codes, int64_t count, float* top,
+                    float* bottom) {
+#if defined(CUNN_X86)
+  if (active_isa() == Isa::avx512) return avx512::unpool_windows(grad, codes, count, top, bottom);
+#endif
+  unpool_windows_portable(grad, codes, count, top, bottom);
+}
+
 }  // namespace
 
 void relu_pool_windows(const float* top, const float* bottom, int64_t count, float* pooled,
@@ -175,16 +198,16 @@ void conv2d_relu_pool_backward(const Conv2dShape& s, const float* grad_pooled,
   parallel_for(0, planes, grain, [&](int64_t first, int64_t last) {
     for (int64_t p = first; p < last; ++p) {
       float* out = grad_conv + p * plane;
-      std::fill(out, out + plane, 0.f);
       const float* grad = grad_pooled + p * pooled_h * pooled_w;
       const uint8_t* code = codes + p * pooled_h * pooled_w;
       for (int64_t i = 0; i < pooled_h; ++i) {
-        for (int64_t j = 0; j < pooled_w; ++j) {
-          const int64_t k = i * pooled_w + j;
-          if (code[k] >= kNoGradient) continue;
-          out[(2 * i + code[k] / 2) * s.out_w + 2 * j + code[k] % 2] = 0.f + grad[k];
-        }
+        float* top = out + 2 * i * s.out_w;
+        unpool_windows(grad + i * pooled_w, code + i * pooled_w, pooled_w, top, top + s.out_w);
+        // An odd width's last column is in no window.
+        if (s.out_w % 2) top[s.out_w - 1] = top[2 * s.out_w - 1] = 0.f;
       }
+      // An odd height's last row is in no window.
+      if (s.out_h % 2) std::fill(out + (s.out_h - 1) * s.out_w, out + plane, 0.f);
     }
   });
   if (grad_bias) {

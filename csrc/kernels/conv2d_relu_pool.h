@@ -45,6 +45,10 @@ int64_t relu_pool_windows(const float* top, const float* bottom, int64_t count, 
 namespace avx512 {
 void relu_pool_windows(const float* top, const float* bottom, int64_t count, float* pooled,
                        uint8_t* codes);
+// The backward's rebuilding of one pair of gradient rows (conv2d_relu_pool.cpp holds the
+// portable version).
+void unpool_windows(const float* grad, const uint8_t* codes, int64_t count, float* top,
+                    float* bottom);
 }  // namespace avx512
 
 }  // namespace cunn::kernels
