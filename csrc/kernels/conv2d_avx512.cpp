@@ -6,6 +6,9 @@
 //           m_j[xi] = M[xi][j];
 //   gradient (for the weight gradient): GT[xi][j] = (A g_j A^T)[xi], g_j the 2x2 block of
 //           the output gradient plane at (2a, 2(b + j)), zero past its edges.
+// The input and gradient transforms take `planes` planes (channels) at once, plane_stride
+// apart, writing each plane's values v_plane_stride (gt_plane_stride) apart: one call per
+// tile run rather than per channel, so the constants stay in registers.
 // Tiles go in chunks: 7 for the input (their 16 input columns fill one vector), 8 for the
 // output (16 output columns). Masked loads and stores never touch memory outside the
 // plane. Compiled with AVX-512 flags only here; internal linkage only.
@@ -38,14 +41,18 @@ __m512 load_row(const float* row, int64_t column, int64_t width) {
 
 }  // namespace
 
-void winograd_input_run(const float* plane, int64_t height, int64_t width, int64_t pad_h,
-                        int64_t pad_w, int64_t a, int64_t b, int64_t count, float* v,
+void winograd_input_run(const float* first_plane, int64_t planes, int64_t plane_stride,
+                        int64_t height, int64_t width, int64_t pad_h, int64_t pad_w, int64_t a,
+                        int64_t b, int64_t count, float* first_v, int64_t v_plane_stride,
                         int64_t v_xi_stride) {
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   // Lane j < 8 of p[s] is column 2j + s of the chunk.
   const __m512i two_j = _mm512_slli_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(7)), 1);
   __m512i pick[4];
   for (int s = 0; s < 4; ++s) pick[s] = _mm512_add_epi32(two_j, _mm512_set1_epi32(s));
+  for (int64_t index = 0; index < planes; ++index) {
+  const float* plane = first_plane + index * plane_stride;
+  float* v = first_v + index * v_plane_stride;
   for (int64_t done = 0; done < count; done += 7) {
     const int64_t n = count - done < 7 ? count - done : 7;
     const int64_t column = 2 * (b + done) - pad_w;
@@ -69,6 +76,7 @@ void winograd_input_run(const float* plane, int64_t height, int64_t width, int64
       _mm512_mask_storeu_ps(out + 2 * v_xi_stride, tiles, _mm512_sub_ps(p2, p1));
       _mm512_mask_storeu_ps(out + 3 * v_xi_stride, tiles, _mm512_sub_ps(p1, p3));
     }
+  }
   }
 }
 
@@ -108,12 +116,16 @@ void winograd_output_run(const float* m, int64_t m_xi_stride, int64_t count, flo
   }
 }
 
-void winograd_gradient_run(const float* plane, int64_t out_h, int64_t out_w, int64_t a,
-                           int64_t b, int64_t count, float* gt, int64_t gt_xi_stride) {
+void winograd_gradient_run(const float* first_plane, int64_t planes, int64_t plane_stride,
+                           int64_t out_h, int64_t out_w, int64_t a, int64_t b, int64_t count,
+                           float* first_gt, int64_t gt_plane_stride, int64_t gt_xi_stride) {
   // Even and odd lanes of a 16-float row: tile j's columns 0 and 1.
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   const int64_t row = 2 * a;
+  for (int64_t index = 0; index < planes; ++index) {
+  const float* plane = first_plane + index * plane_stride;
+  float* gt = first_gt + index * gt_plane_stride;
   for (int64_t done = 0; done < count; done += 8) {
     const int64_t n = count - done < 8 ? count - done : 8;
     const int64_t column = 2 * (b + done);
@@ -146,6 +158,7 @@ void winograd_gradient_run(const float* plane, int64_t out_h, int64_t out_w, int
       _mm256_mask_storeu_ps(out + 2 * gt_xi_stride, tiles, _mm256_sub_ps(r[k][0], r[k][1]));
       _mm256_mask_storeu_ps(out + 3 * gt_xi_stride, tiles, _mm256_sub_ps(zero, r[k][1]));
     }
+  }
   }
 }
 

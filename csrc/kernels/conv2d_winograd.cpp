@@ -156,11 +156,9 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
       // V[panel][xi][c][nr]: every (panel, xi) is one packed B panel of c_count x nr.
       for_tile_runs(g, first, last, nr, [&](const TileRun& run) {
         float* v_run = v + (run.local / nr) * 16 * v_xi + run.local % nr;
-        for (int64_t c = 0; c < c_count; ++c) {
-          const float* plane = x + (run.n * c_count + c) * g.height * g.width;
-          avx512::winograd_input_run(plane, g.height, g.width, g.pad_h, g.pad_w, run.a, run.b,
-                                     run.count, v_run + c * nr, v_xi);
-        }
+        avx512::winograd_input_run(x + run.n * c_count * g.height * g.width, c_count,
+                                   g.height * g.width, g.height, g.width, g.pad_h, g.pad_w, run.a,
+                                   run.b, run.count, v_run, nr, v_xi);
       });
       // M[xi][i][t] for the panel's channels i < mr, row stride `block`.
       for (int64_t r = 0; r < row_panels; ++r) {
@@ -238,16 +236,12 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
         const int64_t last = part_begin(tiles, blocks, block + 1);
         const int64_t width = last - first;
         for_tile_runs(g, first, last, width, [&](const TileRun& run) {
-          for (int64_t c = 0; c < c_count; ++c) {
-            const float* plane = x + (run.n * c_count + c) * g.height * g.width;
-            avx512::winograd_input_run(plane, g.height, g.width, g.pad_h, g.pad_w, run.a, run.b,
-                                       run.count, v + c * 16 * width + run.local, width);
-          }
-          for (int64_t o = 0; o < o_count; ++o) {
-            const float* plane = grad_output + (run.n * o_count + o) * g.out_h * g.out_w;
-            avx512::winograd_gradient_run(plane, g.out_h, g.out_w, run.a, run.b, run.count,
-                                          gt + o * 16 * width + run.local, width);
-          }
+          avx512::winograd_input_run(x + run.n * c_count * g.height * g.width, c_count,
+                                     g.height * g.width, g.height, g.width, g.pad_h, g.pad_w,
+                                     run.a, run.b, run.count, v + run.local, 16 * width, width);
+          avx512::winograd_gradient_run(grad_output + run.n * o_count * g.out_h * g.out_w,
+                                        o_count, g.out_h * g.out_w, g.out_h, g.out_w, run.a,
+                                        run.b, run.count, gt + run.local, 16 * width, width);
         });
         for (int xi = 0; xi < 16; ++xi)
           sgemm(false, true, o_count, c_count, width, 1.f, gt + xi * width, 16 * width,
