@@ -1,8 +1,8 @@
-// AVX2 version of relu_pool_windows (conv2d_relu_pool.cpp holds the portable one and the
-// rules): 8 windows at a time, even and odd columns of each row separated, relu as
-// `x < 0 ? 0 : x` (an ordered comparison: a NaN stays, -0 stays), the maximum by order_key
-// on the bits. Whole groups of 8 only; the caller finishes the row. Compiled with AVX2 flags
-// only here; internal linkage only.
+// AVX2 versions of relu_pool_windows and unpool_windows (conv2d_relu_pool.cpp holds the
+// portable ones and the rules): 8 windows at a time, the last few through masked loads and
+// stores. Pooling: even and odd columns of each row separated, relu as `x < 0 ? 0 : x` (an
+// ordered comparison: a NaN stays, -0 stays), the maximum by order_key on the bits.
+// Compiled with AVX2 flags only here; internal linkage only.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -34,17 +34,25 @@ __m256i key(__m256 v) {
   return _mm256_blendv_epi8(k, _mm256_set1_epi32(0x7fffffff), nan);
 }
 
+// Lanes [0, count) of 8 as a maskload / maskstore mask (count clamped to [0, 8]).
+__m256i first_lanes(int64_t count) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const int32_t n = static_cast<int32_t>(count < 0 ? 0 : count > 8 ? 8 : count);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
+}
+
 }  // namespace
 
-int64_t relu_pool_windows(const float* top, const float* bottom, int64_t count, float* pooled,
-                          uint8_t* codes) {
+void relu_pool_windows(const float* top, const float* bottom, int64_t count, float* pooled,
+                       uint8_t* codes) {
   const __m256 zero = _mm256_setzero_ps();
-  int64_t done = 0;
-  for (; done + 8 <= count; done += 8) {
+  for (int64_t done = 0; done < count; done += 8) {
+    const int64_t n = count - done < 8 ? count - done : 8;
+    const __m256i low = first_lanes(2 * n), high = first_lanes(2 * n - 8);
     const float* t = top + 2 * done;
     const float* b = bottom + 2 * done;
-    const __m256 t0 = _mm256_loadu_ps(t), t1 = _mm256_loadu_ps(t + 8);
-    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    const __m256 t0 = _mm256_maskload_ps(t, low), t1 = _mm256_maskload_ps(t + 8, high);
+    const __m256 b0 = _mm256_maskload_ps(b, low), b1 = _mm256_maskload_ps(b + 8, high);
     const __m256 c[4] = {columns(t0, t1, false), columns(t0, t1, true), columns(b0, b1, false),
                          columns(b0, b1, true)};
     __m256 value = relu(c[0]), source = c[0];
@@ -58,15 +66,39 @@ int64_t relu_pool_windows(const float* top, const float* bottom, int64_t count, 
       source = _mm256_blendv_ps(source, c[k], _mm256_castsi256_ps(take));
       where = _mm256_blendv_epi8(where, _mm256_set1_epi32(k), take);
     }
-    _mm256_storeu_ps(pooled + done, value);
+    _mm256_maskstore_ps(pooled + done, first_lanes(n), value);
     const __m256 passes = _mm256_cmp_ps(source, zero, _CMP_GT_OQ);
     const __m256i code = _mm256_blendv_epi8(_mm256_set1_epi32(kNoGradient), where,
                                             _mm256_castps_si256(passes));
     alignas(32) int32_t lanes[8];
     _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), code);
-    for (int j = 0; j < 8; ++j) codes[done + j] = static_cast<uint8_t>(lanes[j]);
+    for (int64_t j = 0; j < n; ++j) codes[done + j] = static_cast<uint8_t>(lanes[j]);
   }
-  return done;
+}
+
+void unpool_windows(const float* grad, const uint8_t* codes, int64_t count, float* top,
+                    float* bottom) {
+  const __m256 zero = _mm256_setzero_ps();
+  for (int64_t done = 0; done < count; done += 8) {
+    const int64_t n = count - done < 8 ? count - done : 8;
+    const __m256i windows = first_lanes(n);
+    const __m256 g = _mm256_add_ps(zero, _mm256_maskload_ps(grad + done, windows));
+    alignas(32) int32_t lanes[8] = {};
+    for (int64_t j = 0; j < n; ++j) lanes[j] = codes[done + j];
+    const __m256i code = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
+    __m256 at[4];
+    for (int k = 0; k < 4; ++k)
+      at[k] = _mm256_and_ps(g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(code, _mm256_set1_epi32(k))));
+    // Interleave at[2r] and at[2r + 1] into row r: lanes 2j, 2j + 1 of window j.
+    float* rows[2] = {top + 2 * done, bottom + 2 * done};
+    const __m256i low = first_lanes(2 * n), high = first_lanes(2 * n - 8);
+    for (int r = 0; r < 2; ++r) {
+      const __m256 lo = _mm256_unpacklo_ps(at[2 * r], at[2 * r + 1]);  // windows 0,1 | 4,5
+      const __m256 hi = _mm256_unpackhi_ps(at[2 * r], at[2 * r + 1]);  // windows 2,3 | 6,7
+      _mm256_maskstore_ps(rows[r], low, _mm256_permute2f128_ps(lo, hi, 0x20));
+      _mm256_maskstore_ps(rows[r] + 8, high, _mm256_permute2f128_ps(lo, hi, 0x31));
+    }
+  }
 }
 
 }  // namespace cunn::kernels::avx2

@@ -132,6 +132,7 @@ void unpool_windows(const float* grad, const uint8_t* codes, int64_t count, floa
                     float* bottom) {
 #if defined(CUNN_X86)
   if (active_isa() == Isa::avx512) return avx512::unpool_windows(grad, codes, count, top, bottom);
+  if (active_isa() == Isa::avx2) return avx2::unpool_windows(grad, codes, count, top, bottom);
 #endif
   unpool_windows_portable(grad, codes, count, top, bottom);
 }
@@ -143,10 +144,7 @@ void relu_pool_windows(const float* top, const float* bottom, int64_t count, flo
 #if defined(CUNN_X86)
   if (active_isa() == Isa::avx512)
     return avx512::relu_pool_windows(top, bottom, count, pooled, codes);
-  if (active_isa() == Isa::avx2) {
-    const int64_t done = avx2::relu_pool_windows(top, bottom, count, pooled, codes);
-    top += 2 * done, bottom += 2 * done, pooled += done, codes += done, count -= done;
-  }
+  if (active_isa() == Isa::avx2) return avx2::relu_pool_windows(top, bottom, count, pooled, codes);
 #endif
   relu_pool_windows_portable(top, bottom, count, pooled, codes);
 }

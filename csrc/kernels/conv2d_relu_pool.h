@@ -38,15 +38,16 @@ void conv2d_relu_pool_backward(const Conv2dShape& shape, const float* grad_poole
 void relu_pool_windows(const float* top, const float* bottom, int64_t count, float* pooled,
                        uint8_t* codes);
 namespace avx2 {
-// Whole groups of 8 windows only: returns how many it did.
-int64_t relu_pool_windows(const float* top, const float* bottom, int64_t count, float* pooled,
-                          uint8_t* codes);
+void relu_pool_windows(const float* top, const float* bottom, int64_t count, float* pooled,
+                       uint8_t* codes);
+void unpool_windows(const float* grad, const uint8_t* codes, int64_t count, float* top,
+                    float* bottom);
 }  // namespace avx2
 namespace avx512 {
 void relu_pool_windows(const float* top, const float* bottom, int64_t count, float* pooled,
                        uint8_t* codes);
 // The backward's rebuilding of one pair of gradient rows (conv2d_relu_pool.cpp holds the
-// portable version).
+// portable version; AVX2's is above).
 void unpool_windows(const float* grad, const uint8_t* codes, int64_t count, float* top,
                     float* bottom);
 }  // namespace avx512
