@@ -2,10 +2,12 @@
 // float32, C-contiguous; the cpu adapter copies other layouts). stride and padding are
 // (h, w) pairs; the output size is (H + 2 ph - kh) / sh + 1 as in the reference, and a
 // kernel larger than the padded input is refused. Checks everything, then releases
-// the GIL for the kernel.
+// the GIL for the kernel. conv2d_relu_pool_forward / _backward: Conv2d -> ReLU ->
+// MaxPool2d(2) in one call each way (kernels/conv2d_relu_pool.h), the window codes uint8.
 #include "bindings/families.h"
 #include "bindings/validate.h"
 #include "kernels/conv2d.h"
+#include "kernels/conv2d_relu_pool.h"
 
 namespace cunn::bind {
 namespace {
@@ -62,6 +64,19 @@ std::vector<int64_t> output_shape(const kernels::Conv2dShape& s) {
   return {s.batch, s.out_channels, s.out_h, s.out_w};
 }
 
+// The optional bias (O,) as an array kept alive in `holder`, or null.
+const float* bias_of(const py::object& bias, int64_t out_channels, py::array& holder,
+                     const char* op) {
+  if (bias.is_none()) return nullptr;
+  if (!py::isinstance<py::array>(bias))
+    throw py::type_error(std::string(op) + ": bias must be a numpy.ndarray or None, got " +
+                         std::string(py::str(py::type::of(bias).attr("__name__"))));
+  holder = InputArray(py::reinterpret_borrow<py::array>(bias));
+  require_float_input(holder, op, "bias");
+  require_shape(holder, {out_channels}, op, "bias");
+  return cdata_of<float>(holder);
+}
+
 py::array conv2d_forward(const InputArray& x, const InputArray& weight, const py::object& bias,
                          const py::object& stride, const py::object& padding) {
   const char* op = "conv2d_forward";
@@ -69,17 +84,8 @@ py::array conv2d_forward(const InputArray& x, const InputArray& weight, const py
   require_weight(weight, op);
   const kernels::Conv2dShape s =
       geometry(shape_of(x), "x", shape_of(weight), "weight", stride, padding, op);
-  const float* bias_data = nullptr;
   py::array bias_array;
-  if (!bias.is_none()) {
-    if (!py::isinstance<py::array>(bias))
-      throw py::type_error(std::string(op) + ": bias must be a numpy.ndarray or None, got " +
-                           std::string(py::str(py::type::of(bias).attr("__name__"))));
-    bias_array = InputArray(py::reinterpret_borrow<py::array>(bias));
-    require_float_input(bias_array, op, "bias");
-    require_shape(bias_array, {s.out_channels}, op, "bias");
-    bias_data = cdata_of<float>(bias_array);
-  }
+  const float* bias_data = bias_of(bias, s.out_channels, bias_array, op);
   py::array out = new_float_array(output_shape(s));
   const float* x_data = cdata_of<float>(x);
   const float* weight_data = cdata_of<float>(weight);
@@ -133,6 +139,85 @@ py::array conv2d_backward_weight(const InputArray& grad_output, const InputArray
   return grad_weight;
 }
 
+// The pooled shape (N, O, OH / 2, OW / 2); the convolution's output must hold a window.
+std::vector<int64_t> pooled_shape(const kernels::Conv2dShape& s, const char* op) {
+  if (s.out_h < 2 || s.out_w < 2)
+    throw py::value_error(std::string(op) + ": the convolution's output " +
+                          pair_string(s.out_h, s.out_w) + " is smaller than the 2x2 pool window");
+  return {s.batch, s.out_channels, s.out_h / 2, s.out_w / 2};
+}
+
+py::tuple conv2d_relu_pool_forward(const InputArray& x, const InputArray& weight,
+                                   const py::object& bias, const py::object& stride,
+                                   const py::object& padding) {
+  const char* op = "conv2d_relu_pool_forward";
+  require_nchw(x, op, "x");
+  require_weight(weight, op);
+  const kernels::Conv2dShape s =
+      geometry(shape_of(x), "x", shape_of(weight), "weight", stride, padding, op);
+  const std::vector<int64_t> shape = pooled_shape(s, op);
+  py::array bias_array;
+  const float* bias_data = bias_of(bias, s.out_channels, bias_array, op);
+  py::array pooled = new_float_array(shape);
+  py::array codes(py::dtype::of<uint8_t>(), std::vector<py::ssize_t>(shape.begin(), shape.end()));
+  const float* x_data = cdata_of<float>(x);
+  const float* weight_data = cdata_of<float>(weight);
+  float* pooled_data = data_of<float>(pooled);
+  uint8_t* codes_data = data_of<uint8_t>(codes);
+  {
+    py::gil_scoped_release release;
+    kernels::conv2d_relu_pool_forward(s, x_data, weight_data, bias_data, pooled_data,
+                                      codes_data);
+  }
+  return py::make_tuple(pooled, codes);
+}
+
+py::tuple conv2d_relu_pool_backward(const InputArray& grad_output, const InputArray& codes,
+                                    const InputArray& x, const InputArray& weight,
+                                    const py::object& stride, const py::object& padding,
+                                    bool need_x, bool need_weight, bool need_bias) {
+  const char* op = "conv2d_relu_pool_backward";
+  require_nchw(grad_output, op, "grad_output");
+  require_nchw(x, op, "x");
+  require_weight(weight, op);
+  if (!codes.dtype().is(py::dtype::of<uint8_t>()))
+    throw py::type_error(std::string(op) + ": codes must be uint8, got " +
+                         std::string(py::str(codes.dtype())));
+  require_contiguous(codes, op, "codes");
+  const kernels::Conv2dShape s =
+      geometry(shape_of(x), "x", shape_of(weight), "weight", stride, padding, op);
+  const std::vector<int64_t> shape = pooled_shape(s, op);
+  require_shape(grad_output, shape, op, "grad_output");
+  require_shape(codes, shape, op, "codes");
+  py::object grad_x = py::none(), grad_weight = py::none(), grad_bias = py::none();
+  float *grad_x_data = nullptr, *grad_weight_data = nullptr, *grad_bias_data = nullptr;
+  if (need_x) {
+    py::array array = new_float_array(shape_of(x));
+    grad_x_data = data_of<float>(array);
+    grad_x = array;
+  }
+  if (need_weight) {
+    py::array array = new_float_array(shape_of(weight));
+    grad_weight_data = data_of<float>(array);
+    grad_weight = array;
+  }
+  if (need_bias) {
+    py::array array = new_float_array({s.out_channels});
+    grad_bias_data = data_of<float>(array);
+    grad_bias = array;
+  }
+  const float* grad_data = cdata_of<float>(grad_output);
+  const uint8_t* codes_data = cdata_of<uint8_t>(codes);
+  const float* x_data = cdata_of<float>(x);
+  const float* weight_data = cdata_of<float>(weight);
+  {
+    py::gil_scoped_release release;
+    kernels::conv2d_relu_pool_backward(s, grad_data, codes_data, x_data, weight_data,
+                                       grad_x_data, grad_weight_data, grad_bias_data);
+  }
+  return py::make_tuple(grad_x, grad_weight, grad_bias);
+}
+
 }  // namespace
 
 void bind_conv2d(py::module_& m) {
@@ -146,6 +231,14 @@ void bind_conv2d(py::module_& m) {
   m.def("conv2d_backward_weight", &conv2d_backward_weight, py::arg("grad_output"), py::arg("x"),
         py::arg("weight_shape"), py::arg("stride"), py::arg("padding"),
         "Gradient of conv2d_forward with respect to weight, of shape weight_shape.");
+  m.def("conv2d_relu_pool_forward", &conv2d_relu_pool_forward, py::arg("x"), py::arg("weight"),
+        py::arg("bias"), py::arg("stride"), py::arg("padding"),
+        "max_pool2d(relu(conv2d(x)), 2) -> (pooled (N, O, OH/2, OW/2), codes uint8).");
+  m.def("conv2d_relu_pool_backward", &conv2d_relu_pool_backward, py::arg("grad_output"),
+        py::arg("codes"), py::arg("x"), py::arg("weight"), py::arg("stride"), py::arg("padding"),
+        py::arg("need_x"), py::arg("need_weight"), py::arg("need_bias"),
+        "Gradients (grad_x, grad_weight, grad_bias) of conv2d_relu_pool_forward, each None "
+        "unless asked for.");
 }
 
 }  // namespace cunn::bind

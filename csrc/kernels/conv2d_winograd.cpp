@@ -4,6 +4,7 @@
 
 #include "dispatch/cpu.h"
 #include "kernels/conv2d_partition.h"
+#include "kernels/conv2d_relu_pool.h"
 #include "kernels/gemm.h"
 #include "kernels/gemm_ukernel.h"
 #include "kernels/tuning.h"
@@ -115,7 +116,7 @@ Winograd make_winograd(int64_t batch, int64_t in_channels, int64_t out_channels,
 // of MR output channels the 16 products fill a small M (16 x MR x block tiles, in L2
 // with V) that the output transform consumes at once.
 void winograd_conv(const Winograd& g, const float* x, const float* weight, bool transposed,
-                   const float* bias, float* out) {
+                   const float* bias, float* out, float* pooled, uint8_t* codes) {
   const GemmKernel& kernel = gemm_kernel_avx512(false);
   const int64_t mr = kernel.mr, nr = kernel.nr;
   const int64_t tiles = g.batch * g.tiles_h * g.tiles_w;
@@ -144,8 +145,9 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
   const int64_t v_xi = c_count * nr + 32;  // from one xi's panel to the next
   const int64_t m_xi = mr * block + 32;
   for_units(blocks, flops, [&](int64_t first_block, int64_t last_block) {
-    float* v = scratch(static_cast<size_t>(16 * v_xi * (block / nr) + 16 * m_xi));
+    float* v = scratch(static_cast<size_t>(16 * v_xi * (block / nr) + 16 * m_xi + 2 * g.out_w));
     float* m = v + 16 * v_xi * (block / nr);
+    float* tile_rows = m + 16 * m_xi;  // one tile row's two output rows, for the pooling
     for (int64_t index = first_block; index < last_block; ++index) {
       const int64_t first = part_begin(all_panels, blocks, index) * nr;
       const int64_t last = std::min(tiles, part_begin(all_panels, blocks, index + 1) * nr);
@@ -154,11 +156,9 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
       // V[panel][xi][c][nr]: every (panel, xi) is one packed B panel of c_count x nr.
       for_tile_runs(g, first, last, nr, [&](const TileRun& run) {
         float* v_run = v + (run.local / nr) * 16 * v_xi + run.local % nr;
-        for (int64_t c = 0; c < c_count; ++c) {
-          const float* plane = x + (run.n * c_count + c) * g.height * g.width;
-          avx512::winograd_input_run(plane, g.height, g.width, g.pad_h, g.pad_w, run.a, run.b,
-                                     run.count, v_run + c * nr, v_xi);
-        }
+        avx512::winograd_input_run(x + run.n * c_count * g.height * g.width, c_count,
+                                   g.height * g.width, g.height, g.width, g.pad_h, g.pad_w, run.a,
+                                   run.b, run.count, v_run, nr, v_xi);
       });
       // M[xi][i][t] for the panel's channels i < mr, row stride `block`.
       for (int64_t r = 0; r < row_panels; ++r) {
@@ -173,6 +173,18 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
         for_tile_runs(g, first, last, width, [&](const TileRun& run) {
           for (int64_t i = 0; i < rows; ++i) {
             const int64_t o = r * mr + i;
+            if (pooled) {
+              // The tile row's outputs as rows 0 and 1 of tile_rows, then pooled.
+              avx512::winograd_output_run(m + i * block + run.local, m_xi, run.count,
+                                          bias ? bias[o] : 0.f, tile_rows, 2, g.out_w, 0,
+                                          run.b);
+              const int64_t pooled_w = g.out_w / 2;
+              const int64_t at = (run.n * o_count + o) * (g.out_h / 2) * pooled_w +
+                                 run.a * pooled_w + run.b;
+              relu_pool_windows(tile_rows + 2 * run.b, tile_rows + g.out_w + 2 * run.b,
+                                run.count, pooled + at, codes + at);
+              continue;
+            }
             float* plane = out + (run.n * o_count + o) * g.out_h * g.out_w;
             avx512::winograd_output_run(m + i * block + run.local, m_xi, run.count,
                                         bias ? bias[o] : 0.f, plane, g.out_h, g.out_w, run.a,
@@ -184,7 +196,8 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
   });
 }
 #else
-void winograd_conv(const Winograd&, const float*, const float*, bool, const float*, float*) {
+void winograd_conv(const Winograd&, const float*, const float*, bool, const float*, float*,
+                   float*, uint8_t*) {
   // Never called: see winograd_applies.
 }
 #endif
@@ -223,16 +236,12 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
         const int64_t last = part_begin(tiles, blocks, block + 1);
         const int64_t width = last - first;
         for_tile_runs(g, first, last, width, [&](const TileRun& run) {
-          for (int64_t c = 0; c < c_count; ++c) {
-            const float* plane = x + (run.n * c_count + c) * g.height * g.width;
-            avx512::winograd_input_run(plane, g.height, g.width, g.pad_h, g.pad_w, run.a, run.b,
-                                       run.count, v + c * 16 * width + run.local, width);
-          }
-          for (int64_t o = 0; o < o_count; ++o) {
-            const float* plane = grad_output + (run.n * o_count + o) * g.out_h * g.out_w;
-            avx512::winograd_gradient_run(plane, g.out_h, g.out_w, run.a, run.b, run.count,
-                                          gt + o * 16 * width + run.local, width);
-          }
+          avx512::winograd_input_run(x + run.n * c_count * g.height * g.width, c_count,
+                                     g.height * g.width, g.height, g.width, g.pad_h, g.pad_w,
+                                     run.a, run.b, run.count, v + run.local, 16 * width, width);
+          avx512::winograd_gradient_run(grad_output + run.n * o_count * g.out_h * g.out_w,
+                                        o_count, g.out_h * g.out_w, g.out_h, g.out_w, run.a,
+                                        run.b, run.count, gt + run.local, 16 * width, width);
         });
         for (int xi = 0; xi < 16; ++xi)
           sgemm(false, true, o_count, c_count, width, 1.f, gt + xi * width, 16 * width,

@@ -86,6 +86,16 @@ conv2d (NCHW; stride and padding are (h, w) pairs)
     conv2d_backward_input(grad_output, weight, input_shape, stride, padding)
     conv2d_backward_weight(grad_output, x, weight_shape, stride, padding)
     (the bias gradient is bias_grad(grad_output, 1))
+    conv2d_relu_pool_forward(x, weight, bias, stride, padding)
+        -> (pooled, codes uint8): pooled = max_pool2d(relu(conv2d(...)), 2x2, stride 2), the
+           convolution's output at least 2x2; codes[n, o, i, j] = the window position of the
+           maximum (0 top left, 1 top right, 2 bottom left, 3 bottom right) where the
+           convolution's value there is > 0, else 4 (no gradient passes the ReLU)
+    conv2d_relu_pool_backward(grad_output, codes, x, weight, stride, padding, need_x,
+                              need_weight, need_bias)
+        -> (grad_x, grad_weight, grad_bias), each None unless its need_ is true: the
+           conv2d gradients (and bias_grad) of the convolution's output gradient, which is
+           grad_output at each code's position and 0 elsewhere
 pool
     max_pool2d_forward(x, kernel_size, stride, padding)     -> (output, indices int64), the
                                                             index of each maximum in its input
@@ -177,7 +187,8 @@ KERNELS = {
         "huber_loss_forward", "huber_loss_backward",
         "kl_div_forward", "kl_div_backward",
     ),
-    "conv2d": ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"),
+    "conv2d": ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
+               "conv2d_relu_pool_forward", "conv2d_relu_pool_backward"),
     "pool": ("max_pool2d_forward", "max_pool2d_backward"),
     "dropout": ("dropout_forward", "dropout_backward",
                 "dropout2d_forward", "dropout2d_backward"),

@@ -141,3 +141,92 @@ def test_errors_are_the_layers():
         model(cunn.tensor(rand(2, 783)))
     with pytest.raises(TypeError, match="float32"):
         model(cunn.tensor(rand(2, 784).astype(np.float64), dtype=cunn.float64))
+
+
+# Conv2d, ReLU, MaxPool2d(2) triples run as one conv2d_relu_pool op.
+CNNS = {
+    "mnist": lambda: nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10)),
+    "odd-sizes": lambda: nn.Sequential(
+        nn.Conv2d(3, 5, 3, stride=(1, 2), padding=(0, 1), bias=False), nn.ReLU(),
+        nn.MaxPool2d(2, 2), nn.Conv2d(5, 16, 2), nn.ReLU(), nn.MaxPool2d((2, 2))),
+    "winograd": lambda: nn.Sequential(
+        nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 17, 3),
+        nn.ReLU(), nn.MaxPool2d(2)),
+}
+CNN_INPUTS = {"mnist": (1, 28, 28), "odd-sizes": (3, 13, 17), "winograd": (16, 12, 12)}
+
+
+@pytest.mark.parametrize("name", CNNS)
+@pytest.mark.parametrize("batch", [1, 6])
+def test_conv_relu_pool_equals_one_by_one(backend, name, batch):
+    cunn.manual_seed(4)
+    model = CNNS[name]()
+    x = rand(batch, *CNN_INPUTS[name], seed=batch)
+    fused = outputs_and_grads(model, x, lambda m, t: m(t))
+    plain = outputs_and_grads(model, x, one_by_one)
+    np.testing.assert_array_equal(fused[0], plain[0])
+    np.testing.assert_array_equal(fused[1], plain[1])
+    for a, b in zip(fused[2], plain[2]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_conv_relu_pool_records_one_node(backend):
+    model = CNNS["winograd"]()
+    y = model(cunn.tensor(rand(2, 16, 12, 12)))
+    assert y.grad_fn.name() == "Conv2dReluPoolBackward"
+    assert y.grad_fn.inputs[0].grad_fn.name() == "Conv2dReluPoolBackward"
+
+
+def test_conv_relu_pool_training_is_the_same():
+    results = []
+    for forward in (lambda m, t: m(t), one_by_one):
+        cunn.manual_seed(0)
+        model = CNNS["mnist"]()
+        optimizer = cunn.optim.Adam(model.parameters(), lr=1e-2)
+        for step in range(3):
+            optimizer.zero_grad()
+            loss = nn.CrossEntropyLoss()(forward(model, cunn.tensor(rand(8, 1, 28, 28, seed=step))),
+                                         cunn.tensor(np.arange(8) % 10))
+            loss.backward()
+            optimizer.step()
+        results.append([p.numpy().copy() for p in model.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("case", ["pool-3", "pool-stride-1", "pool-padding", "no-pool",
+                                  "tanh", "float64", "3-d", "hook", "output-1x1"])
+def test_conv_relu_pool_falls_back_to_the_modules(case):
+    model = nn.Sequential(nn.Conv2d(2, 4, 3), nn.ReLU(), nn.MaxPool2d(2))
+    x = cunn.tensor(rand(2, 2, 8, 8))
+    if case == "pool-3":
+        model[2] = nn.MaxPool2d(3)
+    elif case == "pool-stride-1":
+        model[2] = nn.MaxPool2d(2, stride=1)
+    elif case == "pool-padding":
+        model[2] = nn.MaxPool2d(2, padding=1)
+    elif case == "no-pool":
+        model = nn.Sequential(model[0], model[1])
+    elif case == "tanh":
+        model[1] = nn.Tanh()
+    elif case == "float64":
+        with pytest.raises(TypeError, match="conv2d: input must be float32"):
+            model(cunn.tensor(rand(2, 2, 8, 8).astype(np.float64), dtype=cunn.float64))
+        return
+    elif case == "3-d":
+        with pytest.raises(ValueError, match="expected a 4-D input"):
+            model(cunn.tensor(rand(2, 8, 8)))
+        return
+    elif case == "hook":
+        model[1].register_forward_hook(lambda module, input, output: None)
+    elif case == "output-1x1":
+        # The convolution's 1x1 output is too small for the pool: max_pool2d's own error.
+        with pytest.raises(ValueError, match="max_pool2d"):
+            model(cunn.tensor(rand(2, 2, 3, 3)))
+        return
+    y = model(x)
+    assert y.grad_fn.name() != "Conv2dReluPoolBackward"
+    np.testing.assert_array_equal(y.numpy(), one_by_one(model, x).numpy())

@@ -65,6 +65,15 @@ def test_fused_sequential_chain_exports_layer_by_layer():
         ["Gemm", "Relu", "Gemm", "Relu", "Gemm", "LogSoftmax"]
 
 
+def test_fused_conv_relu_pool_exports_layer_by_layer():
+    model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(4, 3, 3, bias=False), nn.ReLU(), nn.MaxPool2d(2))
+    proto = run_exported(model, cunn.randn(2, 2, 11, 10), [1, 37],
+                         dynamic_axes={"input": [0], "output": [0]})
+    assert [node.op_type for node in proto.graph.node] == \
+        ["Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool"]
+
+
 def test_example_network_trained_a_little_still_matches(tmp_path):
     model = example("mnist_cnn").CNN()
     optimizer = cunn.optim.SGD(model.parameters(), lr=0.1)

@@ -12,7 +12,12 @@ import numpy as np
 
 from ._common import float_dtype
 
-__all__ = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"]
+__all__ = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
+           "conv2d_relu_pool_forward", "conv2d_relu_pool_backward"]
+
+# conv2d_relu_pool codes: the window position (0 top left ... 3 bottom right) of each
+# maximum when the gradient passes the ReLU there, else _NO_GRADIENT.
+_NO_GRADIENT = 4
 
 
 def _output_size(op, height, width, kernel_h, kernel_w, stride, padding):
@@ -241,3 +246,47 @@ def conv2d_backward_weight(grad_output, x, weight_shape, stride, padding):
         grad_rows.T @ _columns(x, rows, cols, stride)).reshape(
         out_channels, x.shape[1], rows[3] - rows[2], cols[3] - cols[2])
     return grad_weight
+
+
+def conv2d_relu_pool_forward(x, weight, bias, stride, padding):
+    """max_pool2d(relu(conv2d(x)), 2) composed from the twins -> (pooled, codes uint8)."""
+    from .activation import relu_forward
+    from .pool import max_pool2d_forward
+
+    conv = conv2d_forward(x, weight, bias, stride, padding)
+    if conv.shape[2] < 2 or conv.shape[3] < 2:
+        raise ValueError(f"conv2d_relu_pool: the convolution's output {conv.shape[2:]} is "
+                         "smaller than the 2x2 pool window")
+    pooled, indices = max_pool2d_forward(relu_forward(conv), (2, 2), (2, 2), (0, 0))
+    batch, channels, pooled_h, pooled_w = pooled.shape
+    width = conv.shape[3]
+    rows = indices // width - 2 * np.arange(pooled_h)[:, None]
+    cols = indices % width - 2 * np.arange(pooled_w)
+    source = np.take_along_axis(conv.reshape(batch, channels, -1),
+                                indices.reshape(batch, channels, -1), axis=2)
+    codes = np.where(source.reshape(pooled.shape) > 0, 2 * rows + cols, _NO_GRADIENT)
+    return pooled, codes.astype(np.uint8)
+
+
+def conv2d_relu_pool_backward(grad_output, codes, x, weight, stride, padding, need_x,
+                              need_weight, need_bias):
+    """(grad_x, grad_weight, grad_bias) of conv2d_relu_pool_forward, None where not needed:
+    the convolution's output gradient is grad_output at each code's position, 0 elsewhere."""
+    from .gemm import bias_grad
+
+    dtype = float_dtype(grad_output, x, weight)
+    grad_output = np.asarray(grad_output, dtype=dtype)
+    codes = np.asarray(codes)
+    out_h, out_w = _output_size("conv2d", x.shape[2], x.shape[3], weight.shape[2],
+                                weight.shape[3], stride, padding)
+    pooled_h, pooled_w = grad_output.shape[2:]
+    grad_conv = np.zeros(grad_output.shape[:2] + (out_h, out_w), dtype=dtype)
+    for position in range(4):
+        row, col = divmod(position, 2)
+        window = grad_conv[:, :, row:2 * pooled_h:2, col:2 * pooled_w:2]
+        np.copyto(window, grad_output, where=codes == position)
+    return (conv2d_backward_input(grad_conv, weight, x.shape, stride, padding) if need_x
+            else None,
+            conv2d_backward_weight(grad_conv, x, weight.shape, stride, padding) if need_weight
+            else None,
+            bias_grad(grad_conv, 1) if need_bias else None)

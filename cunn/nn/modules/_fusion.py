@@ -1,4 +1,5 @@
-"""Sequential's forward: its runs of Linear and ReLU modules go through one linear_chain op.
+"""Sequential's forward: its runs of Linear and ReLU modules go through one linear_chain op,
+and each Conv2d, ReLU, MaxPool2d(2) triple through one conv2d_relu_pool op.
 
 A run is consecutive Linear modules, each optionally followed by one ReLU (the MLPs of
 this library's use). One op and one graph node for the run, instead of one per module,
@@ -14,7 +15,10 @@ import numpy as np
 from cunn._tensor import Tensor
 from cunn.nn.modules import _hooks
 from cunn.nn.modules.activation import ReLU
+from cunn.nn.modules.conv import Conv2d
 from cunn.nn.modules.linear import Linear
+from cunn.nn.modules.pooling import MaxPool2d
+from cunn.ops.conv2d import conv2d_relu_pool
 from cunn.ops.linear_chain import linear_chain
 
 __all__ = ["run_modules"]
@@ -68,10 +72,47 @@ def _run_chain(run, input):
                         tuple(relu is not None for _, relu in run))
 
 
+_POOL_2X2 = ((2, 2), (2, 2), (0, 0))  # MaxPool2d's (kernel, stride, padding)
+
+
+def _conv_relu_pool(modules, index, input):
+    """The pooled output if modules[index:index + 3] are Conv2d, ReLU, MaxPool2d(2) and
+    their checks would pass on ``input``, else None."""
+    if index + 3 > len(modules):
+        return None
+    conv, relu, pool = modules[index:index + 3]
+    if not (_plain(conv, Conv2d) and _plain(relu, ReLU) and _plain(pool, MaxPool2d)
+            and pool._pairs == _POOL_2X2):
+        return None
+    if not isinstance(input, Tensor) or input._data.dtype != _FLOAT32 or input._data.ndim != 4:
+        return None
+    parameters = conv.__dict__["_parameters"]
+    weight, bias = parameters.get("weight"), parameters.get("bias")
+    shape = (conv.out_channels, conv.in_channels) + conv.kernel_size
+    if not isinstance(weight, Tensor) or weight._data.dtype != _FLOAT32 or \
+            weight._data.shape != shape or input._data.shape[1] != conv.in_channels:
+        return None
+    if bias is not None and (not isinstance(bias, Tensor) or bias._data.dtype != _FLOAT32
+                             or bias._data.shape != (shape[0],)):
+        return None
+    (stride_h, stride_w), (pad_h, pad_w) = conv.stride, conv._padding
+    padded_h = input._data.shape[2] + 2 * pad_h - shape[2]
+    padded_w = input._data.shape[3] + 2 * pad_w - shape[3]
+    # The pool needs a convolution output of at least 2x2 (the kernel fits when both are >= 0).
+    if min(padded_h, padded_w) < 0 or padded_h // stride_h < 1 or padded_w // stride_w < 1:
+        return None
+    return conv2d_relu_pool(input, weight, bias, conv.stride, conv._padding)
+
+
 def run_modules(modules, input):
-    """``input`` through ``modules`` in order, runs of Linear and ReLU as one op."""
+    """``input`` through ``modules`` in order, runs of Linear and ReLU as one op, and
+    Conv2d, ReLU, MaxPool2d(2) triples as another."""
+    modules = list(modules)
     run = []  # [linear, relu module or None] pairs not yet applied
-    for module in modules:
+    index = 0
+    while index < len(modules):
+        module = modules[index]
+        index += 1
         if _plain(module, Linear):
             run.append([module, None])
             continue
@@ -81,5 +122,10 @@ def run_modules(modules, input):
         if run:
             input = _run_chain(run, input)
             run = []
+        pooled = _conv_relu_pool(modules, index - 1, input)
+        if pooled is not None:
+            input = pooled
+            index += 2
+            continue
         input = module(input)
     return _run_chain(run, input) if run else input
