@@ -90,7 +90,9 @@ conv2d (NCHW; stride and padding are (h, w) pairs)
         -> (pooled, codes uint8): pooled = max_pool2d(relu(conv2d(...)), 2x2, stride 2), the
            convolution's output at least 2x2; codes[n, o, i, j] = the window position of the
            maximum (0 top left, 1 top right, 2 bottom left, 3 bottom right) where the
-           convolution's value there is > 0, else 4 (no gradient passes the ReLU)
+           convolution's value there is > 0, else 4 (no gradient passes the ReLU); the
+           cuda backend keeps its own record instead (the convolution's output and the
+           pool's indices), which only its backward reads
     conv2d_relu_pool_backward(grad_output, codes, x, weight, stride, padding, need_x,
                               need_weight, need_bias)
         -> (grad_x, grad_weight, grad_bias), each None unless its need_ is true: the

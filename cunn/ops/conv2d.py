@@ -41,14 +41,14 @@ class Conv2dReluPoolBackward(Function):
     def backward(self, grad_output):
         x, weight, codes, stride, padding = self.saved
         needs = self.needs_input_grad
-        return kernels_for(grad_output.dtype).conv2d_relu_pool_backward(
+        return kernels_for(grad_output).conv2d_relu_pool_backward(
             grad_output, codes, x, weight, stride, padding, needs[0], needs[1], needs[2])
 
 
 def conv2d_relu_pool(x, weight, bias, stride, padding):
     """max_pool2d(relu(conv2d(x, weight, bias, stride, padding)), 2): the convolution's
     output must be at least 2x2."""
-    out, codes = kernels_for(x._data.dtype).conv2d_relu_pool_forward(
+    out, codes = kernels_for(x._data).conv2d_relu_pool_forward(
         x._data, weight._data, None if bias is None else bias._data, stride, padding)
     return Conv2dReluPoolBackward.record(out, (x, weight, bias), x._data, weight._data, codes,
                                          stride, padding)

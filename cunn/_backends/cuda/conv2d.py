@@ -1,9 +1,13 @@
 """2-D convolution (NCHW) on the cuda backend: the runtime's conv2d kernels, with the
-twin's argument checks; the bias gradient is bias_grad over the channel axis."""
+twin's argument checks; the bias gradient is bias_grad over the channel axis.
+conv2d_relu_pool is composed from the conv2d, relu and max-pool kernels, so it gives the
+three ops' results one by one; its "codes" are this backend's own record of the forward (the
+convolution's output and the pool's indices), read only by its backward here."""
 from cunn._backends.cuda._common import device, empty, optional
 from cunn._backends.numpy_ref.conv2d import _output_size
 
-__all__ = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"]
+__all__ = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
+           "conv2d_relu_pool_forward", "conv2d_relu_pool_backward"]
 
 
 def _sizes(op, input_shape, weight_shape, stride, padding):
@@ -53,3 +57,30 @@ def conv2d_backward_weight(grad_output, x, weight_shape, stride, padding):
         else:  # an empty batch contributes nothing
             grad_weight.fill(0)
     return grad_weight
+
+
+def conv2d_relu_pool_forward(x, weight, bias, stride, padding):
+    from cunn._backends.cuda.activation import relu_forward
+    from cunn._backends.cuda.pool import max_pool2d_forward
+
+    conv = conv2d_forward(x, weight, bias, stride, padding)
+    if conv.shape[2] < 2 or conv.shape[3] < 2:
+        raise ValueError(f"conv2d_relu_pool: the convolution's output {conv.shape[2:]} is "
+                         "smaller than the 2x2 pool window")
+    pooled, indices = max_pool2d_forward(relu_forward(conv), (2, 2), (2, 2), (0, 0))
+    return pooled, (conv, indices)
+
+
+def conv2d_relu_pool_backward(grad_output, codes, x, weight, stride, padding, need_x,
+                              need_weight, need_bias):
+    from cunn._backends.cuda.activation import relu_backward
+    from cunn._backends.cuda.gemm import bias_grad
+    from cunn._backends.cuda.pool import max_pool2d_backward
+
+    conv, indices = codes
+    grad_conv = relu_backward(max_pool2d_backward(grad_output, indices, conv.shape), conv)
+    return (conv2d_backward_input(grad_conv, weight, x.shape, stride, padding) if need_x
+            else None,
+            conv2d_backward_weight(grad_conv, x, weight.shape, stride, padding) if need_weight
+            else None,
+            bias_grad(grad_conv, 1) if need_bias else None)
