@@ -359,10 +359,11 @@ def test_max_matches_twin(device, shape, special):
 
 # ---- gemm ----
 
-# (m, n, k): 1, primes, one off the 64 and 128 tiles and the 16 and 8 k-steps, and one
-# product with enough 128 x 128 tiles to take the large-tile kernel.
+# (m, n, k): 1, primes, one off the 32, 64 and 128 tiles and the 16 and 8 k-steps; the
+# small products take the 32 x 32 tiles, (520, 520) the 64 x 64 ones and (1030, 1100) the
+# 128 x 128 ones (gemm.cu chooses by the number of tiles).
 GEMM_SHAPES = [(1, 1, 1), (7, 5, 3), (64, 64, 16), (65, 63, 17), (129, 127, 9), (33, 200, 1),
-               (3, 5, 0), (1030, 1100, 67)]
+               (3, 5, 0), (520, 520, 33), (1030, 1100, 67)]
 
 
 def stored_matrix(rng, rows, columns, pad):
