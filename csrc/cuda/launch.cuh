@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "cuda/device_math.cuh"
+
 namespace cunn::cuda {
 
 constexpr int kThreads = 256;
@@ -42,10 +44,6 @@ __device__ inline std::int64_t global_thread_index() {
 __device__ inline std::int64_t grid_stride() {
   return static_cast<std::int64_t>(gridDim.x) * blockDim.x;
 }
-
-// NumPy's maximum: a NaN in either operand is the result (fmaxf would drop it).
-__device__ inline float nan_maximum(float a, float b) { return (a != a || a > b) ? a : b; }
-__device__ inline float nan_minimum(float a, float b) { return (a != a || a < b) ? a : b; }
 
 // Tree sum of one value per thread over a whole block, the same order on every run.
 // `shared` holds one T per warp; every thread gets the result. blockDim.x is a multiple of 32.

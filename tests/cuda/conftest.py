@@ -1,14 +1,22 @@
 """The CUDA kernel tests run only where cunn was built with CUDA and a GPU is visible.
 
 Tests take the runtime from the ``cuda_runtime`` fixture, never from ``cunn._C`` directly,
-so the same tests can run against any object with the functions of ``cunn._C.cuda``.
+so the same tests run against any module with the functions of ``cunn._C.cuda``: set
+CUNN_CUDA_TEST_RUNTIME to its import name (e.g. the CPU emulation of the kernels built by
+tools/cuda_emulator/build.sh).
 """
+import importlib
+import os
+
 import pytest
 
 
 @pytest.fixture(scope="session")
 def cuda_runtime():
     """``cunn._C.cuda``; skips the test, saying why, when it cannot run here."""
+    substitute = os.environ.get("CUNN_CUDA_TEST_RUNTIME")
+    if substitute:
+        return importlib.import_module(substitute)
     from cunn import _C
 
     if not _C.cuda_built():
