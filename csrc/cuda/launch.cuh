@@ -49,7 +49,8 @@ __device__ inline std::int64_t grid_stride() {
 // `shared` holds one T per warp; every thread gets the result. blockDim.x is a multiple of 32.
 template <class T>
 __device__ T block_sum(T value, T* shared) {
-  for (int offset = 16; offset > 0; offset /= 2) value += __shfl_down_sync(0xffffffffu, value, offset);
+  for (int offset = 16; offset > 0; offset /= 2)
+    value += __shfl_down_sync(0xffffffffu, value, offset);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
   __syncthreads();  // `shared` may still be read by a previous call
   if (lane == 0) shared[warp] = value;

@@ -21,5 +21,6 @@ for file in "${sources[@]}"; do
   while [ "$(jobs -r | wc -l)" -ge "${CUNN_BUILD_JOBS:-2}" ]; do wait -n; done
 done
 wait
-g++ -shared -o "$out/cunn_cuda_emulated$(python3-config --extension-suffix)" "$out"/obj/*.o -lpthread
+suffix=$(python3-config --extension-suffix)
+g++ -shared -o "$out/cunn_cuda_emulated$suffix" "$out"/obj/*.o -lpthread
 echo "$out"
