@@ -183,8 +183,9 @@ void bind_cuda_math(py::module_& cuda) {
                           std::int64_t inner) {
     const char* op = "bias_add";
     const std::int64_t count = three_sizes(outer, channels, inner, op, "channels");
-    cunn::cuda::bias_add(args::required<float>(out, count, op, "out_ptr"),
-                         args::required<const float>(bias, count > 0 ? channels : 0, op, "bias_ptr"), outer,
+    const float* bias_data =
+        args::required<const float>(bias, count > 0 ? channels : 0, op, "bias_ptr");
+    cunn::cuda::bias_add(args::required<float>(out, count, op, "out_ptr"), bias_data, outer,
                          channels, inner);
   }, py::arg("out_ptr"), py::arg("bias_ptr"), py::arg("outer"), py::arg("channels"),
      py::arg("inner"));

@@ -15,12 +15,6 @@ constexpr float kInvSqrtTwoPi = 0.39894228040143268f;    // 1 / sqrt(2 pi)
 constexpr float kCubic = 0.044715f;
 constexpr float kThreeCubic = 0.134145f;                // 3 * kCubic, rounded once as the twin
 
-// Two branches so expf never overflows: e^x / (1 + e^x) for x < 0 (twin's _sigmoid).
-__device__ inline float sigmoid(float x) {
-  const float exp_neg_abs = expf(-fabsf(x));
-  return x >= 0.0f ? 1.0f / (1.0f + exp_neg_abs) : exp_neg_abs / (1.0f + exp_neg_abs);
-}
-
 __device__ inline float forward(Activation kind, float x, float param0, float param1) {
   switch (kind) {
     case Activation::relu: return x < 0.0f ? 0.0f : x;  // keeps -0 and NaN, as the twin

@@ -139,13 +139,18 @@ void launch(const Operands& op, std::int64_t batch) {
 void run(const Operands& op, std::int64_t batch) {
   if (op.m == 0 || op.n == 0 || batch == 0) return;
   // 128 x 128 tiles with 8 x 8 per thread do the most work per shared-memory load, but only
-  // pay when there are enough tiles to occupy the device; smaller products take 64 x 64
-  // tiles with 4 x 4 per thread (four times the blocks). Both run 256 threads.
-  const std::int64_t large_tiles = ((op.m + 127) / 128) * ((op.n + 127) / 128) * batch;
-  if (large_tiles >= 64)
+  // pay when there are enough tiles to occupy the device (64 blocks, about half the SMs of a
+  // large GPU); smaller products take 64 x 64 tiles with 4 x 4 per thread, and the smallest
+  // (a batch of 64 through a linear layer) 32 x 32 tiles with 2 x 2. All run 256 threads.
+  const auto tiles = [&](std::int64_t size) {
+    return ((op.m + size - 1) / size) * ((op.n + size - 1) / size) * batch;
+  };
+  if (tiles(128) >= 64)
     launch<128, 128, 8, 8, 8>(op, batch);
-  else
+  else if (tiles(64) >= 64)
     launch<64, 64, 16, 4, 4>(op, batch);
+  else
+    launch<32, 32, 16, 2, 2>(op, batch);
 }
 
 }  // namespace

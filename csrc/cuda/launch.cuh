@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "cuda/device_math.cuh"
+
 namespace cunn::cuda {
 
 constexpr int kThreads = 256;
@@ -43,15 +45,12 @@ __device__ inline std::int64_t grid_stride() {
   return static_cast<std::int64_t>(gridDim.x) * blockDim.x;
 }
 
-// NumPy's maximum: a NaN in either operand is the result (fmaxf would drop it).
-__device__ inline float nan_maximum(float a, float b) { return (a != a || a > b) ? a : b; }
-__device__ inline float nan_minimum(float a, float b) { return (a != a || a < b) ? a : b; }
-
 // Tree sum of one value per thread over a whole block, the same order on every run.
 // `shared` holds one T per warp; every thread gets the result. blockDim.x is a multiple of 32.
 template <class T>
 __device__ T block_sum(T value, T* shared) {
-  for (int offset = 16; offset > 0; offset /= 2) value += __shfl_down_sync(0xffffffffu, value, offset);
+  for (int offset = 16; offset > 0; offset /= 2)
+    value += __shfl_down_sync(0xffffffffu, value, offset);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
   __syncthreads();  // `shared` may still be read by a previous call
   if (lane == 0) shared[warp] = value;

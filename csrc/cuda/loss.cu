@@ -52,11 +52,6 @@ __global__ void nll_backward_kernel(float* grad_log_probs, const float* grad_out
 // log(1 + e^-|x|): never overflows. (The maxima below are NumPy's: NaN propagates.)
 __device__ inline float log1p_exp_neg_abs(float x) { return log1pf(expf(-fabsf(x))); }
 
-__device__ inline float sigmoid(float x) {
-  const float exp_neg_abs = expf(-fabsf(x));
-  return x >= 0.0f ? 1.0f / (1.0f + exp_neg_abs) : exp_neg_abs / (1.0f + exp_neg_abs);
-}
-
 __device__ inline float loss_term(PointwiseLoss kind, float x, float t, float pos_weight,
                                   bool has_pos_weight, float param) {
   switch (kind) {

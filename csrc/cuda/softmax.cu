@@ -25,9 +25,11 @@ __global__ void forward_columns_kernel(float* out, const float* x, std::int64_t 
     for (std::int64_t l = 0; l < length; ++l) total += expf(in[l * inner] - peak);
     if (log) {
       const float log_total = logf(total);
-      for (std::int64_t l = 0; l < length; ++l) result[l * inner] = (in[l * inner] - peak) - log_total;
+      for (std::int64_t l = 0; l < length; ++l)
+        result[l * inner] = (in[l * inner] - peak) - log_total;
     } else {
-      for (std::int64_t l = 0; l < length; ++l) result[l * inner] = expf(in[l * inner] - peak) / total;
+      for (std::int64_t l = 0; l < length; ++l)
+        result[l * inner] = expf(in[l * inner] - peak) / total;
     }
   }
 }

@@ -54,6 +54,10 @@ StridedLayout<Operands> collapse(int ndim, const std::int64_t* shape,
 template <int Operands>
 __device__ inline void offsets_of(std::int64_t linear, const StridedLayout<Operands>& layout,
                                   std::int64_t* offsets) {
+  if (layout.ndim == 1) {  // the common case after collapsing: no division
+    for (int o = 0; o < Operands; ++o) offsets[o] = linear * layout.strides[o][0];
+    return;
+  }
   for (int o = 0; o < Operands; ++o) offsets[o] = 0;
   for (int d = layout.ndim - 1; d >= 0; --d) {
     const std::int64_t size = layout.shape[d];
