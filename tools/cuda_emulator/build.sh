@@ -11,7 +11,7 @@ cp "$root"/csrc/cuda/*.h "$root"/csrc/cuda/*.cuh "$out/src/cuda/"
 for file in "$root"/csrc/cuda/*.cu; do
   python3 "$here/convert_launches.py" "$file" "$out/src/cuda/$(basename "${file%.cu}").cpp"
 done
-flags="-std=c++20 -O1 -fPIC -w -I$here -I$out/src -I$root/csrc $(python3 -m pybind11 --includes)"
+flags="-std=c++20 -O1 -ffp-contract=off -fPIC -w -I$here -I$out/src -I$root/csrc $(python3 -m pybind11 --includes)"
 sources=("$here/emulator.cpp" "$here/module.cpp" "$out"/src/cuda/*.cpp)
 for file in "$root"/csrc/bindings/bind_cuda_*.cpp; do
   [[ "$file" == *bind_cuda_stub.cpp ]] || sources+=("$file")

@@ -76,6 +76,17 @@ T atomicAdd(T* address, T value) {
 template <class T>
 T __ldg(const T* address) { return *address; }
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+// The device's round-to-nearest intrinsics are the host's IEEE operations (the build
+// passes -ffp-contract=off, so nothing is fused into an FMA here either).
+// The high 32 bits of a 32 x 32-bit product (Philox's multiply).
+inline unsigned __umulhi(unsigned a, unsigned b) {
+  return static_cast<unsigned>((static_cast<unsigned long long>(a) * b) >> 32);
+}
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fdiv_rn(float a, float b) { return a / b; }
+inline float __fsqrt_rn(float x) { return sqrtf(x); }
 using std::max;
 using std::min;
 
@@ -113,4 +124,8 @@ inline cudaError_t cudaMemcpy(void* target, const void* source, std::size_t byte
 inline cudaError_t cudaMemset(void* target, int value, std::size_t bytes) {
   std::memset(target, value, bytes);
   return cudaSuccess;
+}
+// One stream here, and launches finish before they return: the async form is the same call.
+inline cudaError_t cudaMemsetAsync(void* target, int value, std::size_t bytes, void* = nullptr) {
+  return cudaMemset(target, value, bytes);
 }
