@@ -15,6 +15,8 @@ from cunn.ops._util import FLOAT_DTYPES, as_tensor, kernels_for, unbroadcast
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "clamp"]
 
+_FLOAT32 = np.dtype(np.float32)
+
 
 def _operands(a, b):
     """Both operands as Tensors and their arrays in the common dtype (PyTorch promotion:
@@ -88,6 +90,12 @@ class DivBackward(Function):
 
 def _binary(kernel_name, numpy_function, a, b):
     """(operands as Tensors, their arrays, the result array) of a broadcasting op."""
+    if type(a) is _tensor.Tensor and type(b) is _tensor.Tensor:
+        # Two float32 Tensors, the common case, skip the conversions and promotion:
+        # for a 1-element add they cost a fifth of the op.
+        x, y = a._data, b._data
+        if x.dtype is _FLOAT32 and y.dtype is _FLOAT32:
+            return a, b, x, y, getattr(kernels_for(_FLOAT32), kernel_name)(x, y)
     a, b, x, y = _operands(a, b)
     if x.dtype in FLOAT_DTYPES:
         out = getattr(kernels_for(x.dtype), kernel_name)(x, y)
