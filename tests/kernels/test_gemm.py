@@ -105,6 +105,22 @@ def test_gemm_threads_agree_bitwise(isa, shape):
     check_against_reference(double, a, b, False, True)
 
 
+@pytest.mark.parametrize("n,k", [(1, 16), (10, 128), (16, 37), (40, 600), (130, 784)])
+def test_gemm_few_rows_match_the_rows_of_a_batch(isa, threads, n, k):
+    # A.B^T with 1 to 3 rows (a GEMV at batch 1) takes its own tile shapes on the SIMD
+    # dot-product path; each element must still be summed exactly as in a batch of rows,
+    # with alpha, beta and the column edge handled the same. (These shapes take that path
+    # at 7 rows too: n <= 16, or k >= 512 with B within L2; see tuning.cpp.)
+    rng = np.random.default_rng(n * 1000 + k)
+    a, b = random_operands(rng, 7, n, k, False, True)
+    c = rng.standard_normal((7, n)).astype(np.float32)
+    batch = cpu.gemm(a, b, False, True, 0.5, -2.0, c.copy())
+    check_against_reference(batch, a, b, False, True, 0.5, -2.0, c)
+    for first, last in [(0, 1), (4, 5), (4, 6), (4, 7), (1, 4)]:
+        rows = cpu.gemm(a[first:last], b, False, True, 0.5, -2.0, c[first:last].copy())
+        np.testing.assert_array_equal(rows, batch[first:last])
+
+
 @pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (0.5, -2.0), (-1.5, 0.0), (0.0, 3.0),
                                         (2.0, 0.25)])
 @pytest.mark.parametrize("shape", [(9, 33, 300), (64, 10, 128), (1, 1, 1)])
