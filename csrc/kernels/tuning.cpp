@@ -76,13 +76,14 @@ constexpr Tuning kAvx512{
     /*winograd_min_channels=*/16};
 
 // AVX-512 on Intel cores with two 512-bit FMA units (measured on a 2-vCPU Xeon,
-// Sapphire Rapids class: 48 KiB L1d, 2 MiB L2 per core, 2026-12-06): as on Zen 4, except
-// that long K never takes the dot products. The MNIST layer-1 forward 64x128x784 ran
-// 143 -> 94 us on one thread packed, 1024x128x784 2436 -> 1461 us (alternating calls in
-// one process; NumPy's OpenBLAS 139 and 1517 us).
+// Sapphire Rapids class: 48 KiB L1d, 2 MiB L2 per core, 2026-12-06, one thread, paired
+// runs of this table against kAvx512 in alternating processes): as on Zen 4, except that
+// the long-K dot products stop at 64 rows of A. A.B^T with B 128 x 784 (the MNIST layer-1
+// forward) packed / as dot products: 64 rows 1.016 (so they stay dot products), 128 rows
+// 0.922, 256 rows 0.864, 1024 rows 0.856.
 constexpr Tuning kAvx512Intel = [] {
   Tuning table = kAvx512;
-  table.dot_min_k = 0;
+  table.dot_long_k_max_m = 64;
   return table;
 }();
 
