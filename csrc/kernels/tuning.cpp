@@ -1,5 +1,6 @@
-// One tuning table per instruction set (fields explained in tuning.h). Every number was
-// measured on the project's 2-core AMD EPYC Zen 4 VM (32 KiB L1d, 1 MiB L2 per core),
+// One tuning table per instruction set, and for AVX-512 one per vendor (fields explained
+// in tuning.h). Every number but kAvx512Intel's was measured on the project's 2-core AMD
+// EPYC Zen 4 VM (32 KiB L1d, 1 MiB L2 per core),
 // 20th-percentile times of repeated calls, with 1 and 2 threads; the comments quote the
 // measurements (and the commits that made them) so a re-tune knows what to repeat
 // (benchmarks/bench_gemm.py, benchmarks/bench_conv.py).
