@@ -10,6 +10,9 @@
 namespace cunn::bind {
 namespace {
 
+// Outputs up to this many elements are computed without releasing the GIL.
+constexpr py::ssize_t kHoldGilMaxElements = 4096;
+
 // Element strides of `array` over the broadcast shape of `ndim` axes
 // (right-aligned, 0 where the array has size 1 or lacks the axis).
 std::vector<int64_t> broadcast_strides(const py::array& array, int64_t ndim, const char* op,
@@ -57,10 +60,17 @@ py::array binary(kernels::BinaryOp op, const char* name, const py::object& a_val
   float* out_data = data_of<float>(out);
   const float* a_data = cdata_of<float>(a);
   const float* b_data = cdata_of<float>(b);
-  {
-    py::gil_scoped_release release;
+  const auto run = [&] {
     kernels::binary(op, ndim, shape.data(), a_data, a_strides.data(), b_data, b_strides.data(),
                     out_data);
+  };
+  // Releasing and retaking the GIL costs more than adding a few thousand floats, which
+  // is a tiny op's whole cost; larger inputs let other Python threads run meanwhile.
+  if (out.size() <= kHoldGilMaxElements) {
+    run();
+  } else {
+    py::gil_scoped_release release;
+    run();
   }
   return out;
 }

@@ -17,6 +17,7 @@ const CpuFeatures& cpu_features() {
     probed.avx512bw = __builtin_cpu_supports("avx512bw");
     probed.avx512vl = __builtin_cpu_supports("avx512vl");
     probed.avx512dq = __builtin_cpu_supports("avx512dq");
+    probed.intel = __builtin_cpu_is("intel");
 #endif
     return probed;
   }();

@@ -16,6 +16,8 @@ struct CpuFeatures {
   bool avx512bw = false;
   bool avx512vl = false;
   bool avx512dq = false;
+  // The vendor, for tuning tables that differ between Intel and AMD cores (tuning.cpp).
+  bool intel = false;
 };
 
 const CpuFeatures& cpu_features();

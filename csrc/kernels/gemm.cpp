@@ -35,7 +35,8 @@ bool use_dot_products(const GemmKernel& kernel, const Tuning& tuning, int64_t m,
                       int64_t k) {
   if (!kernel.dot_nt) return false;
   return n <= tuning.dot_max_n || m <= tuning.dot_max_m ||
-         (tuning.dot_min_k > 0 && k >= tuning.dot_min_k && n * k <= tuning.dot_max_b_floats);
+         (tuning.dot_min_k > 0 && k >= tuning.dot_min_k && n * k <= tuning.dot_max_b_floats &&
+          (tuning.dot_long_k_max_m == 0 || m <= tuning.dot_long_k_max_m));
 }
 
 // A transposed A read in place: each K step is one line of A, so only for slices of K

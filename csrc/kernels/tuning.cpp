@@ -1,5 +1,6 @@
-// One tuning table per instruction set (fields explained in tuning.h). Every number was
-// measured on the project's 2-core AMD EPYC Zen 4 VM (32 KiB L1d, 1 MiB L2 per core),
+// One tuning table per instruction set, and for AVX-512 one per vendor (fields explained
+// in tuning.h). Every number but kAvx512Intel's was measured on the project's 2-core AMD
+// EPYC Zen 4 VM (32 KiB L1d, 1 MiB L2 per core),
 // 20th-percentile times of repeated calls, with 1 and 2 threads; the comments quote the
 // measurements (and the commits that made them) so a re-tune knows what to repeat
 // (benchmarks/bench_gemm.py, benchmarks/bench_conv.py).
@@ -75,11 +76,23 @@ constexpr Tuning kAvx512{
     // input gradient 6.4 -> 4.2 ms; its first layer (C = 1) would give GEMMs with K = 1.
     /*winograd_min_channels=*/16};
 
+// AVX-512 on Intel cores with two 512-bit FMA units (measured on a 2-vCPU Xeon,
+// Sapphire Rapids class: 48 KiB L1d, 2 MiB L2 per core, 2026-12-06, one thread, paired
+// runs of this table against kAvx512 in alternating processes): as on Zen 4, except that
+// the long-K dot products stop at 64 rows of A. A.B^T with B 128 x 784 (the MNIST layer-1
+// forward) packed / as dot products: 64 rows 1.016 (so they stay dot products), 128 rows
+// 0.922, 256 rows 0.864, 1024 rows 0.856.
+constexpr Tuning kAvx512Intel = [] {
+  Tuning table = kAvx512;
+  table.dot_long_k_max_m = 64;
+  return table;
+}();
+
 }  // namespace
 
 const Tuning& tuning() {
   switch (active_isa()) {
-    case Isa::avx512: return kAvx512;
+    case Isa::avx512: return cpu_features().intel ? kAvx512Intel : kAvx512;
     case Isa::avx2: return kAvx2;
     default: return kReference;
   }

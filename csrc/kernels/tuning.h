@@ -34,6 +34,9 @@ struct Tuning {
   // conv2d: 3x3 stride-1 layers with at least this many input and output channels take
   // the Winograd path (0: never; its transforms exist for AVX-512 only).
   int64_t winograd_min_channels;
+  // gemm.cpp: the long-K rule of the dot products applies only up to this many rows of
+  // A (0: any number).
+  int64_t dot_long_k_max_m = 0;
 };
 
 // The table of the instruction set the kernels run with now (dispatch/cpu.h).

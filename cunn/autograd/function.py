@@ -51,16 +51,21 @@ class Function:
         if tracer is not None:
             tracer(cls, result, inputs, saved)
         if grad_mode._state["enabled"]:
-            needs = tuple([tensor is not None and tensor.requires_grad for tensor in inputs])
-            if True in needs:
-                node = cls()
-                node.inputs = inputs
-                node.saved = saved
-                node.needs_input_grad = needs
-                node.recorded_at = _clock[0]
-                node.output_version = result._version if cls.saves_output else None
-                result.requires_grad = True
-                result.grad_fn = node
+            # A loop that stops at the first input requiring grad, before any tuple is
+            # built: most calls outside training record nothing, and a tiny op's whole
+            # cost is this kind of Python overhead.
+            for tensor in inputs:
+                if tensor is not None and tensor.requires_grad:
+                    node = cls()
+                    node.inputs = inputs
+                    node.saved = saved
+                    node.needs_input_grad = tuple([tensor is not None and tensor.requires_grad
+                                                   for tensor in inputs])
+                    node.recorded_at = _clock[0]
+                    node.output_version = result._version if cls.saves_output else None
+                    result.requires_grad = True
+                    result.grad_fn = node
+                    break
         if len(inputs) == 1 and (type(data) is np.ndarray or type(data) is DeviceArray) \
                 and data.base is not None:
             source = inputs[0]

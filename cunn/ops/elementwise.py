@@ -16,6 +16,8 @@ from cunn.ops._util import FLOAT_DTYPES, DeviceArray, as_tensor, kernels_for, un
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "clamp"]
 
+_FLOAT32 = np.dtype(np.float32)
+
 
 def _operands(a, b, op):
     """Both operands as Tensors and their arrays in the common dtype (PyTorch promotion:
@@ -92,6 +94,13 @@ class DivBackward(Function):
 
 def _binary(kernel_name, numpy_function, a, b):
     """(operands as Tensors, their arrays, the result array) of a broadcasting op."""
+    if type(a) is _tensor.Tensor and type(b) is _tensor.Tensor:
+        # Two float32 Tensors in host memory, the common case, skip the conversions,
+        # promotion and device checks: for a 1-element add they cost a fifth of the op.
+        x, y = a._data, b._data
+        if type(x) is np.ndarray and type(y) is np.ndarray and x.dtype is _FLOAT32 \
+                and y.dtype is _FLOAT32:
+            return a, b, x, y, getattr(kernels_for(x), kernel_name)(x, y)
     a, b, x, y = _operands(a, b, kernel_name)
     if x.dtype in FLOAT_DTYPES:
         out = getattr(kernels_for(y if type(y) is DeviceArray else x), kernel_name)(x, y)

@@ -180,3 +180,23 @@ def test_threads_and_backends():
     with pytest.raises(ValueError, match="unknown backend"):
         cunn.use_backend("tpu")
     assert cunn.cuda.is_available() in (True, False)
+
+
+def test_matmul_of_arrays_reads_them_in_place_and_keeps_what_a_gradient_needs():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 7)).astype(np.float32)
+    w = rng.standard_normal((7, 3)).astype(np.float32)
+    expected = x.astype(np.float64) @ w.astype(np.float64)
+    product = cunn.matmul(x, w)
+    np.testing.assert_allclose(product.numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert not np.shares_memory(product.numpy(), x) and not np.shares_memory(product.numpy(), w)
+    # Beside a Tensor that requires grad, the array is copied: changing it afterwards
+    # must not change the gradient that backward computes from the forward's values.
+    weight = cunn.from_numpy(w.copy()).requires_grad_()
+    saved = x.copy()
+    loss = cunn.matmul(x, weight).sum()
+    x[:] = 0
+    loss.backward()
+    np.testing.assert_allclose(weight.grad.numpy(), np.broadcast_to(
+        saved.sum(axis=0)[:, None], (7, 3)), rtol=1e-5, atol=1e-5)
+    assert cunn.matmul(x.astype(np.float64), w.astype(np.float64)).dtype == cunn.float32

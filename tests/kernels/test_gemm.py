@@ -105,6 +105,25 @@ def test_gemm_threads_agree_bitwise(isa, shape):
     check_against_reference(double, a, b, False, True)
 
 
+@pytest.mark.parametrize("n,k", [(1, 16), (10, 128), (16, 37), (40, 600), (130, 784)])
+def test_gemm_few_rows_match_the_rows_of_a_batch(isa, threads, n, k):
+    # A.B^T with 1 to 3 rows (a GEMV at batch 1) takes its own tile shapes on the SIMD
+    # dot-product path; each element must still be summed exactly as in a batch of rows
+    # on that path, with alpha, beta and the column edge handled the same. The batch
+    # takes it too: products at most 4 rows or 16 columns always do (tuning.cpp), so 7
+    # rows (a 4-row tile, then the rest) for n <= 16, else 4.
+    rng = np.random.default_rng(n * 1000 + k)
+    batch_rows = 7 if n <= 16 else 4
+    a, b = random_operands(rng, batch_rows, n, k, False, True)
+    c = rng.standard_normal((batch_rows, n)).astype(np.float32)
+    batch = cpu.gemm(a, b, False, True, 0.5, -2.0, c.copy())
+    check_against_reference(batch, a, b, False, True, 0.5, -2.0, c)
+    for first, last in [(0, 1), (1, 3), (1, 4), (3, 4), (4, 5), (4, 6), (4, 7)]:
+        if last <= batch_rows:
+            rows = cpu.gemm(a[first:last], b, False, True, 0.5, -2.0, c[first:last].copy())
+            np.testing.assert_array_equal(rows, batch[first:last])
+
+
 @pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (0.5, -2.0), (-1.5, 0.0), (0.0, 3.0),
                                         (2.0, 0.25)])
 @pytest.mark.parametrize("shape", [(9, 33, 300), (64, 10, 128), (1, 1, 1)])

@@ -198,6 +198,10 @@ a = rng.standard_normal((512, 2048), dtype=np.float32)
 b = rng.standard_normal((2048, 512), dtype=np.float32)
 cunn.set_num_threads(1)
 expected = np.asarray(cunn.matmul(a, b))  # the calling thread's buffers exist now
+# The same calls once more before the limit, so that the allocator holds free room for
+# their output and comparison (matmul reads float32 arrays in place: no operand copies
+# leave that room behind any more).
+np.array_equal(np.asarray(cunn.matmul(a, b)), expected)
 cunn.set_num_threads(2)
 with open("/proc/self/status") as status:
     size = next(int(line.split()[1]) for line in status if line.startswith("VmSize")) * 1024
