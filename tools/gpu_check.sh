@@ -68,8 +68,8 @@ case "$probe" in
 esac
 
 # ---- stage 2: tests (2 minutes at most) ----
-# After pip, from a scratch copy of the tests beside the examples (tests import `tests.*`
-# and run examples/), so that the installed package is imported, not the source tree.
+# After pip, from a scratch copy of the tests beside the examples (the example tests run
+# examples/), so that the installed package is imported, not the source tree.
 suite=$PWD
 if [ "$build" = pip ]; then
   suite="$work/suite"
