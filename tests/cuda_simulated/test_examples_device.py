@@ -17,6 +17,10 @@ EXAMPLES = HERE.parents[1] / "examples"
 # Installs the simulator in the example's own process, then runs the script as __main__.
 BOOTSTRAP = """
 import importlib.util, runpy, sys
+# `python -c` puts the working folder first on the path: a source checkout there would
+# shadow the installed package (as a script run does not), so it goes.
+if sys.path and sys.path[0] == "":
+    del sys.path[0]
 spec = importlib.util.spec_from_file_location("simulated_runtime", {runtime!r})
 simulator = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(simulator)
