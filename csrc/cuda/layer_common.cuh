@@ -58,4 +58,15 @@ __device__ inline std::int64_t grid_stride() {
   return static_cast<std::int64_t>(gridDim.x) * blockDim.x;
 }
 
+// float32 arithmetic rounded once per operation, as NumPy's: the intrinsics keep nvcc from
+// contracting a multiply and an add into one FMA, so the optimizer updates and the
+// normalization follow their twins' rounding step by step.
+namespace rounded {
+__device__ inline float add(float a, float b) { return __fadd_rn(a, b); }
+__device__ inline float sub(float a, float b) { return __fsub_rn(a, b); }
+__device__ inline float mul(float a, float b) { return __fmul_rn(a, b); }
+__device__ inline float div(float a, float b) { return __fdiv_rn(a, b); }
+__device__ inline float root(float a) { return __fsqrt_rn(a); }
+}  // namespace rounded
+
 }  // namespace cunn::cuda::layers

@@ -17,11 +17,11 @@ using layers::first_index;
 using layers::grid_stride;
 using layers::kThreads;
 
-__device__ inline float add(float a, float b) { return __fadd_rn(a, b); }
-__device__ inline float sub(float a, float b) { return __fsub_rn(a, b); }
-__device__ inline float mul(float a, float b) { return __fmul_rn(a, b); }
-__device__ inline float div(float a, float b) { return __fdiv_rn(a, b); }
-__device__ inline float root(float a) { return __fsqrt_rn(a); }
+using layers::rounded::add;
+using layers::rounded::div;
+using layers::rounded::mul;
+using layers::rounded::root;
+using layers::rounded::sub;
 
 // torch.lerp with a scalar weight: start + weight * (end - start) for |weight| < 0.5,
 // otherwise end - (end - start) * (1 - weight).
