@@ -1,8 +1,8 @@
 // SGD, Adam/AdamW, RMSprop, Adadelta and Adagrad steps; the math and the reference to match are in
 // optim.h, the element loops in optim_loops.h. This file rounds the scalars,
-// splits the work over threads and picks the loops: the AVX2 build of them
-// (optim_avx2.cpp) when the CPU has it, the portable build otherwise. Both
-// round the same operations, so the choice never changes a result.
+// splits the work over threads and picks the loops: the AVX-512 or AVX2 build of
+// them (optim_avx512.cpp, optim_avx2.cpp) when the CPU has it, the portable build
+// otherwise. All round the same operations, so the choice never changes a result.
 #include "kernels/optim.h"
 
 #include <algorithm>
@@ -15,16 +15,33 @@
 namespace cunn::kernels {
 
 #ifdef CUNN_X86
+// optim_isa.h defines these in optim_avx2.cpp and optim_avx512.cpp.
+#define CUNN_DECLARE_OPTIM_SLICES                                                           \
+  void sgd_slice(const SgdTensor& t, int64_t begin, int64_t end,                            \
+                 const detail::SgdScalars& s);                                              \
+  void adam_slice(const AdamTensor& t, int64_t begin, int64_t end,                          \
+                  const detail::AdamScalars& s);                                            \
+  void rmsprop_slice(const RmspropTensor& t, int64_t begin, int64_t end,                    \
+                     const detail::RmspropScalars& s);                                      \
+  void adadelta_slice(const AdadeltaTensor& t, int64_t begin, int64_t end,                  \
+                      const detail::AdadeltaScalars& s);                                    \
+  void adagrad_slice(const AdagradTensor& t, int64_t begin, int64_t end,                    \
+                     const detail::AdagradScalars& s);
 namespace avx2 {
-void sgd_slice(const SgdTensor& t, int64_t begin, int64_t end, const detail::SgdScalars& s);
-void adam_slice(const AdamTensor& t, int64_t begin, int64_t end, const detail::AdamScalars& s);
-void rmsprop_slice(const RmspropTensor& t, int64_t begin, int64_t end,
-                   const detail::RmspropScalars& s);
-void adadelta_slice(const AdadeltaTensor& t, int64_t begin, int64_t end,
-                    const detail::AdadeltaScalars& s);
-void adagrad_slice(const AdagradTensor& t, int64_t begin, int64_t end,
-                   const detail::AdagradScalars& s);
+CUNN_DECLARE_OPTIM_SLICES
 }  // namespace avx2
+namespace avx512 {
+CUNN_DECLARE_OPTIM_SLICES
+}  // namespace avx512
+#undef CUNN_DECLARE_OPTIM_SLICES
+
+// The widest build of an optimizer's loops the CPU runs; the builds round the same
+// operations, so the choice never changes a result.
+#define CUNN_PICK_SLICE(name)                                          \
+  (active_isa() == Isa::avx512 ? &avx512::name##_slice                 \
+   : active_isa() == Isa::avx2 ? &avx2::name##_slice : &name##_slice_loops)
+#else
+#define CUNN_PICK_SLICE(name) (&name##_slice_loops)
 #endif
 
 namespace {
@@ -32,14 +49,6 @@ namespace {
 // Elements per thread chunk: an update touches 3-6 floats per element, so a
 // chunk this size costs tens of microseconds, well above the fork/join cost.
 constexpr int64_t kGrain = 1 << 15;
-
-bool use_avx2() {
-#ifdef CUNN_X86
-  return active_isa() >= Isa::avx2;
-#else
-  return false;
-#endif
-}
 
 // Tensors below kSmallTensor elements, while they total at most kSmallTotal, are
 // updated whole by the calling thread.
@@ -98,11 +107,7 @@ void sgd_step(const std::vector<SgdTensor>& tensors, double lr, double momentum,
   s.use_momentum = momentum != 0.0;
   s.first_step = first_step;
   s.nesterov = nesterov;
-  auto slice = &sgd_slice_loops;
-#ifdef CUNN_X86
-  if (use_avx2()) slice = &avx2::sgd_slice;
-#endif
-  for_each_slice(tensors, s, slice);
+  for_each_slice(tensors, s, CUNN_PICK_SLICE(sgd));
 }
 
 void adam_step(const std::vector<AdamTensor>& tensors, double lr, double beta1, double beta2,
@@ -114,6 +119,9 @@ void adam_step(const std::vector<AdamTensor>& tensors, double lr, double beta1, 
   detail::AdamScalars s;
   s.neg_step_size = static_cast<float>(-(lr / bias_correction1));
   s.bias_correction2_sqrt = static_cast<float>(std::pow(bias_correction2, 0.5));
+  s.bias_correction2_reciprocal = 1.0f / s.bias_correction2_sqrt;
+  s.reciprocal_exact = std::isnormal(s.bias_correction2_sqrt) &&
+                       std::isnormal(s.bias_correction2_reciprocal);
   s.decay_factor = static_cast<float>(1.0 - lr * weight_decay);
   s.weight_decay = static_cast<float>(weight_decay);
   s.one_minus_beta1 = static_cast<float>(1.0 - beta1);
@@ -123,11 +131,7 @@ void adam_step(const std::vector<AdamTensor>& tensors, double lr, double beta1, 
   s.decay = weight_decay == 0.0 ? 0 : (decoupled_weight_decay ? 2 : 1);
   s.small_weight = std::abs(s.one_minus_beta1) < 0.5f;
   s.amsgrad = !tensors.empty() && tensors.front().max_exp_avg_sq != nullptr;
-  auto slice = &adam_slice_loops;
-#ifdef CUNN_X86
-  if (use_avx2()) slice = &avx2::adam_slice;
-#endif
-  for_each_slice(tensors, s, slice);
+  for_each_slice(tensors, s, CUNN_PICK_SLICE(adam));
 }
 
 void rmsprop_step(const std::vector<RmspropTensor>& tensors, double lr, double alpha, double eps,
@@ -143,11 +147,7 @@ void rmsprop_step(const std::vector<RmspropTensor>& tensors, double lr, double a
   s.centered = centered;
   s.use_momentum = momentum > 0.0;
   s.small_weight = std::abs(s.one_minus_alpha) < 0.5f;
-  auto slice = &rmsprop_slice_loops;
-#ifdef CUNN_X86
-  if (use_avx2()) slice = &avx2::rmsprop_slice;
-#endif
-  for_each_slice(tensors, s, slice);
+  for_each_slice(tensors, s, CUNN_PICK_SLICE(rmsprop));
 }
 
 void adadelta_step(const std::vector<AdadeltaTensor>& tensors, double lr, double rho,
@@ -159,11 +159,7 @@ void adadelta_step(const std::vector<AdadeltaTensor>& tensors, double lr, double
   s.eps = static_cast<float>(eps);
   s.weight_decay = static_cast<float>(weight_decay);
   s.decay = weight_decay != 0.0;
-  auto slice = &adadelta_slice_loops;
-#ifdef CUNN_X86
-  if (use_avx2()) slice = &avx2::adadelta_slice;
-#endif
-  for_each_slice(tensors, s, slice);
+  for_each_slice(tensors, s, CUNN_PICK_SLICE(adadelta));
 }
 
 void adagrad_step(const std::vector<AdagradTensor>& tensors, double lr, double lr_decay,
@@ -175,11 +171,7 @@ void adagrad_step(const std::vector<AdagradTensor>& tensors, double lr, double l
   s.weight_decay = static_cast<float>(weight_decay);
   s.eps = static_cast<float>(eps);
   s.decay = weight_decay != 0.0;
-  auto slice = &adagrad_slice_loops;
-#ifdef CUNN_X86
-  if (use_avx2()) slice = &avx2::adagrad_slice;
-#endif
-  for_each_slice(tensors, s, slice);
+  for_each_slice(tensors, s, CUNN_PICK_SLICE(adagrad));
 }
 
 }  // namespace cunn::kernels

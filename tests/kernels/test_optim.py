@@ -417,10 +417,10 @@ def test_compiled_equals_reference_bit_for_bit():
 
 
 def test_isa_paths_are_bit_identical():
-    """The AVX2 and portable builds of the loops round the same operations."""
+    """The AVX-512, AVX2 and portable builds of the loops round the same operations."""
     sizes = [1, 7, 8, 9, 17, 33, 100003]
     results = []
-    for isa in ("generic", "avx512"):
+    for isa in ("generic", "avx2", "avx512"):
         _C.set_isa_cap(isa)
         try:
             rng = np.random.default_rng(12)
@@ -439,8 +439,9 @@ def test_isa_paths_are_bit_identical():
             results.append(params + exp_avgs + exp_avg_sqs + square_avgs + buffers + grad_avgs)
         finally:
             _C.set_isa_cap("avx512")
-    for a, b in zip(*results):
-        np.testing.assert_array_equal(a, b)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
 
 
 # ---- any list of shapes (hypothesis) ----
@@ -580,3 +581,42 @@ def test_new_step_errors(backend):
                               1e-10, 1)
     with pytest.raises(ValueError, match=r"adam_step_: max_exp_avg_sqs must have one array"):
         backend.adam_step_(*adam_args(params), params[:1])
+
+
+def magnitudes(rng, size):
+    """float32 values spread over the whole exponent range, with zeros, infinities and NaN."""
+    values = (rng.standard_normal(size) * 2.0 ** rng.integers(-70, 60, size)).astype(np.float32)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-38, 3e-39, 1e30],
+                        dtype=np.float32)
+    values[rng.integers(0, size, 40)] = rng.choice(specials, 40)
+    return values
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"),
+                    reason="exactness checked where the build is known not to fuse")
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+@pytest.mark.parametrize("beta2", [0.0, 0.5, 0.999, 0.9999999, 1.0 - 1e-12])
+def test_adam_exact_division_on_every_isa(isa, beta2):
+    """The vector builds divide sqrt(v) by the bias correction as a product with its
+    reciprocal, corrected by multiply-adds; the quotient must still be the division's,
+    bit for bit, over every magnitude, zero, infinity and NaN, and for divisors from 1
+    down to 1e-6 (beta2 near 1 at step 1)."""
+    rng = np.random.default_rng(int(beta2 * 1e6) % 1000)
+    sizes = [5, 1031, 70001]
+    grads_per_step = [[magnitudes(rng, size) for size in sizes] for _ in range(4)]
+    results = []
+    for backend, cap in ((cpu, isa), (numpy_ref, None)):
+        if cap:
+            _C.set_isa_cap(cap)
+        try:
+            params = [magnitudes(np.random.default_rng(size), size) for size in sizes]
+            m, v = ([np.zeros(size, np.float32) for size in sizes] for _ in range(2))
+            with np.errstate(all="ignore"):
+                for step, grads in enumerate(grads_per_step, start=1):
+                    backend.adam_step_(params, grads, m, v, 1e-3, 0.9, beta2, 1e-8, 0.0, step,
+                                       False)
+            results.append(params + m + v)
+        finally:
+            _C.set_isa_cap("avx512")
+    for compiled, reference in zip(*results):
+        np.testing.assert_array_equal(compiled, reference)
