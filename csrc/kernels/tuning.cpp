@@ -77,14 +77,15 @@ constexpr Tuning kAvx512{
     /*winograd_min_channels=*/16};
 
 // AVX-512 on Intel cores with two 512-bit FMA units (measured on a 2-vCPU Xeon,
-// Sapphire Rapids class: 48 KiB L1d, 2 MiB L2 per core, 2026-12-06, one thread, paired
-// runs of this table against kAvx512 in alternating processes): as on Zen 4, except that
-// the long-K dot products stop at 64 rows of A. A.B^T with B 128 x 784 (the MNIST layer-1
-// forward) packed / as dot products: 64 rows 1.016 (so they stay dot products), 128 rows
-// 0.922, 256 rows 0.864, 1024 rows 0.856.
+// Sapphire Rapids class: 48 KiB L1d, 2 MiB L2 per core): as on Zen 4, except that the
+// long-K dot products stop at 32 rows of A. A.B^T with B 128 x 784 (the MNIST layer-1
+// forward), dot products against packed, us at 1 / 2 threads, medians of 7 x 300 calls
+// in one process, 2026-12-06: 16 rows 32 / 19 against 48 / 26; 32 rows 71 / 40 against
+// 69 / 40; 48 rows 104 / 58 against 90 / 53; 64 rows 140 / 76 against 106 / 64. (An
+// earlier paired run had put the crossover at 64 rows: 1.016 there.)
 constexpr Tuning kAvx512Intel = [] {
   Tuning table = kAvx512;
-  table.dot_long_k_max_m = 64;
+  table.dot_long_k_max_m = 32;
   return table;
 }();
 
