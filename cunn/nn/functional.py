@@ -28,6 +28,7 @@ __all__ = ["linear", "conv2d", "max_pool2d", "relu", "leaky_relu", "sigmoid", "t
 
 _FLOAT32 = np.dtype(np.float32)
 _FLOAT64 = np.dtype(np.float64)
+_INT64 = np.dtype(np.int64)
 
 
 def _tensor(op, name, value):
@@ -398,6 +399,17 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     probabilities (N, C), fused with log-softmax; per-class ``weight``, ``ignore_index``
     (left out of the mean's denominator) and ``label_smoothing`` as PyTorch. (C,) and
     (N, C, d1, ...) inputs work as in PyTorch."""
+    # The training loop's call (float32 logits (N, C), int64 labels (N,) beside them, no
+    # options) needs none of the checks below: they would cost more than the loss kernel
+    # on a small batch. Anything else, including every error, takes the general path.
+    if type(input) is Tensor and type(target) is Tensor and weight is None and \
+            size_average is None and reduce is None and type(ignore_index) is int and \
+            ignore_index == -100 and type(label_smoothing) in (float, int) and \
+            label_smoothing == 0 and reduction in ("mean", "sum", "none"):
+        logits, labels = input._data, target._data
+        if logits.dtype == _FLOAT32 and logits.ndim == 2 and labels.dtype == _INT64 and \
+                labels.shape == logits.shape[:1] and type(labels) is type(logits):
+            return _loss.cross_entropy(input, target, reduction)
     op = "cross_entropy"
     reduction = _legacy_reduction(op, size_average, reduce, reduction)
     input, target, none_shape, options = _class_loss_inputs(op, input, target, weight,
