@@ -70,7 +70,7 @@ class Adam(Optimizer):
         maxima = self._max_exp_avg_sqs(group, active, states)
         steps = set(map(_STEP, states))
         if len(steps) == 1:
-            kernels.adam_step_([p._data for p in active], [p.grad._data for p in active],
+            kernels.adam_step_([p._data for p in active], [p._grad._data for p in active],
                                list(map(_EXP_AVG, states)), list(map(_EXP_AVG_SQ, states)),
                                *settings, steps.pop(), self._decoupled_weight_decay, maxima)
             return
@@ -79,7 +79,7 @@ class Adam(Optimizer):
         for step in sorted(steps):
             chosen = [i for i, state in enumerate(states) if state["step"] == step]
             kernels.adam_step_([active[i]._data for i in chosen],
-                               [active[i].grad._data for i in chosen],
+                               [active[i]._grad._data for i in chosen],
                                [states[i]["exp_avg"] for i in chosen],
                                [states[i]["exp_avg_sq"] for i in chosen],
                                *settings, step, self._decoupled_weight_decay,

@@ -171,12 +171,13 @@ class Optimizer:
         """Clears every parameter's gradient (to None, or to zeros in place)."""
         for group in self.param_groups:
             for param in group["params"]:
-                if param.grad is None:
+                # _grad, not the grad property: this runs for every parameter every step.
+                if param._grad is None:
                     continue
                 if set_to_none:
-                    param.grad = None
+                    param._grad = None
                 else:
-                    copy_into(param.grad._data, 0, "zero_grad")
+                    copy_into(param._grad._data, 0, "zero_grad")
 
     def step(self, closure=None):
         """Updates every parameter that has a gradient; returns closure() if given."""
@@ -188,7 +189,7 @@ class Optimizer:
             # The kernels changed the arrays in place: a graph recorded before this step
             # must not backpropagate through the new values (PyTorch raises there too).
             mark_changed_in_place(*[param for param in group["params"]
-                                    if param.grad is not None])  # the ones it updated
+                                    if param._grad is not None])  # the ones it updated
         return loss
 
     def _kernels(self, group):
@@ -232,7 +233,7 @@ class Optimizer:
         builds; the arrays are read from the dicts afresh every step, so one
         replaced in ``optimizer.state[p]`` is used, as in PyTorch.
         """
-        active = [param for param in group["params"] if param.grad is not None]
+        active = [param for param in group["params"] if param._grad is not None]
         key = tuple(map(id, active))
         cached = self._states_cache.get(key)
         if cached is not None and cached[0] == self.state.version:

@@ -27,9 +27,9 @@ class SGD(Optimizer):
                     float(group["weight_decay"]), bool(group["nesterov"]))
         if momentum == 0:
             # No state at all, as in PyTorch.
-            active = [param for param in group["params"] if param.grad is not None]
+            active = [param for param in group["params"] if param._grad is not None]
             if active:
-                kernels.sgd_step_([p._data for p in active], [p.grad._data for p in active], [],
+                kernels.sgd_step_([p._data for p in active], [p._grad._data for p in active], [],
                                   *settings, False)
             return
         active, states = self._active(group)
@@ -38,7 +38,7 @@ class SGD(Optimizer):
         buffers = [state.get("momentum_buffer") for state in states]
         fresh = [i for i, buffer in enumerate(buffers) if buffer is None]
         if not fresh:
-            kernels.sgd_step_([p._data for p in active], [p.grad._data for p in active],
+            kernels.sgd_step_([p._data for p in active], [p._grad._data for p in active],
                               buffers, *settings, False)
             return
         # PyTorch creates a buffer from the first (decayed) gradient, undamped.
@@ -49,7 +49,7 @@ class SGD(Optimizer):
                 chosen = [i for i in range(len(active)) if (i in fresh) == first_step]
                 if chosen:
                     kernels.sgd_step_([active[i]._data for i in chosen],
-                                      [active[i].grad._data for i in chosen],
+                                      [active[i]._grad._data for i in chosen],
                                       [buffers[i] for i in chosen], *settings, first_step)
         except BaseException:
             # A buffer that was never filled must not pass for one on the next step.

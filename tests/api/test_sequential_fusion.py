@@ -110,12 +110,19 @@ class MyLinear(nn.Linear):
         return super().forward(input) * 2
 
 
-@pytest.mark.parametrize("case", ["subclass", "instance-forward", "3-d", "numpy-input",
-                                  "swapped-weight"])
-def test_falls_back_to_the_modules(case):
+@pytest.mark.parametrize("called_before", [False, True], ids=["fresh", "planned"])
+@pytest.mark.parametrize("case", ["subclass", "instance-forward", "class-swap", "3-d",
+                                  "numpy-input", "swapped-weight"])
+def test_falls_back_to_the_modules(case, called_before):
+    """Also after a first call has planned the fusion: the plan must not outlive the
+    change."""
     model = MODELS["mlp"]()
     x = cunn.tensor(rand(2, 784))
-    if case == "subclass":
+    if called_before:
+        assert model(x).grad_fn.name() == "LinearChainBackward"
+    if case == "class-swap":
+        model[0].__class__ = MyLinear
+    elif case == "subclass":
         model[0] = MyLinear(784, 128)
     elif case == "instance-forward":
         original = model[2].forward
@@ -133,6 +140,41 @@ def test_falls_back_to_the_modules(case):
     y = model(x)
     assert y.grad_fn is None or y.grad_fn.name() != "LinearChainBackward"
     np.testing.assert_array_equal(y.numpy(), one_by_one(model, x).numpy())
+
+
+def test_hooks_added_and_removed_after_planning():
+    """A hook registered after the plan was made sees its module's own call; once removed
+    (and once an instance forward is deleted) the run is fused again."""
+    model = MODELS["mlp"]()
+    x = cunn.tensor(rand(3, 784))
+    expected = one_by_one(model, x).numpy()
+    assert model(x).grad_fn.name() == "LinearChainBackward"
+    seen = []
+    handle = model[0].register_forward_hook(lambda module, args, output: seen.append(
+        output.shape))
+    y = model(x)
+    assert seen == [(3, 128)] and y.grad_fn.name() != "LinearChainBackward"
+    np.testing.assert_array_equal(y.numpy(), expected)
+    handle.remove()
+    assert model(x).grad_fn.name() == "LinearChainBackward" and len(seen) == 1
+    model[2].forward = lambda input: nn.Linear.forward(model[2], input) * 0
+    assert not model(x).numpy().any()
+    del model[2].forward
+    y = model(x)
+    assert y.grad_fn.name() == "LinearChainBackward"
+    np.testing.assert_array_equal(y.numpy(), expected)
+
+
+def test_replaced_module_after_planning():
+    model = MODELS["mlp"]()
+    x = cunn.tensor(rand(2, 784))
+    model(x)
+    model[2] = nn.Linear(128, 10)
+    np.testing.assert_array_equal(model(x).numpy(), one_by_one(model, x).numpy())
+    model[1] = nn.Tanh()
+    y = model(x)
+    np.testing.assert_array_equal(y.numpy(), one_by_one(model, x).numpy())
+    assert y.grad_fn.name() != "LinearChainBackward"
 
 
 def test_errors_are_the_layers():

@@ -10,9 +10,19 @@ replacement input (a tuple, or one value that becomes a 1-tuple); a forward hook
 """
 import itertools
 
-__all__ = ["RemovableHandle", "register", "call_with_hooks", "has_hooks"]
+__all__ = ["RemovableHandle", "register", "call_with_hooks", "has_hooks", "structure_version",
+           "structure_changed"]
 
 _ids = itertools.count()
+
+# Advanced whenever a hook is added or removed, or a module's forward or class replaced
+# (Module.__setattr__ / __delattr__): nn.Sequential keeps which of its modules it fuses
+# until this changes (_fusion.py).
+structure_version = [0]
+
+
+def structure_changed():
+    structure_version[0] += 1
 
 PRE_HOOKS = "_forward_pre_hooks"
 HOOKS = "_forward_hooks"
@@ -31,6 +41,7 @@ class RemovableHandle:
     def remove(self):
         self._hooks.pop(self.id, None)
         self._options.pop(self.id, None)
+        structure_changed()
 
     def __enter__(self):
         return self
@@ -49,6 +60,7 @@ def register(module, store, hook, prepend, with_kwargs):
     if _WITH_KWARGS not in d:
         object.__setattr__(module, _WITH_KWARGS, {})
     hooks = d[store]
+    structure_changed()
     handle = RemovableHandle(hooks, d[_WITH_KWARGS])
     hooks[handle.id] = hook
     if prepend:

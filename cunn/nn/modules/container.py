@@ -69,8 +69,8 @@ class Sequential(_NumberedModules):
 
     def forward(self, input):
         # Runs of Linear and ReLU modules go through one op (_fusion.py); the rest module
-        # by module.
-        return _fusion.run_modules(self._modules.values(), input)
+        # by module. The plan of which is which is kept in this module's __dict__.
+        return _fusion.run_modules(self._modules.values(), input, self.__dict__)
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):

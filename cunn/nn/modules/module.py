@@ -20,6 +20,10 @@ from cunn.nn.parameter import Parameter
 
 __all__ = ["Module"]
 
+# Attributes whose change alters how a module runs (an instance forward, its class):
+# setting or deleting one tells nn.Sequential to decide its fusions anew.
+_STRUCTURAL_ATTRIBUTES = frozenset(("forward", "__class__"))
+
 
 class _IncompatibleKeys(collections.namedtuple("IncompatibleKeys",
                                                ["missing_keys", "unexpected_keys"])):
@@ -200,6 +204,8 @@ class Module:
                                         "(cunn.Tensor, NumPy array or None expected)")
                     buffers[name] = value
                 else:
+                    if name in _STRUCTURAL_ATTRIBUTES:
+                        _hooks.structure_changed()
                     object.__setattr__(self, name, value)
 
     def _remove(self, name, *stores):
@@ -215,6 +221,8 @@ class Module:
                     del store[name]
                     d["_non_persistent_buffers_set"].discard(name)
                     return
+        if name in _STRUCTURAL_ATTRIBUTES:
+            _hooks.structure_changed()
         object.__delattr__(self, name)
 
     def __dir__(self):
