@@ -17,7 +17,6 @@
 #include "kernels/gemm.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <new>
 
 #include "dispatch/cpu.h"
@@ -43,6 +42,12 @@ bool use_dot_products(const GemmKernel& kernel, const Tuning& tuning, int64_t m,
 // short enough that the panel stays in L1.
 bool read_a_in_place(const Tuning& tuning, int64_t k) {
   return tuning.read_in_place && k <= tuning.read_a_max_k;
+}
+
+// An untransposed A read in place, row by row: its micro-panels would be a transposing
+// copy, which costs more than the strided broadcasts it saves.
+bool read_rows_in_place(const GemmKernel& kernel, const Tuning& tuning) {
+  return tuning.read_a_rows_in_place && kernel.micro_kernel_rows != nullptr;
 }
 
 // An untransposed B read in place: for short K and few rows of A, where the packed copy
@@ -93,6 +98,7 @@ class PackingBuffer {
 struct Problem {
   bool trans_a, trans_b;
   bool direct_a, direct_b;  // read full panels of op(A) / op(B) in place (see gemm_block)
+  bool rows_of_a;           // direct_a for an untransposed A: micro_kernel_rows reads it
   int64_t k;
   float alpha;
   const float* a;
@@ -153,15 +159,19 @@ void gemm_block(const GemmKernel& kernel, const Problem& problem, int64_t row_be
           float* c_rows = problem.c + (ic + ir) * ldc + jc;
           const int64_t rows = std::min(mr, mb - ir);
           const bool a_in_place = direct_a && rows == mr;
-          const float* a_panel = a_in_place ? a + pc * lda + ic + ir : a_packed + ir * kb;
+          const bool a_rows = a_in_place && problem.rows_of_a;
+          const float* a_panel = !a_in_place ? a_packed + ir * kb
+                                 : a_rows    ? a + (ic + ir) * lda + pc
+                                             : a + pc * lda + ic + ir;
           const int64_t a_step = a_in_place ? lda : mr;
+          const auto micro_kernel = a_rows ? kernel.micro_kernel_rows : kernel.micro_kernel;
           for (int64_t jr = 0; jr < nb; jr += nr) {
             const int64_t cols = std::min(nr, nb - jr);
             const bool b_in_place = direct_b && cols == nr;
-            kernel.micro_kernel(kb, a_panel, a_step,
-                                b_in_place ? b + pc * ldb + jc + jr : b_packed + jr * kb,
-                                b_in_place ? ldb : nr, c_rows + jr, ldc, problem.alpha, beta,
-                                rows, cols);
+            micro_kernel(kb, a_panel, a_step,
+                         b_in_place ? b + pc * ldb + jc + jr : b_packed + jr * kb,
+                         b_in_place ? ldb : nr, c_rows + jr, ldc, problem.alpha, beta, rows,
+                         cols);
           }
         }
       }
@@ -254,9 +264,21 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     return;
   }
 
-  const Problem problem{trans_a,         trans_b, trans_a && read_a_in_place(tuning, k),
-                        !trans_b && read_b_in_place(tuning, m, k), k, alpha, a, lda, b, ldb, beta,
-                        c, ldc};
+  const bool rows_of_a = !trans_a && read_rows_in_place(kernel, tuning);
+  const Problem problem{trans_a,
+                        trans_b,
+                        rows_of_a || (trans_a && read_a_in_place(tuning, k)),
+                        !trans_b && read_b_in_place(tuning, m, k),
+                        rows_of_a,
+                        k,
+                        alpha,
+                        a,
+                        lda,
+                        b,
+                        ldb,
+                        beta,
+                        c,
+                        ldc};
   const int64_t row_panels = (m + kernel.mr - 1) / kernel.mr;
   const int64_t col_panels = (n + kernel.nr - 1) / kernel.nr;
   // Each thread packs all of the operand it does not split, so split the

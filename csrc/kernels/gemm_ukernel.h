@@ -40,6 +40,13 @@ struct GemmKernel {
   void (*dot_nt)(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, float alpha,
                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                  int64_t ldc);
+  // Optional (null if absent): micro_kernel with A read in place from mr rows of a
+  // row-major matrix, element (i, p) at a[i * lda + p], instead of a micro-panel. The
+  // same products summed in the same order, so the result is the packed kernel's to the
+  // bit; what it saves is the packing copy of A (see read_rows_in_place in gemm.cpp).
+  void (*micro_kernel_rows)(int64_t k, const float* a, int64_t lda, const float* b_panel,
+                            int64_t b_step, float* c, int64_t ldc, float alpha, float beta,
+                            int64_t m, int64_t n) = nullptr;
 };
 
 // Portable C++ (always built; what CUNN_CPU_ISA=generic runs).

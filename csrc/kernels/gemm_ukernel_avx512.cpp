@@ -20,7 +20,9 @@
 namespace cunn::kernels {
 namespace {
 
-template <int MR, int NV>
+// kRowsOfA: A is mr rows of a row-major matrix (element (i, p) at a_panel[i * a_step + p])
+// rather than a micro-panel (at a_panel[p * a_step + i]); everything else is the same.
+template <int MR, int NV, bool kRowsOfA = false>
 void micro_kernel_avx512(int64_t k, const float* a_panel, int64_t a_step, const float* b_panel,
                          int64_t b_step, float* c, int64_t ldc, float alpha, float beta,
                          int64_t m, int64_t n) {
@@ -45,11 +47,11 @@ void micro_kernel_avx512(int64_t k, const float* a_panel, int64_t a_step, const 
     for (int v = 0; v < NV; ++v) b_vec[v] = _mm512_loadu_ps(b + 16 * v);
 #pragma GCC unroll 64
     for (int i = 0; i < MR; ++i) {
-      const __m512 a_vec = _mm512_set1_ps(a[i]);
+      const __m512 a_vec = _mm512_set1_ps(kRowsOfA ? a[i * a_step] : a[i]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(a_vec, b_vec[v], acc[i][v]);
     }
-    a += a_step;
+    a += kRowsOfA ? 1 : a_step;
     b += b_step;
   }
 
@@ -337,7 +339,8 @@ void dot_nt_avx512(int64_t row_begin, int64_t row_end, int64_t n, int64_t k, flo
 
 const GemmKernel& gemm_kernel_avx512(bool narrow) {
   static const GemmKernel wide{8,   32,   128, 512, 256, &micro_kernel_avx512<8, 2>,
-                               &pack_rows_avx512, &pack_columns_avx512, &dot_nt_avx512};
+                               &pack_rows_avx512, &pack_columns_avx512, &dot_nt_avx512,
+                               &micro_kernel_avx512<8, 2, true>};
   static const GemmKernel thin{16,  16,   128, 256, 512, &micro_kernel_avx512<16, 1>,
                                &pack_rows_avx512, &pack_columns_avx512, &dot_nt_avx512};
   return narrow ? thin : wide;

@@ -77,15 +77,22 @@ constexpr Tuning kAvx512{
     /*winograd_min_channels=*/16};
 
 // AVX-512 on Intel cores with two 512-bit FMA units (measured on a 2-vCPU Xeon,
-// Sapphire Rapids class: 48 KiB L1d, 2 MiB L2 per core): as on Zen 4, except that the
-// long-K dot products stop at 32 rows of A. A.B^T with B 128 x 784 (the MNIST layer-1
-// forward), dot products against packed, us at 1 / 2 threads, medians of 7 x 300 calls
-// in one process, 2026-12-06: 16 rows 32 / 19 against 48 / 26; 32 rows 71 / 40 against
-// 69 / 40; 48 rows 104 / 58 against 90 / 53; 64 rows 140 / 76 against 106 / 64. (An
-// earlier paired run had put the crossover at 64 rows: 1.016 there.)
+// Sapphire Rapids class: 48 KiB L1d, 2 MiB L2 per core), us at 1 / 2 threads, best of 9
+// runs of repeated calls in one process, 2026-12-06:
+// - The long-K dot products stop at 32 rows of A. A.B^T with B 128 x 784 (the MNIST
+//   layer-1 forward), dot products against packed: 16 rows 32 / 19 against 48 / 26;
+//   32 rows 71 / 40 against 69 / 40; 48 rows 104 / 58 against 90 / 53; 64 rows 140 / 76
+//   against 106 / 64. (An earlier paired run had put the crossover at 64 rows.)
+// - An untransposed A is read in place by rows, not packed (two alternating runs each):
+//   64x128x784 A.B^T 105 / 62 -> 95 / 54; 64x784x128 95 / 57 -> 89 / 52; 1024x128x784
+//   A.B^T 1410 / 723 -> 1236 / 633; 256^3 204 / 120 -> 192 / 104; 512^3 1684 / 867 ->
+//   1609 / 819; 1000x77x999 1375 / 687 -> 1164 / 590; 1024^3 and 2048^3 unchanged
+//   within the noise (13.1 / 6.7 ms, 110 / 56 ms). Not measured on Zen 4, so kAvx512
+//   keeps packing.
 constexpr Tuning kAvx512Intel = [] {
   Tuning table = kAvx512;
   table.dot_long_k_max_m = 32;
+  table.read_a_rows_in_place = true;
   return table;
 }();
 

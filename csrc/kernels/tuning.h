@@ -37,6 +37,9 @@ struct Tuning {
   // gemm.cpp: the long-K rule of the dot products applies only up to this many rows of
   // A (0: any number).
   int64_t dot_long_k_max_m = 0;
+  // gemm.cpp: an untransposed A is read in place row by row (GemmKernel::micro_kernel_rows,
+  // where the kernel has one) instead of being packed.
+  bool read_a_rows_in_place = false;
 };
 
 // The table of the instruction set the kernels run with now (dispatch/cpu.h).

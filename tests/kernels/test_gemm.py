@@ -105,6 +105,26 @@ def test_gemm_threads_agree_bitwise(isa, shape):
     check_against_reference(double, a, b, False, True)
 
 
+# K > 128 (a transposed A is packed, not read in place) and, for A.B^T, K < 256 or
+# N * K > 2^17 (never the dot products, which sum in another order).
+@pytest.mark.parametrize("m,n,k", [(64, 784, 128), (64, 200, 784), (8, 32, 129),
+                                   (17, 65, 200), (129, 300, 513), (1024, 180, 784),
+                                   (200, 96, 1400)])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_gemm_untransposed_a_equals_transposed_a_bitwise(isa, threads, m, n, k, trans_b):
+    """An untransposed A may be read in place row by row (tuning.cpp), a transposed one is
+    packed into micro-panels: the same products summed in the same order, so the two
+    layouts of one matrix give the same bits, the full row panels and the edge rows
+    (packed either way) alike, with alpha and beta too."""
+    rng = np.random.default_rng(m * 7 + n * 3 + k)
+    a, b = random_operands(rng, m, n, k, False, trans_b)
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    rows = cpu.gemm(a, b, False, trans_b, 0.75, 0.5, c.copy())
+    panels = cpu.gemm(np.ascontiguousarray(a.T), b, True, trans_b, 0.75, 0.5, c.copy())
+    np.testing.assert_array_equal(rows, panels)
+    check_against_reference(rows, a, b, False, trans_b, 0.75, 0.5, c)
+
+
 @pytest.mark.parametrize("n,k", [(1, 16), (10, 128), (16, 37), (40, 600), (130, 784)])
 def test_gemm_few_rows_match_the_rows_of_a_batch(isa, threads, n, k):
     # A.B^T with 1 to 3 rows (a GEMV at batch 1) takes its own tile shapes on the SIMD
