@@ -44,10 +44,10 @@ bool read_a_in_place(const Tuning& tuning, int64_t k) {
   return tuning.read_in_place && k <= tuning.read_a_max_k;
 }
 
-// An untransposed A read in place, row by row: its micro-panels would be a transposing
-// copy, which costs more than the strided broadcasts it saves.
-bool read_rows_in_place(const GemmKernel& kernel, const Tuning& tuning) {
-  return tuning.read_a_rows_in_place && kernel.micro_kernel_rows != nullptr;
+// An untransposed A read in place, row by row: for a narrow product its micro-panels, a
+// transposing copy, would be read by too few column panels to repay the copy.
+bool read_rows_in_place(const GemmKernel& kernel, const Tuning& tuning, int64_t n) {
+  return n <= tuning.read_a_rows_max_n && kernel.micro_kernel_rows != nullptr;
 }
 
 // An untransposed B read in place: for short K and few rows of A, where the packed copy
@@ -264,7 +264,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     return;
   }
 
-  const bool rows_of_a = !trans_a && read_rows_in_place(kernel, tuning);
+  const bool rows_of_a = !trans_a && read_rows_in_place(kernel, tuning, n);
   const Problem problem{trans_a,
                         trans_b,
                         rows_of_a || (trans_a && read_a_in_place(tuning, k)),

@@ -83,16 +83,15 @@ constexpr Tuning kAvx512{
 //   layer-1 forward), dot products against packed: 16 rows 32 / 19 against 48 / 26;
 //   32 rows 71 / 40 against 69 / 40; 48 rows 104 / 58 against 90 / 53; 64 rows 140 / 76
 //   against 106 / 64. (An earlier paired run had put the crossover at 64 rows.)
-// - An untransposed A is read in place by rows, not packed (two alternating runs each):
-//   64x128x784 A.B^T 105 / 62 -> 95 / 54; 64x784x128 95 / 57 -> 89 / 52; 1024x128x784
-//   A.B^T 1410 / 723 -> 1236 / 633; 256^3 204 / 120 -> 192 / 104; 512^3 1684 / 867 ->
-//   1609 / 819; 1000x77x999 1375 / 687 -> 1164 / 590; 1024^3 and 2048^3 unchanged
-//   within the noise (13.1 / 6.7 ms, 110 / 56 ms). Not measured on Zen 4, so kAvx512
-//   keeps packing.
+// - An untransposed A is read in place by rows, not packed, up to 256 columns: its packed
+//   copy would serve few column panels. One thread, alternating processes (three each):
+//   64x128x784 A.B^T 108 -> 100 us; 1024x128x784 A.B^T 1476 -> 1360 us; 256^3 241 ->
+//   206 us; 512^3 unchanged (1.76 ms); 64x784x128 89 -> 95 us, so wider products pack.
+//   Not measured on Zen 4, so kAvx512 keeps packing.
 constexpr Tuning kAvx512Intel = [] {
   Tuning table = kAvx512;
   table.dot_long_k_max_m = 32;
-  table.read_a_rows_in_place = true;
+  table.read_a_rows_max_n = 256;
   return table;
 }();
 

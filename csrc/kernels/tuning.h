@@ -38,8 +38,9 @@ struct Tuning {
   // A (0: any number).
   int64_t dot_long_k_max_m = 0;
   // gemm.cpp: an untransposed A is read in place row by row (GemmKernel::micro_kernel_rows,
-  // where the kernel has one) instead of being packed.
-  bool read_a_rows_in_place = false;
+  // where the kernel has one) instead of being packed, for products at most this many
+  // columns wide (0: never), whose packed A would be reused by few column panels.
+  int64_t read_a_rows_max_n = 0;
 };
 
 // The table of the instruction set the kernels run with now (dispatch/cpu.h).
