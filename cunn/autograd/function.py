@@ -120,9 +120,11 @@ _clock = [0]  # ticks of in-place changes so far
 
 
 def mark_changed_in_place(*tensors):
-    """Stamps each of ``tensors`` (anything with a ``_version``) as changed in place now."""
+    """Stamps each of ``tensors`` (anything with a ``_version``) as changed in place now:
+    one tick for all of them (an optimizer step stamps every parameter at once)."""
+    _clock[0] += 1
+    now = _clock[0]
     for tensor in tensors:
         version = getattr(tensor, "_version", None)
         if version is not None:
-            _clock[0] += 1
-            version[0] = _clock[0]
+            version[0] = now
