@@ -41,14 +41,11 @@ class LinearChainBackward(Function):
         return tuple(grads)
 
 
-def linear_chain(x, weights, biases, relus):
-    """x (N, in) through Linear(weights[i], biases[i]) (+ ReLU where relus[i]) in turn;
-    weights and biases are Tensors (biases may hold None), relus a tuple of bools."""
-    output, outputs = kernels_for(x._data).linear_chain_forward(
-        x._data, [weight._data for weight in weights],
-        [None if bias is None else bias._data for bias in biases], relus)
-    inputs = [x]
-    for weight, bias in zip(weights, biases):
-        inputs.append(weight)
-        inputs.append(bias)
+def linear_chain(inputs, weights, biases, relus):
+    """x (N, in) through Linear(weight_i, bias_i) (+ ReLU where relus[i]) in turn.
+    inputs = [x, weight_0, bias_0, weight_1, ...] as Tensors (a bias may be None),
+    weights and biases their arrays (nn.Sequential's checks collect both as they go),
+    relus a tuple of bools."""
+    data = inputs[0]._data
+    output, outputs = kernels_for(data).linear_chain_forward(data, weights, biases, relus)
     return LinearChainBackward.record(output, tuple(inputs), outputs, relus)

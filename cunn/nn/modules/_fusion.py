@@ -38,44 +38,57 @@ def _plain(module, kind):
         not _hooks.has_hooks(module)
 
 
-def _fusable_parameters(run, input):
-    """The run's weights and biases if the chain can take ``input``, else None."""
-    if not isinstance(input, Tensor) or input._data.dtype != _FLOAT32 or input._data.ndim != 2:
+def _chain_operands(run, input):
+    """What the linear_chain op takes for the run on ``input`` (its inputs, weight arrays
+    and bias arrays), or None if the chain cannot take it."""
+    if not isinstance(input, Tensor):
         return None
-    features = input._data.shape[1]
+    data = input._data
+    if data.dtype != _FLOAT32 or data.ndim != 2:
+        return None
+    features = data.shape[1]
     # Arrays of another type live on another device: module by module raises that error.
-    kind = type(input._data)
-    weights, biases = [], []
+    kind = type(data)
+    inputs, weights, biases = [input], [], []
     for linear, _ in run:
         parameters = linear.__dict__["_parameters"]
         weight, bias = parameters.get("weight"), parameters.get("bias")
+        if not isinstance(weight, Tensor):
+            return None
+        weight_data = weight._data
         shape = (linear.out_features, linear.in_features)
-        if not isinstance(weight, Tensor) or weight._data.dtype != _FLOAT32 or \
-                weight._data.shape != shape or shape[1] != features or \
-                type(weight._data) is not kind:
+        if weight_data.dtype != _FLOAT32 or weight_data.shape != shape or \
+                shape[1] != features or type(weight_data) is not kind:
             return None
-        if bias is not None and (not isinstance(bias, Tensor) or bias._data.dtype != _FLOAT32
-                                 or bias._data.shape != (shape[0],)
-                                 or type(bias._data) is not kind):
-            return None
-        weights.append(weight)
-        biases.append(bias)
+        if bias is None:
+            biases.append(None)
+        else:
+            if not isinstance(bias, Tensor):
+                return None
+            bias_data = bias._data
+            if bias_data.dtype != _FLOAT32 or bias_data.shape != shape[:1] or \
+                    type(bias_data) is not kind:
+                return None
+            biases.append(bias_data)
+        inputs.append(weight)
+        inputs.append(bias)
+        weights.append(weight_data)
         features = shape[0]
-    return weights, biases
+    return inputs, weights, biases
 
 
 def _run_chain(run, input):
     if len(run) == 1 and run[0][1] is None:
         return run[0][0](input)
-    parameters = _fusable_parameters(run, input)
-    if parameters is None:
+    operands = _chain_operands(run, input)
+    if operands is None:
         for linear, relu in run:
             input = linear(input)
             if relu is not None:
                 input = relu(input)
         return input
-    return linear_chain(input, parameters[0], parameters[1],
-                        tuple(relu is not None for _, relu in run))
+    return linear_chain(operands[0], operands[1], operands[2],
+                        tuple([relu is not None for _, relu in run]))
 
 
 _POOL_2X2 = ((2, 2), (2, 2), (0, 0))
