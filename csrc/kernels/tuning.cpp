@@ -79,10 +79,13 @@ constexpr Tuning kAvx512{
 // AVX-512 on Intel cores with two 512-bit FMA units (measured on a 2-vCPU Xeon,
 // Sapphire Rapids class: 48 KiB L1d, 2 MiB L2 per core), us at 1 / 2 threads, best of 9
 // runs of repeated calls in one process, 2026-12-06:
-// - The long-K dot products stop at 32 rows of A. A.B^T with B 128 x 784 (the MNIST
-//   layer-1 forward), dot products against packed: 16 rows 32 / 19 against 48 / 26;
-//   32 rows 71 / 40 against 69 / 40; 48 rows 104 / 58 against 90 / 53; 64 rows 140 / 76
-//   against 106 / 64. (An earlier paired run had put the crossover at 64 rows.)
+// - The long-K dot products stop at 64 rows of A. A.B^T with B 128 x 784 (the MNIST
+//   layer-1 forward) called alone, dot products against packed: 16 rows 32 / 19 against
+//   48 / 26; 32 rows 71 / 40 against 69 / 40; 64 rows 140 / 76 against 106 / 64. But
+//   inside the MNIST MLP's training step (a new batch each step, the weights just written
+//   by Adam; the forward's thread CPU time, one thread, three alternating runs) it took
+//   133-135 us with 64-row dot products against 144-146 us packed, and at two threads the
+//   step was the same either way (217-218 us), so 64 rows stay dot products.
 // - An untransposed A is read in place by rows, not packed, up to 256 columns: its packed
 //   copy would serve few column panels. One thread, alternating processes (three each):
 //   64x128x784 A.B^T 108 -> 100 us; 1024x128x784 A.B^T 1476 -> 1360 us; 256^3 241 ->
@@ -90,7 +93,7 @@ constexpr Tuning kAvx512{
 //   Not measured on Zen 4, so kAvx512 keeps packing.
 constexpr Tuning kAvx512Intel = [] {
   Tuning table = kAvx512;
-  table.dot_long_k_max_m = 32;
+  table.dot_long_k_max_m = 64;
   table.read_a_rows_max_n = 256;
   return table;
 }();
