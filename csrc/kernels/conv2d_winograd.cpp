@@ -20,9 +20,11 @@ namespace cunn::kernels::conv2d_detail {
 // A^T = [1 1 1 0; 0 1 -1 -1]: 16 elementwise products per tile and channel instead of 36
 // multiply-adds, i.e. 2.25x fewer flops. The sum over c is a GEMM per transformed
 // position xi (16 of them): M[xi] (O, T) = U[xi] (O, C) . V[xi] (C, T) over a block of T
-// tiles (winograd_conv keeps V in the micro-kernel's packed panels; the weight gradient
-// stores V [c][xi][t], row stride 16 T, so the 16 values one channel's transform writes
-// sit together).
+// tiles. The transforms (conv2d_avx512.cpp) work on groups of 16 consecutive tiles, one
+// per vector lane, and store V, M and the weight gradient's GT as whole 16-tile vectors:
+// winograd_conv keeps V in the micro-kernel's packed panels; the weight gradient stores
+// V [xi][c][t] and GT [xi][o][t], contiguous along the tiles, and sums over them as dot
+// products.
 // Tiles are numbered image by image, row by row; threads take whole blocks, so each
 // output is computed the same way whatever the thread count. The transforms only add,
 // subtract and halve, so the rounding is that of the 16 dot products plus a few
@@ -34,8 +36,8 @@ namespace cunn::kernels::conv2d_detail {
 
 namespace {
 
-// Tiles per block: V (16 C T) and M (16 O T) floats of one block stay near the tuning's
-// conv_column_budget (in L2), in whole 32-tile panels of the widest micro-kernel.
+// Tiles per block of the weight gradient: its V (16 C T) and GT (16 O T) floats stay
+// near the tuning's conv_column_budget (in L2).
 int64_t winograd_block(int64_t in_channels, int64_t out_channels) {
   const int64_t tiles = tuning().conv_column_budget / (16 * (in_channels + out_channels));
   return std::max<int64_t>(32, std::min<int64_t>(512, tiles / 32 * 32));
@@ -73,26 +75,29 @@ void winograd_weights(const float* weight, int64_t out_channels, int64_t in_chan
   }
 }
 
-// A run of `count` consecutive tiles of one tile row: image n, tile row a, first tile b.
-struct TileRun {
-  int64_t n, a, b, count, local;  // local: the first tile's column in the block
-};
+int64_t round_up(int64_t value, int64_t step) { return (value + step - 1) / step * step; }
 
-// The runs of tiles [first, last), also cut where `local` crosses a multiple of `split`.
-template <class Body>
-void for_tile_runs(const Winograd& g, int64_t first, int64_t last, int64_t split,
-                   const Body& body) {
-  const int64_t per_image = g.tiles_h * g.tiles_w;
-  for (int64_t t = first; t < last;) {
-    const int64_t n = t / per_image, a = t % per_image / g.tiles_w, b = t % g.tiles_w;
-    const int64_t local = t - first;
-    const int64_t count = std::min({g.tiles_w - b, last - t, split - local % split});
-    body(TileRun{n, a, b, count, local});
-    t += count;
-  }
+// A thread's scratch of `floats` floats from a 64-byte boundary, so that the transforms'
+// 16-float vectors (at multiples of 16 floats) each fill one cache line.
+float* aligned_scratch(int64_t floats) {
+  float* start = scratch(static_cast<size_t>(floats + 16));
+  const uintptr_t address = reinterpret_cast<uintptr_t>(start);
+  return start + (round_up(static_cast<int64_t>(address), 64) - static_cast<int64_t>(address)) / 4;
 }
 
 }  // namespace
+
+int64_t group_runs(const Winograd& g, int64_t first, int64_t count, TileRun* runs) {
+  const int64_t per_image = g.tiles_h * g.tiles_w;
+  int64_t run_count = 0;
+  for (int64_t t = first; t < first + count;) {
+    const int64_t n = t / per_image, a = t % per_image / g.tiles_w, b = t % g.tiles_w;
+    const int64_t length = std::min(g.tiles_w - b, first + count - t);
+    runs[run_count++] = TileRun{n, a, b, length, t - first};
+    t += length;
+  }
+  return run_count;
+}
 
 Winograd make_winograd(int64_t batch, int64_t in_channels, int64_t out_channels, int64_t height,
                        int64_t width, int64_t pad_h, int64_t pad_w) {
@@ -112,9 +117,9 @@ Winograd make_winograd(int64_t batch, int64_t in_channels, int64_t out_channels,
 // The 16 products run on the AVX-512 GEMM micro-kernel directly (gemm_ukernel.h), with
 // both operands already in its packed layouts, so nothing is copied twice: U is packed
 // once per call into MR-row panels, and the input transform writes V straight into
-// NR-tile panels (runs are cut at panel boundaries). For each panel
-// of MR output channels the 16 products fill a small M (16 x MR x block tiles, in L2
-// with V) that the output transform consumes at once.
+// NR-tile panels (two 16-tile groups each). For each panel of MR output channels the 16
+// products fill a small M (16 x MR x block tiles, in L2 with V) that the output transform
+// consumes at once.
 void winograd_conv(const Winograd& g, const float* x, const float* weight, bool transposed,
                    const float* bias, float* out, float* pooled, uint8_t* codes) {
   const GemmKernel& kernel = gemm_kernel_avx512(false);
@@ -145,21 +150,21 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
   const int64_t v_xi = c_count * nr + 32;  // from one xi's panel to the next
   const int64_t m_xi = mr * block + 32;
   for_units(blocks, flops, [&](int64_t first_block, int64_t last_block) {
-    float* v = scratch(static_cast<size_t>(16 * v_xi * (block / nr) + 16 * m_xi + 2 * g.out_w));
+    float* v = aligned_scratch(16 * v_xi * (block / nr) + 16 * m_xi);
     float* m = v + 16 * v_xi * (block / nr);
-    float* tile_rows = m + 16 * m_xi;  // one tile row's two output rows, for the pooling
+    TileRun runs[kGroupTiles];
     for (int64_t index = first_block; index < last_block; ++index) {
       const int64_t first = part_begin(all_panels, blocks, index) * nr;
       const int64_t last = std::min(tiles, part_begin(all_panels, blocks, index + 1) * nr);
       const int64_t width = last - first;
       const int64_t panels = (width + nr - 1) / nr;
       // V[panel][xi][c][nr]: every (panel, xi) is one packed B panel of c_count x nr.
-      for_tile_runs(g, first, last, nr, [&](const TileRun& run) {
-        float* v_run = v + (run.local / nr) * 16 * v_xi + run.local % nr;
-        avx512::winograd_input_run(x + run.n * c_count * g.height * g.width, c_count,
-                                   g.height * g.width, g.height, g.width, g.pad_h, g.pad_w, run.a,
-                                   run.b, run.count, v_run, nr, v_xi);
-      });
+      for (int64_t local = 0; local < width; local += kGroupTiles) {
+        const int64_t run_count =
+            group_runs(g, first + local, std::min(kGroupTiles, width - local), runs);
+        avx512::winograd_input_group(g, x, runs, run_count,
+                                     v + (local / nr) * 16 * v_xi + local % nr, nr, v_xi);
+      }
       // M[xi][i][t] for the panel's channels i < mr, row stride `block`.
       for (int64_t r = 0; r < row_panels; ++r) {
         const int64_t rows = std::min(mr, o_count - r * mr);
@@ -170,27 +175,15 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
                                 m + xi * m_xi + j * nr, block, 1.f, 0.f, rows,
                                 std::min(nr, width - j * nr));
         }
-        for_tile_runs(g, first, last, width, [&](const TileRun& run) {
+        for (int64_t local = 0; local < width; local += kGroupTiles) {
+          const int64_t run_count =
+              group_runs(g, first + local, std::min(kGroupTiles, width - local), runs);
           for (int64_t i = 0; i < rows; ++i) {
             const int64_t o = r * mr + i;
-            if (pooled) {
-              // The tile row's outputs as rows 0 and 1 of tile_rows, then pooled.
-              avx512::winograd_output_run(m + i * block + run.local, m_xi, run.count,
-                                          bias ? bias[o] : 0.f, tile_rows, 2, g.out_w, 0,
-                                          run.b);
-              const int64_t pooled_w = g.out_w / 2;
-              const int64_t at = (run.n * o_count + o) * (g.out_h / 2) * pooled_w +
-                                 run.a * pooled_w + run.b;
-              relu_pool_windows(tile_rows + 2 * run.b, tile_rows + g.out_w + 2 * run.b,
-                                run.count, pooled + at, codes + at);
-              continue;
-            }
-            float* plane = out + (run.n * o_count + o) * g.out_h * g.out_w;
-            avx512::winograd_output_run(m + i * block + run.local, m_xi, run.count,
-                                        bias ? bias[o] : 0.f, plane, g.out_h, g.out_w, run.a,
-                                        run.b);
+            avx512::winograd_output_group(g, m + i * block + local, m_xi, runs, run_count, o,
+                                          bias ? bias[o] : 0.f, out, pooled, codes);
           }
-        });
+        }
       }
     }
   });
@@ -208,12 +201,16 @@ void winograd_conv(const Winograd&, const float*, const float*, bool, const floa
 //   dW[o, c] += G^T [ (A gy_t[o] A^T) (.) (B^T d_t[c] B) ] G
 // (gy_t the tile's 2x2 block of grad_output, d_t its 4x4 input patch, as in the forward),
 // so the sum over tiles is, per xi, S[xi] (O, C) += GT[xi] (O, T) . V[xi] (C, T)^T, and
-// G^T S G is applied once at the end. The tile blocks are summed in a fixed number of
-// groups (blocks in order within a group, partials added in group order), so the result
-// does not depend on the thread count.
+// G^T S G is applied once at the end. Per block of tiles the transforms write GT and V
+// (in L2, padded with zero tiles to whole groups) and the dot-product kernel of the GEMM
+// (GemmKernel::dot_nt, vectors along the tiles) reads them where they are: nothing is
+// packed, and no more than a block is kept. The tile blocks are summed in a fixed number
+// of groups (blocks in order within a group, partials added in group order), so the
+// result does not depend on the thread count.
 void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_output,
                           float* grad_weight) {
 #if defined(CUNN_X86)
+  const GemmKernel& kernel = gemm_kernel_avx512(false);
   const int64_t tiles = g.batch * g.tiles_h * g.tiles_w;
   const int64_t blocks = balanced_parts(tiles, g.block);
   const int64_t c_count = g.in_channels, o_count = g.out_channels;
@@ -223,29 +220,31 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
   float* sums = call_scratch(static_cast<size_t>(groups * sums_size));
   const double flops = 2.0 * 16 * static_cast<double>(tiles) * static_cast<double>(c_count) *
                        static_cast<double>(o_count);
+  // Strides padded by 16 floats, off whole multiples of 4 KiB (see winograd_conv).
+  const int64_t most_lanes = round_up((tiles + blocks - 1) / blocks, kGroupTiles);
+  const int64_t v_xi = c_count * most_lanes + 16, gt_xi = o_count * most_lanes + 16;
   for_units(groups, flops, [&](int64_t first_group, int64_t last_group) {
-    const int64_t nb = (tiles + blocks - 1) / blocks;  // the most tiles in one block
-    float* v = scratch(static_cast<size_t>(16 * (c_count + o_count) * nb));
-    float* gt = v + 16 * c_count * nb;
+    float* v = aligned_scratch(16 * (v_xi + gt_xi));
+    float* gt = v + 16 * v_xi;
+    TileRun runs[kGroupTiles];
     for (int64_t group = first_group; group < last_group; ++group) {
       float* sum = sums + group * sums_size;
       float beta = 0.f;
       const int64_t block_end = part_begin(blocks, groups, group + 1);
       for (int64_t block = part_begin(blocks, groups, group); block < block_end; ++block) {
         const int64_t first = part_begin(tiles, blocks, block);
-        const int64_t last = part_begin(tiles, blocks, block + 1);
-        const int64_t width = last - first;
-        for_tile_runs(g, first, last, width, [&](const TileRun& run) {
-          avx512::winograd_input_run(x + run.n * c_count * g.height * g.width, c_count,
-                                     g.height * g.width, g.height, g.width, g.pad_h, g.pad_w,
-                                     run.a, run.b, run.count, v + run.local, 16 * width, width);
-          avx512::winograd_gradient_run(grad_output + run.n * o_count * g.out_h * g.out_w,
-                                        o_count, g.out_h * g.out_w, g.out_h, g.out_w, run.a,
-                                        run.b, run.count, gt + run.local, 16 * width, width);
-        });
+        const int64_t width = part_begin(tiles, blocks, block + 1) - first;
+        const int64_t lanes = round_up(width, kGroupTiles);  // each channel's row of tiles
+        for (int64_t local = 0; local < width; local += kGroupTiles) {
+          const int64_t run_count =
+              group_runs(g, first + local, std::min(kGroupTiles, width - local), runs);
+          avx512::winograd_input_group(g, x, runs, run_count, v + local, lanes, v_xi);
+          avx512::winograd_gradient_group(g, grad_output, runs, run_count, gt + local, lanes,
+                                          gt_xi);
+        }
         for (int xi = 0; xi < 16; ++xi)
-          sgemm(false, true, o_count, c_count, width, 1.f, gt + xi * width, 16 * width,
-                v + xi * width, 16 * width, beta, sum + xi * o_count * c_count, c_count);
+          kernel.dot_nt(0, o_count, c_count, lanes, 1.f, gt + xi * gt_xi, lanes, v + xi * v_xi,
+                        lanes, beta, sum + xi * o_count * c_count, c_count);
         beta = 1.f;
       }
     }
