@@ -88,8 +88,9 @@ int make_chunks(const TileRun* runs, int64_t run_count, int64_t per_chunk, int r
 
 // The relu'd maximum of each lane's 2x2 window c[0..3] (in row-major order) and its
 // code, as relu_pool_windows defines them: relu as `x < 0 ? 0 : x` (an ordered
-// comparison: a NaN stays, -0 stays), the maximum by order_key on the bits.
-void relu_pool_lanes(const __m512 c[4], __m512* pooled, __m512i* code) {
+// comparison: a NaN stays, -0 stays), the maximum by order_key on the bits. Inlined: as
+// a call it passed its vectors through memory and took 7% of the pooled forward.
+[[gnu::always_inline]] inline void relu_pool_lanes(const __m512 c[4], __m512* pooled, __m512i* code) {
   const __m512 zero = _mm512_setzero_ps();
   const __m512i magnitude_mask = _mm512_set1_epi32(0x7fffffff);
   const __m512i infinity = _mm512_set1_epi32(0x7f800000);

@@ -4,8 +4,6 @@
 
 #include "dispatch/cpu.h"
 #include "kernels/conv2d_partition.h"
-#include "kernels/conv2d_relu_pool.h"
-#include "kernels/gemm.h"
 #include "kernels/gemm_ukernel.h"
 #include "kernels/tuning.h"
 
@@ -249,30 +247,34 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
       }
     }
   });
-  float* total = sums;
-  for (int64_t group = 1; group < groups; ++group) {
-    const float* partial = sums + group * sums_size;
-    for (int64_t i = 0; i < sums_size; ++i) total[i] += partial[i];
-  }
-  // dW = G^T S G, G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
-  for (int64_t o = 0; o < o_count; ++o) {
-    for (int64_t c = 0; c < c_count; ++c) {
-      float m[4][4];
-      for (int xi = 0; xi < 16; ++xi) m[xi / 4][xi % 4] = total[(xi * o_count + o) * c_count + c];
-      float t[3][4];  // G^T S
-      for (int l = 0; l < 4; ++l) {
-        t[0][l] = m[0][l] + 0.5f * (m[1][l] + m[2][l]);
-        t[1][l] = 0.5f * (m[1][l] - m[2][l]);
-        t[2][l] = 0.5f * (m[1][l] + m[2][l]) + m[3][l];
-      }
-      float* out = grad_weight + (o * c_count + c) * 9;
-      for (int p = 0; p < 3; ++p) {  // (G^T S) G
-        out[p * 3 + 0] = t[p][0] + 0.5f * (t[p][1] + t[p][2]);
-        out[p * 3 + 1] = 0.5f * (t[p][1] - t[p][2]);
-        out[p * 3 + 2] = 0.5f * (t[p][1] + t[p][2]) + t[p][3];
+  // Per output channel: the partials added in group order, then dW = G^T S G with
+  // G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1]. Split over the threads, so that neither
+  // waits for the other (each element is summed the same way whatever the split).
+  parallel_for(0, o_count, 8, [&](int64_t first_o, int64_t last_o) {
+    for (int64_t o = first_o; o < last_o; ++o) {
+      for (int64_t c = 0; c < c_count; ++c) {
+        float m[4][4];
+        for (int xi = 0; xi < 16; ++xi) {
+          const float* sum = sums + (xi * o_count + o) * c_count + c;
+          float total = sum[0];
+          for (int64_t group = 1; group < groups; ++group) total += sum[group * sums_size];
+          m[xi / 4][xi % 4] = total;
+        }
+        float t[3][4];  // G^T S
+        for (int l = 0; l < 4; ++l) {
+          t[0][l] = m[0][l] + 0.5f * (m[1][l] + m[2][l]);
+          t[1][l] = 0.5f * (m[1][l] - m[2][l]);
+          t[2][l] = 0.5f * (m[1][l] + m[2][l]) + m[3][l];
+        }
+        float* out = grad_weight + (o * c_count + c) * 9;
+        for (int p = 0; p < 3; ++p) {  // (G^T S) G
+          out[p * 3 + 0] = t[p][0] + 0.5f * (t[p][1] + t[p][2]);
+          out[p * 3 + 1] = 0.5f * (t[p][1] - t[p][2]);
+          out[p * 3 + 2] = 0.5f * (t[p][1] + t[p][2]) + t[p][3];
+        }
       }
     }
-  }
+  });
 #else
   (void)g, (void)x, (void)grad_output, (void)grad_weight;  // never called: see winograd_applies
 #endif
