@@ -5,15 +5,15 @@
 //           is (2a - pad_h, 2b - pad_w);
 //   output: out[2a + r][2b + s] = (A^T m A)[r][s] + bias, clipped to the plane,
 //           m[xi] = M[xi];
-//   gradient (for the weight gradient): GT[xi] = (A g A^T)[xi], g the 2x2 block of the
-//           output gradient plane at (2a, 2b), zero past its edges.
+// (the weight gradient's transforms, lanes along the channels, are in
+// conv2d_winograd_weight_avx512.cpp).
 // A group's tiles lie in a few runs along tile rows; each run is read in chunks whose
 // columns fit one vector (7 tiles for the input's 16 columns, 8 for the output's), and a
 // masked permutation moves each chunk's values to its tiles' lanes. So every value is
 // stored once, in whole aligned vectors, where the transforms of single tile runs wrote
 // 7 lanes at a time and took 3x as long (the forward of MNIST's second layer, whose tile
-// rows have 7 tiles). The input and gradient transforms loop over all channels inside,
-// so a group's chunks are worked out once. Masked loads and stores never touch memory
+// rows have 7 tiles). The input transform loops over all channels inside, so a group's
+// chunks are worked out once. Masked loads and stores never touch memory
 // outside the plane. Compiled with AVX-512 flags only here; internal linkage only.
 #include <immintrin.h>
 
@@ -46,40 +46,38 @@ const float* at(uintptr_t row, uintptr_t offset) {
   return reinterpret_cast<const float*>(row + offset);
 }
 
-// A run's tiles in pieces whose input (or output) columns fit one vector; the group's
-// channel loop reads them `chunks` times per channel, so what they share is worked out
-// once. from[s]: lane j of the group takes element 2 (j - lane) + s of a row.
+// A run's tiles in pieces of at most 7, whose 16 input columns fit one vector; the
+// group's channel loop reads every chunk once per channel, so what they share is worked
+// out once. from[s]: lane j of the group takes element 2 (j - lane) + s of a row.
 struct alignas(64) Chunk {
   __m512i from[4];
-  uintptr_t row[4];    // channel 0's address of each row the chunk reads
+  uintptr_t row[4];    // channel 0's address of each of the 4 patch rows
   __mmask16 valid[4];  // the columns inside the plane (none for a row outside it)
   __mmask16 lanes;     // the group's lanes the chunk fills
 };
 
 constexpr int kMaxChunks = 16;  // a group has 16 tiles, every chunk at least one
 
-// Chunks of at most `per_chunk` tiles reading `rows` rows from row 2a - row_shift and
-// columns from 2b - column_shift of planes `height` x `width` of image n at
-// first + n * image_stride.
-int make_chunks(const TileRun* runs, int64_t run_count, int64_t per_chunk, int rows,
-                const float* first, int64_t image_stride, int64_t height, int64_t width,
-                int64_t row_shift, int64_t column_shift, Chunk* chunks) {
+int make_chunks(const Winograd& g, const float* x, const TileRun* runs, int64_t run_count,
+                Chunk* chunks) {
   const __m512i two_lanes = _mm512_slli_epi32(
       _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
   int count = 0;
   for (int64_t index = 0; index < run_count; ++index) {
     const TileRun& run = runs[index];
-    for (int64_t done = 0; done < run.count; done += per_chunk) {
-      const int64_t tiles = run.count - done < per_chunk ? run.count - done : per_chunk;
-      const int64_t lane = run.lane + done, column = 2 * (run.b + done) - column_shift;
+    for (int64_t done = 0; done < run.count; done += 7) {
+      const int64_t tiles = run.count - done < 7 ? run.count - done : 7;
+      const int64_t lane = run.lane + done, column = 2 * (run.b + done) - g.pad_w;
       Chunk& chunk = chunks[count++];
       for (int s = 0; s < 4; ++s)
-        chunk.from[s] = _mm512_add_epi32(two_lanes, _mm512_set1_epi32(s - 2 * static_cast<int>(lane)));
+        chunk.from[s] =
+            _mm512_add_epi32(two_lanes, _mm512_set1_epi32(s - 2 * static_cast<int>(lane)));
       chunk.lanes = lanes_between(lane, lane + tiles);
-      for (int r = 0; r < rows; ++r) {
-        const int64_t h = 2 * run.a - row_shift + r;
-        chunk.row[r] = address(first, run.n * image_stride + h * width + column);
-        chunk.valid[r] = h < 0 || h >= height ? 0 : lanes_between(-column, width - column);
+      for (int r = 0; r < 4; ++r) {
+        const int64_t h = 2 * run.a - g.pad_h + r;
+        chunk.row[r] =
+            address(x, run.n * g.in_channels * g.height * g.width + h * g.width + column);
+        chunk.valid[r] = h < 0 || h >= g.height ? 0 : lanes_between(-column, g.width - column);
       }
     }
   }
@@ -90,7 +88,8 @@ int make_chunks(const TileRun* runs, int64_t run_count, int64_t per_chunk, int r
 // code, as relu_pool_windows defines them: relu as `x < 0 ? 0 : x` (an ordered
 // comparison: a NaN stays, -0 stays), the maximum by order_key on the bits. Inlined: as
 // a call it passed its vectors through memory and took 7% of the pooled forward.
-[[gnu::always_inline]] inline void relu_pool_lanes(const __m512 c[4], __m512* pooled, __m512i* code) {
+[[gnu::always_inline]] inline void relu_pool_lanes(const __m512 c[4], __m512* pooled,
+                                                   __m512i* code) {
   const __m512 zero = _mm512_setzero_ps();
   const __m512i magnitude_mask = _mm512_set1_epi32(0x7fffffff);
   const __m512i infinity = _mm512_set1_epi32(0x7f800000);
@@ -127,9 +126,7 @@ void winograd_input_group(const Winograd& g, const float* x, const TileRun* runs
                           int64_t run_count, float* v, int64_t v_channel_stride,
                           int64_t v_xi_stride) {
   Chunk chunks[kMaxChunks];
-  const int chunk_count =
-      make_chunks(runs, run_count, 7, 4, x, g.in_channels * g.height * g.width, g.height,
-                  g.width, g.pad_h, g.pad_w, chunks);
+  const int chunk_count = make_chunks(g, x, runs, run_count, chunks);
   const uintptr_t plane_bytes = static_cast<uintptr_t>(g.height * g.width * 4);
   for (int64_t c = 0; c < g.in_channels; ++c) {
     const uintptr_t offset = c * plane_bytes;
@@ -154,47 +151,6 @@ void winograd_input_group(const Winograd& g, const float* x, const TileRun* runs
       _mm512_storeu_ps(out + (4 * k + 1) * v_xi_stride, _mm512_add_ps(q[1], q[2]));
       _mm512_storeu_ps(out + (4 * k + 2) * v_xi_stride, _mm512_sub_ps(q[2], q[1]));
       _mm512_storeu_ps(out + (4 * k + 3) * v_xi_stride, _mm512_sub_ps(q[1], q[3]));
-    }
-  }
-}
-
-void winograd_gradient_group(const Winograd& g, const float* grad_output, const TileRun* runs,
-                             int64_t run_count, float* gt, int64_t gt_channel_stride,
-                             int64_t gt_xi_stride) {
-  Chunk chunks[kMaxChunks];
-  // Rows and columns past the output's edge (a clipped tile) count as zero gradient.
-  const int chunk_count =
-      make_chunks(runs, run_count, 8, 2, grad_output, g.out_channels * g.out_h * g.out_w,
-                  g.out_h, g.out_w, 0, 0, chunks);
-  const uintptr_t plane_bytes = static_cast<uintptr_t>(g.out_h * g.out_w * 4);
-  const __m512 zero = _mm512_setzero_ps();
-  for (int64_t o = 0; o < g.out_channels; ++o) {
-    const uintptr_t offset = o * plane_bytes;
-    __m512 block[2][2];  // [r][s], lane j: the tile's gradient at row r, column s
-    for (int r = 0; r < 2; ++r) block[r][0] = block[r][1] = zero;
-    for (int index = 0; index < chunk_count; ++index) {
-      const Chunk& chunk = chunks[index];
-      for (int r = 0; r < 2; ++r) {
-        const __m512 row = _mm512_maskz_loadu_ps(chunk.valid[r], at(chunk.row[r], offset));
-        for (int s = 0; s < 2; ++s)
-          block[r][s] = _mm512_mask_permutexvar_ps(block[r][s], chunk.lanes, chunk.from[s], row);
-      }
-    }
-    // A g: rows g0, g0 + g1, g0 - g1, -g1 (for each of the tile's two columns), then
-    // (A g) A^T: the same on each row's two columns.
-    __m512 rows[4][2];
-    for (int s = 0; s < 2; ++s) {
-      rows[0][s] = block[0][s];
-      rows[1][s] = _mm512_add_ps(block[0][s], block[1][s]);
-      rows[2][s] = _mm512_sub_ps(block[0][s], block[1][s]);
-      rows[3][s] = _mm512_sub_ps(zero, block[1][s]);
-    }
-    float* out = gt + o * gt_channel_stride;
-    for (int k = 0; k < 4; ++k) {
-      _mm512_storeu_ps(out + (4 * k) * gt_xi_stride, rows[k][0]);
-      _mm512_storeu_ps(out + (4 * k + 1) * gt_xi_stride, _mm512_add_ps(rows[k][0], rows[k][1]));
-      _mm512_storeu_ps(out + (4 * k + 2) * gt_xi_stride, _mm512_sub_ps(rows[k][0], rows[k][1]));
-      _mm512_storeu_ps(out + (4 * k + 3) * gt_xi_stride, _mm512_sub_ps(zero, rows[k][1]));
     }
   }
 }

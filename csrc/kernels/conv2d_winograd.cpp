@@ -18,11 +18,10 @@ namespace cunn::kernels::conv2d_detail {
 // A^T = [1 1 1 0; 0 1 -1 -1]: 16 elementwise products per tile and channel instead of 36
 // multiply-adds, i.e. 2.25x fewer flops. The sum over c is a GEMM per transformed
 // position xi (16 of them): M[xi] (O, T) = U[xi] (O, C) . V[xi] (C, T) over a block of T
-// tiles. The transforms (conv2d_avx512.cpp) work on groups of 16 consecutive tiles, one
-// per vector lane, and store V, M and the weight gradient's GT as whole 16-tile vectors:
-// winograd_conv keeps V in the micro-kernel's packed panels; the weight gradient stores
-// V [xi][c][t] and GT [xi][o][t], contiguous along the tiles, and sums over them as dot
-// products.
+// tiles. Its transforms (conv2d_avx512.cpp) work on groups of 16 consecutive tiles, one
+// per vector lane, and write V and read M as whole 16-tile vectors; winograd_conv keeps
+// V in the micro-kernel's packed panels. The weight gradient's transforms run with lanes
+// along the channels instead (see winograd_weight_grad).
 // Tiles are numbered image by image, row by row; threads take whole blocks, so each
 // output is computed the same way whatever the thread count. The transforms only add,
 // subtract and halve, so the rounding is that of the 16 dot products plus a few
@@ -199,17 +198,21 @@ void winograd_conv(const Winograd&, const float*, const float*, bool, const floa
 //   dW[o, c] += G^T [ (A gy_t[o] A^T) (.) (B^T d_t[c] B) ] G
 // (gy_t the tile's 2x2 block of grad_output, d_t its 4x4 input patch, as in the forward),
 // so the sum over tiles is, per xi, S[xi] (O, C) += GT[xi] (O, T) . V[xi] (C, T)^T, and
-// G^T S G is applied once at the end. Per block of tiles the transforms write GT and V
-// (in L2, padded with zero tiles to whole groups) and the dot-product kernel of the GEMM
-// (GemmKernel::dot_nt, vectors along the tiles) reads them where they are: nothing is
-// packed, and no more than a block is kept. The tile blocks are summed in a fixed number
-// of groups (blocks in order within a group, partials added in group order), so the
-// result does not depend on the thread count.
+// G^T S G is applied once at the end. Per block of tiles, each image's rows it needs are
+// copied channel-minor, the transforms write GT^T [xi][t][o] and V^T [xi][t][c] (lanes
+// along the channels, in L2), and the GEMM micro-kernel reads them where they lie (A
+// with a step of one tile, B likewise), summing over the tiles in registers: nothing is
+// packed, nothing is reduced across lanes, no more than a block is kept. (Lanes along the
+// tiles, summed by dot products, cost 2x: every S element was a 16-lane reduction per
+// block.) The tile blocks are summed in a fixed number of groups (blocks in order within
+// a group, partials added in group order), so the result does not depend on the thread
+// count.
 void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_output,
                           float* grad_weight) {
 #if defined(CUNN_X86)
   const GemmKernel& kernel = gemm_kernel_avx512(false);
-  const int64_t tiles = g.batch * g.tiles_h * g.tiles_w;
+  const int64_t mr = kernel.mr, nr = kernel.nr;
+  const int64_t tiles = g.batch * g.tiles_h * g.tiles_w, per_image = g.tiles_h * g.tiles_w;
   const int64_t blocks = balanced_parts(tiles, g.block);
   const int64_t c_count = g.in_channels, o_count = g.out_channels;
   const int64_t sums_size = 16 * o_count * c_count;
@@ -218,31 +221,59 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
   float* sums = call_scratch(static_cast<size_t>(groups * sums_size));
   const double flops = 2.0 * 16 * static_cast<double>(tiles) * static_cast<double>(c_count) *
                        static_cast<double>(o_count);
-  // Strides padded by 16 floats, off whole multiples of 4 KiB (see winograd_conv).
-  const int64_t most_lanes = round_up((tiles + blocks - 1) / blocks, kGroupTiles);
-  const int64_t v_xi = c_count * most_lanes + 16, gt_xi = o_count * most_lanes + 16;
+  // Channels a tile's row holds: whole vectors, and the micro-kernel reads whole panels
+  // (MR rows of A from GT^T, NR columns of B from V^T); the extra channels are zeros.
+  const int64_t c_stride = round_up(c_count, nr), o_stride = round_up(o_count, 16);
+  const int64_t most_tiles = (tiles + blocks - 1) / blocks;
+  // xi strides padded by 16 floats, off whole multiples of 4 KiB (see winograd_conv).
+  const int64_t v_xi = most_tiles * c_stride + 16, gt_xi = most_tiles * o_stride + 16;
+  // An image's part of a block spans at most most_tiles / tiles_w + 2 tile rows.
+  const int64_t staged_rows = 2 * (most_tiles / g.tiles_w) + 6;
+  const int64_t x_floats = std::min(g.height, staged_rows) * g.width * c_stride;
+  const int64_t grad_floats = std::min(g.out_h, staged_rows) * g.out_w * o_stride;
   for_units(groups, flops, [&](int64_t first_group, int64_t last_group) {
-    float* v = aligned_scratch(16 * (v_xi + gt_xi));
+    float* v = aligned_scratch(16 * (v_xi + gt_xi) + x_floats + grad_floats);
     float* gt = v + 16 * v_xi;
-    TileRun runs[kGroupTiles];
+    float* x_pixels = gt + 16 * gt_xi;
+    float* grad_pixels = x_pixels + x_floats;
     for (int64_t group = first_group; group < last_group; ++group) {
       float* sum = sums + group * sums_size;
       float beta = 0.f;
       const int64_t block_end = part_begin(blocks, groups, group + 1);
       for (int64_t block = part_begin(blocks, groups, group); block < block_end; ++block) {
         const int64_t first = part_begin(tiles, blocks, block);
-        const int64_t width = part_begin(tiles, blocks, block + 1) - first;
-        const int64_t lanes = round_up(width, kGroupTiles);  // each channel's row of tiles
-        for (int64_t local = 0; local < width; local += kGroupTiles) {
-          const int64_t run_count =
-              group_runs(g, first + local, std::min(kGroupTiles, width - local), runs);
-          avx512::winograd_input_group(g, x, runs, run_count, v + local, lanes, v_xi);
-          avx512::winograd_gradient_group(g, grad_output, runs, run_count, gt + local, lanes,
-                                          gt_xi);
+        const int64_t last = part_begin(tiles, blocks, block + 1);
+        for (int64_t n = first / per_image; n * per_image < last; ++n) {
+          const int64_t image_first = std::max(first, n * per_image) - n * per_image;
+          const int64_t image_last = std::min(last, (n + 1) * per_image) - n * per_image;
+          const int64_t a_lo = image_first / g.tiles_w, a_hi = (image_last - 1) / g.tiles_w;
+          // Input rows 2a - pad_h .. 2a - pad_h + 3 and gradient rows 2a, 2a + 1 of its
+          // tile rows, as far as they exist.
+          const int64_t x_lo = std::max<int64_t>(0, 2 * a_lo - g.pad_h);
+          const int64_t x_rows = std::max<int64_t>(0, std::min(g.height, 2 * a_hi + 4 - g.pad_h) - x_lo);
+          const int64_t grad_lo = 2 * a_lo, grad_rows = std::min(g.out_h, 2 * a_hi + 2) - grad_lo;
+          avx512::transpose_planes(x + (n * c_count * g.height + x_lo) * g.width, c_count,
+                                   g.height * g.width, x_rows * g.width, x_pixels, c_stride);
+          avx512::transpose_planes(grad_output + (n * o_count * g.out_h + grad_lo) * g.out_w,
+                                   o_count, g.out_h * g.out_w, grad_rows * g.out_w, grad_pixels,
+                                   o_stride);
+          for (int64_t t = image_first; t < image_last;) {
+            const int64_t a = t / g.tiles_w, b = t % g.tiles_w;
+            const TileRun run{n, a, b, std::min(g.tiles_w - b, image_last - t), 0};
+            const int64_t local = n * per_image + t - first;
+            avx512::winograd_input_tiles(x_pixels, c_stride, x_lo, x_rows, g.width, g.pad_h,
+                                         g.pad_w, run, v + local * c_stride, c_stride, v_xi);
+            avx512::winograd_gradient_tiles(grad_pixels, o_stride, grad_lo, grad_rows, g.out_w,
+                                            run, gt + local * o_stride, o_stride, gt_xi);
+            t += run.count;
+          }
         }
         for (int xi = 0; xi < 16; ++xi)
-          kernel.dot_nt(0, o_count, c_count, lanes, 1.f, gt + xi * gt_xi, lanes, v + xi * v_xi,
-                        lanes, beta, sum + xi * o_count * c_count, c_count);
+          for (int64_t o = 0; o < o_count; o += mr)
+            for (int64_t c = 0; c < c_count; c += nr)
+              kernel.micro_kernel(last - first, gt + xi * gt_xi + o, o_stride, v + xi * v_xi + c,
+                                  c_stride, sum + (xi * o_count + o) * c_count + c, c_count, 1.f,
+                                  beta, std::min(mr, o_count - o), std::min(nr, c_count - c));
         beta = 1.f;
       }
     }

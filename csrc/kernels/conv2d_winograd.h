@@ -54,15 +54,28 @@ namespace cunn::kernels::avx512 {
 void winograd_input_group(const conv2d_detail::Winograd& g, const float* x,
                           const conv2d_detail::TileRun* runs, int64_t run_count, float* v,
                           int64_t v_channel_stride, int64_t v_xi_stride);
-// The output gradient's transform GT (for the weight gradient) of grad_output
-// (N, O, OH, OW), for channels [0, O): at gt + o * gt_channel_stride + xi * gt_xi_stride.
-void winograd_gradient_group(const conv2d_detail::Winograd& g, const float* grad_output,
-                             const conv2d_detail::TileRun* runs, int64_t run_count, float* gt,
-                             int64_t gt_channel_stride, int64_t gt_xi_stride);
 // Output channel o of out (N, O, OH, OW) from M[xi] at m + xi * m_xi_stride, plus bias;
 // or, with `pooled` non-null (OH, OW even), pooled (N, O, OH / 2, OW / 2) and codes.
 void winograd_output_group(const conv2d_detail::Winograd& g, const float* m,
                            int64_t m_xi_stride, const conv2d_detail::TileRun* runs,
                            int64_t run_count, int64_t o, float bias, float* out, float* pooled,
                            uint8_t* codes);
+
+// The weight gradient's transforms, lanes along the channels
+// (conv2d_winograd_weight_avx512.cpp). transpose_planes: pixels[p * stride + c] =
+// first_plane[c * plane_stride + p] for p < count and c < planes, and 0 for planes <= c <
+// stride (a multiple of 16).
+void transpose_planes(const float* first_plane, int64_t planes, int64_t plane_stride,
+                      int64_t count, float* pixels, int64_t stride);
+// From `pixels` so laid out, holding rows [row_lo, row_lo + rows) of one image's planes
+// (`width` pixels a row): for tile j of the run and every channel c < stride, V (of the
+// input, padded by pad_h, pad_w) or GT (of the output gradient, 0 past its edges) at
+// out + j * tile_stride + xi * xi_stride + c.
+void winograd_input_tiles(const float* pixels, int64_t stride, int64_t row_lo, int64_t rows,
+                          int64_t width, int64_t pad_h, int64_t pad_w,
+                          const conv2d_detail::TileRun& run, float* out, int64_t tile_stride,
+                          int64_t xi_stride);
+void winograd_gradient_tiles(const float* pixels, int64_t stride, int64_t row_lo, int64_t rows,
+                             int64_t width, const conv2d_detail::TileRun& run, float* out,
+                             int64_t tile_stride, int64_t xi_stride);
 }  // namespace cunn::kernels::avx512
