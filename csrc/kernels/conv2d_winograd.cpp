@@ -278,19 +278,21 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
       }
     }
   });
-  // Per output channel: the partials added in group order, then dW = G^T S G with
+  // Per output channel: the partials added in group order (into group 0's, along the
+  // input channels, so the loop runs on whole vectors), then dW = G^T S G with
   // G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1]. Split over the threads, so that neither
   // waits for the other (each element is summed the same way whatever the split).
   parallel_for(0, o_count, 8, [&](int64_t first_o, int64_t last_o) {
     for (int64_t o = first_o; o < last_o; ++o) {
+      for (int64_t group = 1; group < groups; ++group)
+        for (int xi = 0; xi < 16; ++xi) {
+          float* total = sums + (xi * o_count + o) * c_count;
+          const float* partial = total + group * sums_size;
+          for (int64_t c = 0; c < c_count; ++c) total[c] += partial[c];
+        }
       for (int64_t c = 0; c < c_count; ++c) {
         float m[4][4];
-        for (int xi = 0; xi < 16; ++xi) {
-          const float* sum = sums + (xi * o_count + o) * c_count + c;
-          float total = sum[0];
-          for (int64_t group = 1; group < groups; ++group) total += sum[group * sums_size];
-          m[xi / 4][xi % 4] = total;
-        }
+        for (int xi = 0; xi < 16; ++xi) m[xi / 4][xi % 4] = sums[(xi * o_count + o) * c_count + c];
         float t[3][4];  // G^T S
         for (int l = 0; l < 4; ++l) {
           t[0][l] = m[0][l] + 0.5f * (m[1][l] + m[2][l]);

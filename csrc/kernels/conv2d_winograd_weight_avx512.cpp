@@ -51,16 +51,24 @@ __mmask16 first_lanes(int64_t count) {
                                                       : __mmask16((1u << count) - 1u);
 }
 
-// 16 channels of the staged pixel (h, w) (rows from row_lo, `rows` of them), 0 outside
-// the staged rows or the width. The address is formed as an integer and never read when
-// outside.
-__m512 pixel(const float* pixels, int64_t stride, int64_t row_lo, int64_t rows, int64_t width,
-             int64_t h, int64_t w) {
+// Where the staged pixel (h, w) lies (rows from row_lo, `rows` of them), in bytes from
+// the first pixel, and whether it does: one outside the staged rows or the width reads
+// as 0 and is never touched (the address is only formed, as an integer).
+struct PixelAt {
+  uintptr_t offset;
+  __mmask16 valid;
+};
+
+PixelAt pixel_at(int64_t stride, int64_t row_lo, int64_t rows, int64_t width, int64_t h,
+                 int64_t w) {
   const bool inside = h >= row_lo && h < row_lo + rows && w >= 0 && w < width;
-  const uintptr_t at = reinterpret_cast<uintptr_t>(pixels) +
-                       static_cast<uintptr_t>(((h - row_lo) * width + w) * stride * 4);
-  return _mm512_maskz_loadu_ps(inside ? __mmask16(0xFFFF) : __mmask16(0),
-                               reinterpret_cast<const float*>(at));
+  return PixelAt{static_cast<uintptr_t>(((h - row_lo) * width + w) * stride * 4),
+                 inside ? __mmask16(0xFFFF) : __mmask16(0)};
+}
+
+__m512 load(const float* pixels, const PixelAt& at) {
+  return _mm512_maskz_loadu_ps(
+      at.valid, reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(pixels) + at.offset));
 }
 
 }  // namespace
@@ -89,11 +97,13 @@ void winograd_input_tiles(const float* pixels, int64_t stride, int64_t row_lo, i
   for (int64_t j = 0; j < run.count; ++j) {
     const int64_t h = 2 * run.a - pad_h, w = 2 * (run.b + j) - pad_w;
     float* tile = out + j * tile_stride;
+    PixelAt patch[4][4];  // the same for every channel: worked out once
+    for (int r = 0; r < 4; ++r)
+      for (int s = 0; s < 4; ++s) patch[r][s] = pixel_at(stride, row_lo, rows, width, h + r, w + s);
     for (int64_t c = 0; c < stride; c += 16) {
-      const float* base = pixels + c;
       __m512 d[4][4];
       for (int r = 0; r < 4; ++r)
-        for (int s = 0; s < 4; ++s) d[r][s] = pixel(base, stride, row_lo, rows, width, h + r, w + s);
+        for (int s = 0; s < 4; ++s) d[r][s] = load(pixels + c, patch[r][s]);
       for (int s = 0; s < 4; ++s) {  // B^T d, column by column
         const __m512 t0 = _mm512_sub_ps(d[0][s], d[2][s]), t1 = _mm512_add_ps(d[1][s], d[2][s]);
         const __m512 t2 = _mm512_sub_ps(d[2][s], d[1][s]), t3 = _mm512_sub_ps(d[1][s], d[3][s]);
@@ -117,12 +127,14 @@ void winograd_gradient_tiles(const float* pixels, int64_t stride, int64_t row_lo
   for (int64_t j = 0; j < run.count; ++j) {
     const int64_t h = 2 * run.a, w = 2 * (run.b + j);
     float* tile = out + j * tile_stride;
+    // Positions past the output's edge (a clipped tile) count as zero gradient.
+    PixelAt block[2][2];
+    for (int r = 0; r < 2; ++r)
+      for (int s = 0; s < 2; ++s) block[r][s] = pixel_at(stride, row_lo, rows, width, h + r, w + s);
     for (int64_t c = 0; c < stride; c += 16) {
-      const float* base = pixels + c;
-      // Positions past the output's edge (a clipped tile) count as zero gradient.
       __m512 g[2][2];
       for (int r = 0; r < 2; ++r)
-        for (int s = 0; s < 2; ++s) g[r][s] = pixel(base, stride, row_lo, rows, width, h + r, w + s);
+        for (int s = 0; s < 2; ++s) g[r][s] = load(pixels + c, block[r][s]);
       // A g: rows g0, g0 + g1, g0 - g1, -g1 (for each of the block's two columns), then
       // (A g) A^T: the same on each row's two columns.
       __m512 t[4][2];
