@@ -40,15 +40,25 @@ int64_t winograd_block(int64_t in_channels, int64_t out_channels) {
   return std::max<int64_t>(32, std::min<int64_t>(512, tiles / 32 * 32));
 }
 
-// U[xi][o][c] = (G g G^T)[xi] for the 3x3 kernel g = weight[o, c] (flipped in both axes
-// and with o and c swapped when `transposed`, for the input gradient).
-void winograd_weights(const float* weight, int64_t out_channels, int64_t in_channels,
-                      bool transposed, float* u) {
+// U[xi] = G g G^T for the 3x3 kernels g = weight[o, c] of the output channels
+// [r mr, r mr + mr) (flipped in both axes and with o and c swapped when `transposed`, for
+// the input gradient), written as the micro-kernel's packed A panel of each xi: element
+// (o - r mr, c) at u + xi * u_xi + r * mr * in_channels + c * mr + o - r mr; the rows past
+// out_channels are 0.
+void winograd_weight_panel(const float* weight, int64_t out_channels, int64_t in_channels,
+                           bool transposed, int64_t r, int64_t mr, float* u, int64_t u_xi) {
   // weight is (O, C, 3, 3) of the forward convolution; this convolution has
   // out_channels x in_channels kernels.
   const int64_t forward_in = transposed ? out_channels : in_channels;
-  for (int64_t o = 0; o < out_channels; ++o) {
-    for (int64_t c = 0; c < in_channels; ++c) {
+  float* panel = u + r * mr * in_channels;
+  for (int64_t c = 0; c < in_channels; ++c) {
+    for (int64_t i = 0; i < mr; ++i) {
+      const int64_t o = r * mr + i;
+      float* at = panel + c * mr + i;
+      if (o >= out_channels) {
+        for (int xi = 0; xi < 16; ++xi) at[xi * u_xi] = 0.f;
+        continue;
+      }
       float g[3][3];
       const float* kernel = transposed ? weight + (c * forward_in + o) * 9
                                        : weight + (o * forward_in + c) * 9;
@@ -65,8 +75,7 @@ void winograd_weights(const float* weight, int64_t out_channels, int64_t in_chan
       for (int k = 0; k < 4; ++k) {  // (G g) G^T
         const float row[4] = {t[k][0], 0.5f * (t[k][0] + t[k][1] + t[k][2]),
                               0.5f * (t[k][0] - t[k][1] + t[k][2]), t[k][2]};
-        for (int l = 0; l < 4; ++l)
-          u[((k * 4 + l) * out_channels + o) * in_channels + c] = row[l];
+        for (int l = 0; l < 4; ++l) at[(k * 4 + l) * u_xi] = row[l];
       }
     }
   }
@@ -109,10 +118,10 @@ Winograd make_winograd(int64_t batch, int64_t in_channels, int64_t out_channels,
 
 #if defined(CUNN_X86)
 // out (N, O, OH, OW) = the stride-1 3x3 convolution of x (N, C, H, W) with the kernels
-// of `weight` (read as winograd_weights does), plus bias (or null).
+// of `weight` (read as winograd_weight_panel does), plus bias (or null).
 //
 // The 16 products run on the AVX-512 GEMM micro-kernel directly (gemm_ukernel.h), with
-// both operands already in its packed layouts, so nothing is copied twice: U is packed
+// both operands already in its packed layouts, so nothing is copied twice: U is written
 // once per call into MR-row panels, and the input transform writes V straight into
 // NR-tile panels (two 16-tile groups each). For each panel of MR output channels the 16
 // products fill a small M (16 x MR x block tiles, in L2 with V) that the output transform
@@ -132,14 +141,15 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
   const int64_t blocks = balanced_parts(all_panels, max_panels);
   const int64_t block = (all_panels + blocks - 1) / blocks * nr;  // the most tiles in one
   const int64_t row_panels = (o_count + mr - 1) / mr;
-  float* u = call_scratch(static_cast<size_t>(16 * (o_count + row_panels * mr) * c_count));
-  float* u_packed = u + 16 * o_count * c_count;
-  winograd_weights(weight, o_count, c_count, transposed, u);
-  for (int xi = 0; xi < 16; ++xi)
-    for (int64_t r = 0; r < row_panels; ++r)
-      kernel.pack_columns(u + (xi * o_count + r * mr) * c_count, c_count,
-                          std::min(mr, o_count - r * mr), c_count, static_cast<int>(mr),
-                          u_packed + (xi * row_panels + r) * mr * c_count);
+  // U's xi stride padded by 16 floats: at a whole multiple of 4 KiB the 16 values each
+  // kernel writes shared one L1 set, and the transform took 0.15 ms, as long as the
+  // whole pass at batch 1. Row panels are split over the threads (no one waits).
+  const int64_t u_xi = row_panels * mr * c_count + 16;
+  float* u_packed = call_scratch(static_cast<size_t>(16 * u_xi));
+  parallel_for(0, row_panels, 1, [&](int64_t first_panel, int64_t last_panel) {
+    for (int64_t r = first_panel; r < last_panel; ++r)
+      winograd_weight_panel(weight, o_count, c_count, transposed, r, mr, u_packed, u_xi);
+  });
   const double flops = 2.0 * 16 * static_cast<double>(tiles) * static_cast<double>(c_count) *
                        static_cast<double>(o_count);
   // Strides padded by 32 floats: at whole multiples of 4 KiB the 16 streams one transform
@@ -166,7 +176,7 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
       for (int64_t r = 0; r < row_panels; ++r) {
         const int64_t rows = std::min(mr, o_count - r * mr);
         for (int xi = 0; xi < 16; ++xi) {
-          const float* a_panel = u_packed + (xi * row_panels + r) * mr * c_count;
+          const float* a_panel = u_packed + xi * u_xi + r * mr * c_count;
           for (int64_t j = 0; j < panels; ++j)
             kernel.micro_kernel(c_count, a_panel, mr, v + (j * 16 + xi) * v_xi, nr,
                                 m + xi * m_xi + j * nr, block, 1.f, 0.f, rows,
