@@ -225,7 +225,9 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
   const int64_t tiles = g.batch * g.tiles_h * g.tiles_w, per_image = g.tiles_h * g.tiles_w;
   const int64_t blocks = balanced_parts(tiles, g.block);
   const int64_t c_count = g.in_channels, o_count = g.out_channels;
-  const int64_t sums_size = 16 * o_count * c_count;
+  // S[xi] (O, C) of each partial, s_xi apart: padded by 16 floats off whole multiples of
+  // 4 KiB, where G^T S G's 16 reads of each (o, c) shared one L1 set.
+  const int64_t s_xi = o_count * c_count + 16, sums_size = 16 * s_xi;
   // Fewer groups than the im2col path's: each partial is 16 O C floats.
   const int64_t groups = group_count(blocks, 8, sums_size);
   float* sums = call_scratch(static_cast<size_t>(groups * sums_size));
@@ -282,7 +284,7 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
           for (int64_t o = 0; o < o_count; o += mr)
             for (int64_t c = 0; c < c_count; c += nr)
               kernel.micro_kernel(last - first, gt + xi * gt_xi + o, o_stride, v + xi * v_xi + c,
-                                  c_stride, sum + (xi * o_count + o) * c_count + c, c_count, 1.f,
+                                  c_stride, sum + xi * s_xi + o * c_count + c, c_count, 1.f,
                                   beta, std::min(mr, o_count - o), std::min(nr, c_count - c));
         beta = 1.f;
       }
@@ -296,13 +298,13 @@ void winograd_weight_grad(const Winograd& g, const float* x, const float* grad_o
     for (int64_t o = first_o; o < last_o; ++o) {
       for (int64_t group = 1; group < groups; ++group)
         for (int xi = 0; xi < 16; ++xi) {
-          float* total = sums + (xi * o_count + o) * c_count;
+          float* total = sums + xi * s_xi + o * c_count;
           const float* partial = total + group * sums_size;
           for (int64_t c = 0; c < c_count; ++c) total[c] += partial[c];
         }
       for (int64_t c = 0; c < c_count; ++c) {
         float m[4][4];
-        for (int xi = 0; xi < 16; ++xi) m[xi / 4][xi % 4] = sums[(xi * o_count + o) * c_count + c];
+        for (int xi = 0; xi < 16; ++xi) m[xi / 4][xi % 4] = sums[xi * s_xi + o * c_count + c];
         float t[3][4];  // G^T S
         for (int l = 0; l < 4; ++l) {
           t[0][l] = m[0][l] + 0.5f * (m[1][l] + m[2][l]);
