@@ -46,42 +46,55 @@ const float* at(uintptr_t row, uintptr_t offset) {
   return reinterpret_cast<const float*>(row + offset);
 }
 
-// A run's tiles in pieces of at most 7, whose 16 input columns fit one vector; the
-// group's channel loop reads every chunk once per channel, so what they share is worked
-// out once. from[s]: lane j of the group takes element 2 (j - lane) + s of a row.
-struct alignas(64) Chunk {
-  __m512i from[4];
-  uintptr_t row[4];    // channel 0's address of each of the 4 patch rows
-  __mmask16 valid[4];  // the columns inside the plane (none for a row outside it)
-  __mmask16 lanes;     // the group's lanes the chunk fills
+// A run's tiles in chunks of at most 7, whose 16 input columns fit one vector, taken two
+// at a time: one two-source permutation moves both chunks' values to their tiles'
+// lanes (a masked one-source permutation per chunk cost 1.6x as many shuffles, and the
+// shuffle port bounds this loop). The group's channel loop reads every pair once per
+// channel, so what they share is worked out once.
+struct alignas(64) ChunkPair {
+  __m512i from[4];        // lane j takes element from[s][j] of (first chunk, second chunk)
+  uintptr_t row[2][4];    // channel 0's address of each chunk's 4 patch rows
+  __mmask16 valid[2][4];  // the columns inside the plane (none for a row outside it, or
+                          // for a second chunk that does not exist)
+  __mmask16 lanes;        // the group's lanes the pair fills
 };
 
-constexpr int kMaxChunks = 16;  // a group has 16 tiles, every chunk at least one
+constexpr int kMaxPairs = 8;  // a group has 16 tiles, every chunk at least one
 
-int make_chunks(const Winograd& g, const float* x, const TileRun* runs, int64_t run_count,
-                Chunk* chunks) {
+int make_pairs(const Winograd& g, const float* x, const TileRun* runs, int64_t run_count,
+               ChunkPair* pairs) {
   const __m512i two_lanes = _mm512_slli_epi32(
       _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
-  int count = 0;
+  int chunks = 0;
   for (int64_t index = 0; index < run_count; ++index) {
     const TileRun& run = runs[index];
-    for (int64_t done = 0; done < run.count; done += 7) {
+    for (int64_t done = 0; done < run.count; done += 7, ++chunks) {
       const int64_t tiles = run.count - done < 7 ? run.count - done : 7;
       const int64_t lane = run.lane + done, column = 2 * (run.b + done) - g.pad_w;
-      Chunk& chunk = chunks[count++];
+      const int half = chunks % 2;
+      ChunkPair& pair = pairs[chunks / 2];
+      const __mmask16 lanes = lanes_between(lane, lane + tiles);
+      if (half == 0) {
+        pair.lanes = 0;
+        for (int s = 0; s < 4; ++s) pair.from[s] = _mm512_setzero_si512();
+      }
+      // Element 2 (j - lane) + s of the chunk's row, the second chunk's numbered from 16.
       for (int s = 0; s < 4; ++s)
-        chunk.from[s] =
-            _mm512_add_epi32(two_lanes, _mm512_set1_epi32(s - 2 * static_cast<int>(lane)));
-      chunk.lanes = lanes_between(lane, lane + tiles);
+        pair.from[s] = _mm512_mask_add_epi32(
+            pair.from[s], lanes, two_lanes,
+            _mm512_set1_epi32(16 * half + s - 2 * static_cast<int>(lane)));
+      pair.lanes |= lanes;
       for (int r = 0; r < 4; ++r) {
         const int64_t h = 2 * run.a - g.pad_h + r;
-        chunk.row[r] =
+        pair.row[half][r] =
             address(x, run.n * g.in_channels * g.height * g.width + h * g.width + column);
-        chunk.valid[r] = h < 0 || h >= g.height ? 0 : lanes_between(-column, g.width - column);
+        pair.valid[half][r] =
+            h < 0 || h >= g.height ? 0 : lanes_between(-column, g.width - column);
+        if (half == 0) pair.row[1][r] = pair.row[0][r], pair.valid[1][r] = 0;
       }
     }
   }
-  return count;
+  return (chunks + 1) / 2;
 }
 
 // The relu'd maximum of each lane's 2x2 window c[0..3] (in row-major order) and its
@@ -125,24 +138,34 @@ int make_chunks(const Winograd& g, const float* x, const TileRun* runs, int64_t 
 void winograd_input_group(const Winograd& g, const float* x, const TileRun* runs,
                           int64_t run_count, float* v, int64_t v_channel_stride,
                           int64_t v_xi_stride) {
-  Chunk chunks[kMaxChunks];
-  const int chunk_count = make_chunks(g, x, runs, run_count, chunks);
+  ChunkPair pairs[kMaxPairs];
+  const int pair_count = make_pairs(g, x, runs, run_count, pairs);
   const uintptr_t plane_bytes = static_cast<uintptr_t>(g.height * g.width * 4);
   for (int64_t c = 0; c < g.in_channels; ++c) {
     const uintptr_t offset = c * plane_bytes;
     // p[4k + s], lane j: element 2 (j - lane) + s of row k of B^T d (the 4 patch rows
-    // combined), gathered from every chunk before the columns are combined.
+    // combined) of the chunk holding tile j, gathered from every pair before the columns
+    // are combined; lanes of no chunk are 0.
     __m512 p[16];
-    for (int q = 0; q < 16; ++q) p[q] = _mm512_setzero_ps();
-    for (int index = 0; index < chunk_count; ++index) {
-      const Chunk& chunk = chunks[index];
-      __m512 d[4];
-      for (int r = 0; r < 4; ++r) d[r] = _mm512_maskz_loadu_ps(chunk.valid[r], at(chunk.row[r], offset));
-      const __m512 t[4] = {_mm512_sub_ps(d[0], d[2]), _mm512_add_ps(d[1], d[2]),
-                           _mm512_sub_ps(d[2], d[1]), _mm512_sub_ps(d[1], d[3])};
+    for (int index = 0; index < pair_count; ++index) {
+      const ChunkPair& pair = pairs[index];
+      __m512 t[2][4];
+      for (int half = 0; half < 2; ++half) {
+        __m512 d[4];
+        for (int r = 0; r < 4; ++r)
+          d[r] = _mm512_maskz_loadu_ps(pair.valid[half][r], at(pair.row[half][r], offset));
+        t[half][0] = _mm512_sub_ps(d[0], d[2]), t[half][1] = _mm512_add_ps(d[1], d[2]);
+        t[half][2] = _mm512_sub_ps(d[2], d[1]), t[half][3] = _mm512_sub_ps(d[1], d[3]);
+      }
       for (int k = 0; k < 4; ++k)
-        for (int s = 0; s < 4; ++s)
-          p[4 * k + s] = _mm512_mask_permutexvar_ps(p[4 * k + s], chunk.lanes, chunk.from[s], t[k]);
+        for (int s = 0; s < 4; ++s) {
+          if (index == 0) {
+            p[4 * k + s] = _mm512_maskz_permutex2var_ps(pair.lanes, t[0][k], pair.from[s], t[1][k]);
+          } else {
+            p[4 * k + s] = _mm512_mask_mov_ps(
+                p[4 * k + s], pair.lanes, _mm512_permutex2var_ps(t[0][k], pair.from[s], t[1][k]));
+          }
+        }
     }
     float* out = v + c * v_channel_stride;
     for (int k = 0; k < 4; ++k) {
