@@ -46,55 +46,42 @@ const float* at(uintptr_t row, uintptr_t offset) {
   return reinterpret_cast<const float*>(row + offset);
 }
 
-// A run's tiles in chunks of at most 7, whose 16 input columns fit one vector, taken two
-// at a time: one two-source permutation moves both chunks' values to their tiles'
-// lanes (a masked one-source permutation per chunk cost 1.6x as many shuffles, and the
-// shuffle port bounds this loop). The group's channel loop reads every pair once per
-// channel, so what they share is worked out once.
-struct alignas(64) ChunkPair {
-  __m512i from[4];        // lane j takes element from[s][j] of (first chunk, second chunk)
-  uintptr_t row[2][4];    // channel 0's address of each chunk's 4 patch rows
-  __mmask16 valid[2][4];  // the columns inside the plane (none for a row outside it, or
-                          // for a second chunk that does not exist)
-  __mmask16 lanes;        // the group's lanes the pair fills
+// A run's tiles in pieces of at most 7, whose 16 input columns fit one vector; the
+// group's channel loop reads every chunk once per channel, so what they share is worked
+// out once. from[s]: lane j of the group takes element 2 (j - lane) + s of a row.
+struct alignas(64) Chunk {
+  __m512i from[4];
+  uintptr_t row[4];    // channel 0's address of each of the 4 patch rows
+  __mmask16 valid[4];  // the columns inside the plane (none for a row outside it)
+  __mmask16 lanes;     // the group's lanes the chunk fills
 };
 
-constexpr int kMaxPairs = 8;  // a group has 16 tiles, every chunk at least one
+constexpr int kMaxChunks = 16;  // a group has 16 tiles, every chunk at least one
 
-int make_pairs(const Winograd& g, const float* x, const TileRun* runs, int64_t run_count,
-               ChunkPair* pairs) {
+int make_chunks(const Winograd& g, const float* x, const TileRun* runs, int64_t run_count,
+                Chunk* chunks) {
   const __m512i two_lanes = _mm512_slli_epi32(
       _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
-  int chunks = 0;
+  int count = 0;
   for (int64_t index = 0; index < run_count; ++index) {
     const TileRun& run = runs[index];
-    for (int64_t done = 0; done < run.count; done += 7, ++chunks) {
+    for (int64_t done = 0; done < run.count; done += 7) {
       const int64_t tiles = run.count - done < 7 ? run.count - done : 7;
       const int64_t lane = run.lane + done, column = 2 * (run.b + done) - g.pad_w;
-      const int half = chunks % 2;
-      ChunkPair& pair = pairs[chunks / 2];
-      const __mmask16 lanes = lanes_between(lane, lane + tiles);
-      if (half == 0) {
-        pair.lanes = 0;
-        for (int s = 0; s < 4; ++s) pair.from[s] = _mm512_setzero_si512();
-      }
-      // Element 2 (j - lane) + s of the chunk's row, the second chunk's numbered from 16.
+      Chunk& chunk = chunks[count++];
       for (int s = 0; s < 4; ++s)
-        pair.from[s] = _mm512_mask_add_epi32(
-            pair.from[s], lanes, two_lanes,
-            _mm512_set1_epi32(16 * half + s - 2 * static_cast<int>(lane)));
-      pair.lanes |= lanes;
+        chunk.from[s] =
+            _mm512_add_epi32(two_lanes, _mm512_set1_epi32(s - 2 * static_cast<int>(lane)));
+      chunk.lanes = lanes_between(lane, lane + tiles);
       for (int r = 0; r < 4; ++r) {
         const int64_t h = 2 * run.a - g.pad_h + r;
-        pair.row[half][r] =
+        chunk.row[r] =
             address(x, run.n * g.in_channels * g.height * g.width + h * g.width + column);
-        pair.valid[half][r] =
-            h < 0 || h >= g.height ? 0 : lanes_between(-column, g.width - column);
-        if (half == 0) pair.row[1][r] = pair.row[0][r], pair.valid[1][r] = 0;
+        chunk.valid[r] = h < 0 || h >= g.height ? 0 : lanes_between(-column, g.width - column);
       }
     }
   }
-  return (chunks + 1) / 2;
+  return count;
 }
 
 // The relu'd maximum of each lane's 2x2 window c[0..3] (in row-major order) and its
@@ -138,34 +125,24 @@ int make_pairs(const Winograd& g, const float* x, const TileRun* runs, int64_t r
 void winograd_input_group(const Winograd& g, const float* x, const TileRun* runs,
                           int64_t run_count, float* v, int64_t v_channel_stride,
                           int64_t v_xi_stride) {
-  ChunkPair pairs[kMaxPairs];
-  const int pair_count = make_pairs(g, x, runs, run_count, pairs);
+  Chunk chunks[kMaxChunks];
+  const int chunk_count = make_chunks(g, x, runs, run_count, chunks);
   const uintptr_t plane_bytes = static_cast<uintptr_t>(g.height * g.width * 4);
   for (int64_t c = 0; c < g.in_channels; ++c) {
     const uintptr_t offset = c * plane_bytes;
     // p[4k + s], lane j: element 2 (j - lane) + s of row k of B^T d (the 4 patch rows
-    // combined) of the chunk holding tile j, gathered from every pair before the columns
-    // are combined; lanes of no chunk are 0.
+    // combined), gathered from every chunk before the columns are combined.
     __m512 p[16];
-    for (int index = 0; index < pair_count; ++index) {
-      const ChunkPair& pair = pairs[index];
-      __m512 t[2][4];
-      for (int half = 0; half < 2; ++half) {
-        __m512 d[4];
-        for (int r = 0; r < 4; ++r)
-          d[r] = _mm512_maskz_loadu_ps(pair.valid[half][r], at(pair.row[half][r], offset));
-        t[half][0] = _mm512_sub_ps(d[0], d[2]), t[half][1] = _mm512_add_ps(d[1], d[2]);
-        t[half][2] = _mm512_sub_ps(d[2], d[1]), t[half][3] = _mm512_sub_ps(d[1], d[3]);
-      }
+    for (int q = 0; q < 16; ++q) p[q] = _mm512_setzero_ps();
+    for (int index = 0; index < chunk_count; ++index) {
+      const Chunk& chunk = chunks[index];
+      __m512 d[4];
+      for (int r = 0; r < 4; ++r) d[r] = _mm512_maskz_loadu_ps(chunk.valid[r], at(chunk.row[r], offset));
+      const __m512 t[4] = {_mm512_sub_ps(d[0], d[2]), _mm512_add_ps(d[1], d[2]),
+                           _mm512_sub_ps(d[2], d[1]), _mm512_sub_ps(d[1], d[3])};
       for (int k = 0; k < 4; ++k)
-        for (int s = 0; s < 4; ++s) {
-          if (index == 0) {
-            p[4 * k + s] = _mm512_maskz_permutex2var_ps(pair.lanes, t[0][k], pair.from[s], t[1][k]);
-          } else {
-            p[4 * k + s] = _mm512_mask_mov_ps(
-                p[4 * k + s], pair.lanes, _mm512_permutex2var_ps(t[0][k], pair.from[s], t[1][k]));
-          }
-        }
+        for (int s = 0; s < 4; ++s)
+          p[4 * k + s] = _mm512_mask_permutexvar_ps(p[4 * k + s], chunk.lanes, chunk.from[s], t[k]);
     }
     float* out = v + c * v_channel_stride;
     for (int k = 0; k < 4; ++k) {
@@ -179,57 +156,85 @@ void winograd_input_group(const Winograd& g, const float* x, const TileRun* runs
 }
 
 void winograd_output_group(const Winograd& g, const float* m, int64_t m_xi_stride,
-                           const TileRun* runs, int64_t run_count, int64_t o, float bias,
-                           float* out, float* pooled, uint8_t* codes) {
-  __m512 x[16];
-  for (int xi = 0; xi < 16; ++xi) x[xi] = _mm512_loadu_ps(m + xi * m_xi_stride);
-  __m512 s0[4], s1[4];
-  for (int k = 0; k < 4; ++k) {
-    s0[k] = _mm512_add_ps(_mm512_add_ps(x[4 * k], x[4 * k + 1]), x[4 * k + 2]);
-    s1[k] = _mm512_sub_ps(_mm512_sub_ps(x[4 * k + 1], x[4 * k + 2]), x[4 * k + 3]);
-  }
-  const __m512 bias16 = _mm512_set1_ps(bias);
-  // y[r][s], lane j: the group's tile j at row r, column s.
-  const __m512 y[2][2] = {
-      {_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]), bias16),
-       _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]), bias16)},
-      {_mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]), bias16),
-       _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]), bias16)}};
+                           int64_t m_channel_stride, const TileRun* runs, int64_t run_count,
+                           int64_t first_o, int64_t channels, const float* bias, float* out,
+                           float* pooled, uint8_t* codes) {
+  // Where each run (pooled: its windows) or chunk of 8 tiles of a run (its 16 output
+  // columns) goes, for channel 0: the same for every channel, worked out once.
+  struct alignas(64) Store {
+    __m512i from;     // lane l takes lane from[l] of the group's vector (pair of vectors)
+    int64_t offset;   // of the first pooled value, or the first output column of row 2a
+    __mmask16 lanes;  // the values stored
+    bool second_row;  // row 2a + 1 exists
+  };
+  Store stores[16];  // a group has 16 tiles, every store at least one
+  int store_count = 0;
   const __m512i lane_index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  if (pooled) {
-    // The tiles are the pooling windows: each run's lanes moved to the front, then stored.
-    const __m512 window[4] = {y[0][0], y[0][1], y[1][0], y[1][1]};
-    __m512 value;
-    __m512i code;
-    relu_pool_lanes(window, &value, &code);
-    const int64_t pooled_h = g.out_h / 2, pooled_w = g.out_w / 2;
-    for (int64_t index = 0; index < run_count; ++index) {
-      const TileRun& run = runs[index];
-      const __m512i from = _mm512_add_epi32(lane_index, _mm512_set1_epi32(static_cast<int>(run.lane)));
-      const __mmask16 tiles = lanes_between(0, run.count);
-      const int64_t at_window = ((run.n * g.out_channels + o) * pooled_h + run.a) * pooled_w + run.b;
-      _mm512_mask_storeu_ps(pooled + at_window, tiles, _mm512_permutexvar_ps(from, value));
-      _mm_mask_storeu_epi8(codes + at_window, tiles,
-                           _mm512_cvtepi32_epi8(_mm512_permutexvar_epi32(from, code)));
-    }
-    return;
-  }
   // Lane 2j + s of an output row is tile (lane + j)'s column s.
   const __m512i interleave = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22,
                                                7, 23);
+  const int64_t pooled_h = g.out_h / 2, pooled_w = g.out_w / 2;
   for (int64_t index = 0; index < run_count; ++index) {
     const TileRun& run = runs[index];
-    float* plane = out + (run.n * g.out_channels + o) * g.out_h * g.out_w;
+    if (pooled) {
+      stores[store_count++] = Store{
+          _mm512_add_epi32(lane_index, _mm512_set1_epi32(static_cast<int>(run.lane))),
+          (run.n * g.out_channels * pooled_h + run.a) * pooled_w + run.b,
+          lanes_between(0, run.count), false};
+      continue;
+    }
     for (int64_t done = 0; done < run.count; done += 8) {
       const int64_t tiles = run.count - done < 8 ? run.count - done : 8;
-      const __m512i from =
-          _mm512_add_epi32(interleave, _mm512_set1_epi32(static_cast<int>(run.lane + done)));
       const int64_t column = 2 * (run.b + done);
-      const __mmask16 columns =
-          lanes_between(0, g.out_w - column < 2 * tiles ? g.out_w - column : 2 * tiles);
-      for (int r = 0; r < 2 && 2 * run.a + r < g.out_h; ++r)
-        _mm512_mask_storeu_ps(plane + (2 * run.a + r) * g.out_w + column, columns,
-                              _mm512_permutex2var_ps(y[r][0], from, y[r][1]));
+      stores[store_count++] = Store{
+          _mm512_add_epi32(interleave, _mm512_set1_epi32(static_cast<int>(run.lane + done))),
+          (run.n * g.out_channels * g.out_h + 2 * run.a) * g.out_w + column,
+          lanes_between(0, g.out_w - column < 2 * tiles ? g.out_w - column : 2 * tiles),
+          2 * run.a + 1 < g.out_h};
+    }
+  }
+  for (int64_t i = 0; i < channels; ++i) {
+    const int64_t o = first_o + i;
+    const float* m_channel = m + i * m_channel_stride;
+    __m512 x[16];
+    for (int xi = 0; xi < 16; ++xi) x[xi] = _mm512_loadu_ps(m_channel + xi * m_xi_stride);
+    __m512 s0[4], s1[4];
+    for (int k = 0; k < 4; ++k) {
+      s0[k] = _mm512_add_ps(_mm512_add_ps(x[4 * k], x[4 * k + 1]), x[4 * k + 2]);
+      s1[k] = _mm512_sub_ps(_mm512_sub_ps(x[4 * k + 1], x[4 * k + 2]), x[4 * k + 3]);
+    }
+    const __m512 bias16 = _mm512_set1_ps(bias ? bias[o] : 0.f);
+    // y[r][s], lane j: the group's tile j at row r, column s.
+    const __m512 y[2][2] = {
+        {_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]), bias16),
+         _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]), bias16)},
+        {_mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]), bias16),
+         _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]), bias16)}};
+    if (pooled) {
+      // The tiles are the pooling windows: each run's lanes moved to the front, then stored.
+      const __m512 window[4] = {y[0][0], y[0][1], y[1][0], y[1][1]};
+      __m512 value;
+      __m512i code;
+      relu_pool_lanes(window, &value, &code);
+      const int64_t channel_offset = o * pooled_h * pooled_w;
+      for (int index = 0; index < store_count; ++index) {
+        const Store& store = stores[index];
+        const int64_t at_window = store.offset + channel_offset;
+        _mm512_mask_storeu_ps(pooled + at_window, store.lanes,
+                              _mm512_permutexvar_ps(store.from, value));
+        _mm_mask_storeu_epi8(codes + at_window, store.lanes,
+                             _mm512_cvtepi32_epi8(_mm512_permutexvar_epi32(store.from, code)));
+      }
+      continue;
+    }
+    float* plane = out + o * g.out_h * g.out_w;
+    for (int index = 0; index < store_count; ++index) {
+      const Store& store = stores[index];
+      _mm512_mask_storeu_ps(plane + store.offset, store.lanes,
+                            _mm512_permutex2var_ps(y[0][0], store.from, y[0][1]));
+      if (store.second_row)
+        _mm512_mask_storeu_ps(plane + store.offset + g.out_w, store.lanes,
+                              _mm512_permutex2var_ps(y[1][0], store.from, y[1][1]));
     }
   }
 }

@@ -185,11 +185,8 @@ void winograd_conv(const Winograd& g, const float* x, const float* weight, bool 
         for (int64_t local = 0; local < width; local += kGroupTiles) {
           const int64_t run_count =
               group_runs(g, first + local, std::min(kGroupTiles, width - local), runs);
-          for (int64_t i = 0; i < rows; ++i) {
-            const int64_t o = r * mr + i;
-            avx512::winograd_output_group(g, m + i * block + local, m_xi, runs, run_count, o,
-                                          bias ? bias[o] : 0.f, out, pooled, codes);
-          }
+          avx512::winograd_output_group(g, m + local, m_xi, block, runs, run_count, r * mr,
+                                        rows, bias, out, pooled, codes);
         }
       }
     }

@@ -54,12 +54,14 @@ namespace cunn::kernels::avx512 {
 void winograd_input_group(const conv2d_detail::Winograd& g, const float* x,
                           const conv2d_detail::TileRun* runs, int64_t run_count, float* v,
                           int64_t v_channel_stride, int64_t v_xi_stride);
-// Output channel o of out (N, O, OH, OW) from M[xi] at m + xi * m_xi_stride, plus bias;
-// or, with `pooled` non-null (OH, OW even), pooled (N, O, OH / 2, OW / 2) and codes.
+// Output channels [first_o, first_o + channels) of out (N, O, OH, OW) from M[xi] of channel
+// first_o + i at m + i * m_channel_stride + xi * m_xi_stride, plus bias (or null); or, with
+// `pooled` non-null (OH, OW even), pooled (N, O, OH / 2, OW / 2) and codes.
 void winograd_output_group(const conv2d_detail::Winograd& g, const float* m,
-                           int64_t m_xi_stride, const conv2d_detail::TileRun* runs,
-                           int64_t run_count, int64_t o, float bias, float* out, float* pooled,
-                           uint8_t* codes);
+                           int64_t m_xi_stride, int64_t m_channel_stride,
+                           const conv2d_detail::TileRun* runs, int64_t run_count,
+                           int64_t first_o, int64_t channels, const float* bias, float* out,
+                           float* pooled, uint8_t* codes);
 
 // The weight gradient's transforms, lanes along the channels
 // (conv2d_winograd_weight_avx512.cpp). transpose_planes: pixels[p * stride + c] =
