@@ -11,10 +11,11 @@
 // columns fit one vector (7 tiles for the input's 16 columns, 8 for the output's), and a
 // masked permutation moves each chunk's values to its tiles' lanes. So every value is
 // stored once, in whole aligned vectors, where the transforms of single tile runs wrote
-// 7 lanes at a time and took 3x as long (the forward of MNIST's second layer, whose tile
-// rows have 7 tiles). The input transform loops over all channels inside, so a group's
-// chunks are worked out once. Masked loads and stores never touch memory
-// outside the plane. Compiled with AVX-512 flags only here; internal linkage only.
+// 7 lanes at a time and took nearly 3x as long (the forward of MNIST's second layer,
+// whose tile rows have 7 tiles). Each call loops over the channels itself (the input
+// transform over all, the output transform over a row panel's), so a group's chunks and
+// stores are worked out once. Masked loads and stores never touch memory outside the
+// plane. Compiled with AVX-512 flags only here; internal linkage only.
 #include <immintrin.h>
 
 #include <cstdint>

@@ -30,6 +30,7 @@ SHAPES = [
     (2, 16, 15, 15, 33, (0, 0)),    # 13 x 13 output: the last tile row and column clipped
     (2, 33, 13, 11, 16, (2, 2)),    # padding 2: the input gradient's transform reads no padding
     (5, 16, 40, 40, 16, (1, 1)),    # 20 x 20 tiles a plane: several weight-gradient blocks
+    (1, 64, 40, 40, 48, (1, 1)),    # blocks of a few tile rows: each copies part of a plane
 ]
 
 
