@@ -27,19 +27,4 @@ void conv2d_backward_input(const Conv2dShape& shape, const float* grad_output,
 void conv2d_backward_weight(const Conv2dShape& shape, const float* grad_output, const float* x,
                             float* grad_weight);
 
-// The AVX-512 Winograd F(2x2, 3x3) transforms (conv2d_avx512.cpp says what they
-// compute). A run is `count` consecutive tiles of tile row a, from tile column b, of
-// `planes` channel planes.
-namespace avx512 {
-void winograd_input_run(const float* first_plane, int64_t planes, int64_t plane_stride,
-                        int64_t height, int64_t width, int64_t pad_h, int64_t pad_w, int64_t a,
-                        int64_t b, int64_t count, float* first_v, int64_t v_plane_stride,
-                        int64_t v_xi_stride);
-void winograd_output_run(const float* m, int64_t m_xi_stride, int64_t count, float bias,
-                         float* out_plane, int64_t out_h, int64_t out_w, int64_t a, int64_t b);
-void winograd_gradient_run(const float* first_plane, int64_t planes, int64_t plane_stride,
-                           int64_t out_h, int64_t out_w, int64_t a, int64_t b, int64_t count,
-                           float* first_gt, int64_t gt_plane_stride, int64_t gt_xi_stride);
-}  // namespace avx512
-
 }  // namespace cunn::kernels
