@@ -32,6 +32,7 @@
 #include "kernels/conv2d_direct.h"
 #include "kernels/conv2d_im2col.h"
 #include "kernels/conv2d_partition.h"
+#include "kernels/conv2d_small_channels.h"
 #include "kernels/conv2d_winograd.h"
 #include "kernels/gemm.h"
 #include "kernels/tuning.h"
@@ -59,6 +60,10 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight,
   if (s.batch <= 0 || s.out_channels <= 0) return;
   if (conv2d_direct_pays(s)) {
     conv2d_direct_forward(s, x, weight, bias, out);
+    return;
+  }
+  if (conv2d_small_channels_applies(s)) {
+    conv2d_small_channels_forward(s, x, weight, bias, out);
     return;
   }
   if (winograd_applies(s)) {
@@ -169,6 +174,10 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* grad_output, cons
   }
   if (conv2d_direct_pays(s)) {
     conv2d_direct_backward_weight(s, grad_output, x, grad_weight);
+    return;
+  }
+  if (conv2d_small_channels_applies(s)) {
+    conv2d_small_channels_backward_weight(s, grad_output, x, grad_weight);
     return;
   }
   if (winograd_applies(s)) {

@@ -74,7 +74,10 @@ constexpr Tuning kAvx512{
     kParallelMinFlops, kColumnBudget, kMaxWeightGroups, kPartialBudget,
     // 16 channels: MNIST conv2 (32 -> 64, batch 64, one thread) forward 6.2 -> 3.9 ms,
     // input gradient 6.4 -> 4.2 ms; its first layer (C = 1) would give GEMMs with K = 1.
-    /*winograd_min_channels=*/16};
+    /*winograd_min_channels=*/16,
+    /*dot_long_k_max_m=*/0,
+    // PROVISIONAL
+    /*small_channels_max_channels=*/3};
 
 // AVX-512 on Intel cores with two 512-bit FMA units (measured on a 2-vCPU Xeon,
 // Sapphire Rapids class: 48 KiB L1d, 2 MiB L2 per core): as on Zen 4, except that the

@@ -37,6 +37,10 @@ struct Tuning {
   // gemm.cpp: the long-K rule of the dot products applies only up to this many rows of
   // A (0: any number).
   int64_t dot_long_k_max_m = 0;
+  // conv2d: 3x3 stride-1 layers with at most this many input channels are computed
+  // directly, vectorised along the output row (conv2d_small_channels.h; 0: never, its loops
+  // exist for AVX-512 only).
+  int64_t small_channels_max_channels = 0;
 };
 
 // The table of the instruction set the kernels run with now (dispatch/cpu.h).

@@ -1,0 +1,95 @@
+// 3x3 convolutions at stride 1 with few input channels (MNIST's first layer: C = 1), computed
+// directly, vectorised along the output row (math, layout and contract as conv2d.h). im2col
+// would make a GEMM with K = C * 9, too short to keep a micro-kernel's accumulators busy.
+//
+// Each image is first copied into a zero-padded buffer (layout below) whose rows are long
+// enough that every 16-wide strip of output columns reads its 3x3 neighbourhood with plain
+// unaligned loads: no bounds to test in the inner loops.
+//   forward: out[o, i, j0:j0+16] = sum over (c, p, q) in that order, by fused multiply-adds
+//            from 0, of w[o, c, p, q] * padded[c, i + p, j0 + q : j0 + q + 16], then + bias[o].
+//            8 output channels at once share each loaded strip.
+//   weight gradient: 16 lanes per (o, c, p, q), lane l summing grad_out[n, o, i, j0 + l] *
+//            padded[n, c, i + p, j0 + l + q] over (n, i, j0) in that order (lanes past the
+//            row's end are left alone), then the 16 lanes added in lane order. Output channels
+//            go in blocks of kSmallChannelsGradBlock, each block summed by one thread.
+// Every output is summed in an order fixed by the shape, so the results do not depend on the
+// thread count, and the fused conv2d_relu_pool paths, which call the same per-image pieces,
+// give the bits of conv2d_forward / conv2d_backward_weight.
+// The inner loops exist for AVX-512 only (conv2d_small_channels_avx512.cpp); the rule that
+// picks this path is conv2d_small_channels_applies (threshold in tuning.cpp).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/conv2d.h"
+
+namespace cunn::kernels {
+
+// Output channels one weight-gradient unit sums: 2 channels x 9 taps = 18 accumulators, plus
+// the loaded gradient and input strips, fill the 32 vector registers without spilling.
+constexpr int64_t kSmallChannelsGradBlock = 2;
+constexpr int64_t kSmallChannelsLanes = 16;
+
+// The padded copy of one image: channel c, padded row r (input row r - pad_h), padded column
+// t (input column t - pad_w) at c * channel_stride + r * row_stride + t; zero outside the
+// input. row_stride = (out_w rounded up to 16) + 2, so a strip's loads stay inside its row.
+struct SmallChannelsLayout {
+  int64_t rows, row_stride, channel_stride, image_stride;
+};
+
+// True when this path runs the shape: the active ISA has the loops, a 3x3 kernel at stride
+// 1, at most tuning().small_channels_max_channels input channels, and not a geometry that
+// conv2d_direct_pays takes.
+bool conv2d_small_channels_applies(const Conv2dShape& shape);
+
+SmallChannelsLayout small_channels_layout(const Conv2dShape& shape);
+// padded (image_stride floats) = the padded copy of image x_n.
+void small_channels_pad(const Conv2dShape& shape, const SmallChannelsLayout& layout,
+                        const float* x_n, float* padded);
+
+// The weights as the forward reads them: output channels in groups of 8 (the last one
+// zero-filled), w[o, c, p, q] at ((o / 8 * C + c) * 9 + 3 p + q) * 8 + o % 8, so that every
+// multiply-add of a block finds its weight at a constant offset from one pointer.
+int64_t small_channels_packed_size(const Conv2dShape& shape);
+void small_channels_pack_weights(const Conv2dShape& shape, const float* weight, float* packed);
+
+// Output rows [row_begin, row_end) of one image, all output channels, from its padded copy:
+// row i of channel o at out[o * plane_stride + (i - row_begin) * out_w + j].
+void small_channels_forward_rows(const Conv2dShape& shape, const SmallChannelsLayout& layout,
+                                 const float* padded, const float* packed, const float* bias,
+                                 int64_t row_begin, int64_t row_end, float* out,
+                                 int64_t plane_stride);
+
+// One image's share of the weight gradient of `count` <= kSmallChannelsGradBlock output
+// channels from their gradient planes (out_h * out_w floats each, one after the other):
+// lanes[((b * C + c) * 9 + tap) * 16 + l] += ... (the sums described above).
+void small_channels_weight_grad_image(const Conv2dShape& shape,
+                                      const SmallChannelsLayout& layout, const float* padded,
+                                      const float* grad_planes, int64_t count, float* lanes);
+// grad_weight rows o_begin .. o_begin + count - 1 from their lanes.
+void small_channels_weight_grad_finish(const Conv2dShape& shape, int64_t o_begin, int64_t count,
+                                       const float* lanes, float* grad_weight);
+
+void conv2d_small_channels_forward(const Conv2dShape& shape, const float* x, const float* weight,
+                                   const float* bias, float* out);
+void conv2d_small_channels_backward_weight(const Conv2dShape& shape, const float* grad_output,
+                                           const float* x, float* grad_weight);
+
+namespace avx512 {
+// relu_pool_windows (conv2d_relu_pool.h) of `planes` pairs of rows at once, the same rule
+// and bits as avx512::relu_pool_windows: the pair of plane o at rows + o * 2 * out_w, its
+// windows written to pooled and codes + o * pooled_plane. One call per row pair of all
+// output channels keeps the constants and masks in registers (per-plane calls cost ~30
+// cycles for 14 windows).
+void small_channels_relu_pool(const float* rows, int64_t planes, int64_t out_w, int64_t pooled_w,
+                              float* pooled, uint8_t* codes, int64_t pooled_plane);
+void small_channels_forward_rows(const Conv2dShape& shape, const SmallChannelsLayout& layout,
+                                 const float* padded, const float* packed, const float* bias,
+                                 int64_t row_begin, int64_t row_end, float* out,
+                                 int64_t plane_stride);
+void small_channels_weight_grad_image(const Conv2dShape& shape,
+                                      const SmallChannelsLayout& layout, const float* padded,
+                                      const float* grad_planes, int64_t count, float* lanes);
+}  // namespace avx512
+
+}  // namespace cunn::kernels

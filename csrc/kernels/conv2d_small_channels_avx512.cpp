@@ -1,0 +1,180 @@
+// AVX-512 inner loops of the few-channel 3x3 convolution (conv2d_small_channels.h describes
+// the padded layout and the order of every sum). Compiled with AVX-512 flags only here;
+// internal linkage only.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/conv2d_relu_pool.h"
+#include "kernels/conv2d_small_channels.h"
+
+namespace cunn::kernels::avx512 {
+namespace {
+
+constexpr int kTaps = 9;
+
+// Lanes [0, remaining) of a strip (all 16 when remaining >= 16).
+__mmask16 strip_lanes(int64_t remaining) {
+  return remaining >= 16 ? static_cast<__mmask16>(0xFFFF)
+                         : static_cast<__mmask16>((1u << remaining) - 1u);
+}
+
+// Output channels o_begin .. o_begin + kBlock - 1 of rows [row_begin, row_end). The taps go
+// outermost inside a strip so that kBlock independent accumulators hide the FMA latency.
+template <int kBlock>
+void forward_block(const Conv2dShape& s, const SmallChannelsLayout& layout, const float* padded,
+                   const float* packed, const float* bias, int64_t o_begin, int64_t row_begin,
+                   int64_t row_end, float* out, int64_t plane_stride) {
+  const int64_t channels = s.channels, row_stride = layout.row_stride;
+  const float* block_weights = packed + (o_begin / 8) * channels * kTaps * 8 + o_begin % 8;
+  for (int64_t i = row_begin; i < row_end; ++i) {
+    for (int64_t column = 0; column < s.out_w; column += 16) {
+      __m512 sum[kBlock];
+      for (int b = 0; b < kBlock; ++b) sum[b] = _mm512_setzero_ps();
+      for (int64_t c = 0; c < channels; ++c) {
+        const float* corner = padded + c * layout.channel_stride + i * row_stride + column;
+        __m512 strip[kTaps];
+        for (int p = 0; p < 3; ++p)
+          for (int q = 0; q < 3; ++q)
+            strip[3 * p + q] = _mm512_loadu_ps(corner + p * row_stride + q);
+        const float* w = block_weights + c * kTaps * 8;
+#pragma GCC unroll 9
+        for (int t = 0; t < kTaps; ++t)
+          for (int b = 0; b < kBlock; ++b)
+            sum[b] = _mm512_fmadd_ps(_mm512_set1_ps(w[t * 8 + b]), strip[t], sum[b]);
+      }
+      const __mmask16 lanes = strip_lanes(s.out_w - column);
+      for (int b = 0; b < kBlock; ++b) {
+        const __m512 value = bias ? _mm512_add_ps(sum[b], _mm512_set1_ps(bias[o_begin + b]))
+                                  : sum[b];
+        _mm512_mask_storeu_ps(
+            out + (o_begin + b) * plane_stride + (i - row_begin) * s.out_w + column, lanes,
+            value);
+      }
+    }
+  }
+}
+
+template <int kCount>
+void weight_grad_block(const Conv2dShape& s, const SmallChannelsLayout& layout,
+                       const float* padded, const float* grad_planes, float* lanes) {
+  const int64_t plane = s.out_h * s.out_w, row_stride = layout.row_stride;
+  for (int64_t c = 0; c < s.channels; ++c) {
+    float* channel_lanes[kCount];
+    __m512 sum[kCount][kTaps];
+    for (int b = 0; b < kCount; ++b) {
+      channel_lanes[b] = lanes + (b * s.channels + c) * kTaps * 16;
+      for (int t = 0; t < kTaps; ++t) sum[b][t] = _mm512_loadu_ps(channel_lanes[b] + t * 16);
+    }
+    const float* image = padded + c * layout.channel_stride;
+    for (int64_t i = 0; i < s.out_h; ++i) {
+      for (int64_t column = 0; column < s.out_w; column += 16) {
+        // Lanes past the row's end keep their sums: their inputs may be real (even infinite)
+        // values of the next columns, which no gradient multiplies.
+        const __mmask16 valid = strip_lanes(s.out_w - column);
+        __m512 grad[kCount];
+        for (int b = 0; b < kCount; ++b)
+          grad[b] = _mm512_maskz_loadu_ps(valid, grad_planes + b * plane + i * s.out_w + column);
+        const float* corner = image + i * row_stride + column;
+        for (int p = 0; p < 3; ++p) {
+          for (int q = 0; q < 3; ++q) {
+            const __m512 strip = _mm512_loadu_ps(corner + p * row_stride + q);
+            for (int b = 0; b < kCount; ++b)
+              sum[b][3 * p + q] = _mm512_mask3_fmadd_ps(grad[b], strip, sum[b][3 * p + q], valid);
+          }
+        }
+      }
+    }
+    for (int b = 0; b < kCount; ++b)
+      for (int t = 0; t < kTaps; ++t) _mm512_storeu_ps(channel_lanes[b] + t * 16, sum[b][t]);
+  }
+}
+
+}  // namespace
+
+void small_channels_relu_pool(const float* rows, int64_t planes, int64_t out_w, int64_t pooled_w,
+                              float* pooled, uint8_t* codes, int64_t pooled_plane) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                         30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i magnitude_mask = _mm512_set1_epi32(0x7fffffff);
+  const __m512i infinity = _mm512_set1_epi32(0x7f800000);
+  const __m512i nan_key = _mm512_set1_epi32(0x7fffffff);
+  const __m512i no_gradient = _mm512_set1_epi32(kNoGradient);
+  auto relu = [&](__m512 v) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, zero);
+  };
+  auto key = [&](__m512 v) {
+    const __m512i bits = _mm512_castps_si512(v);
+    const __m512i magnitude = _mm512_and_si512(bits, magnitude_mask);
+    const __m512i sign = _mm512_srai_epi32(bits, 31);
+    const __m512i k = _mm512_sub_epi32(_mm512_xor_si512(magnitude, sign), sign);
+    return _mm512_mask_blend_epi32(_mm512_cmpgt_epi32_mask(magnitude, infinity), k, nan_key);
+  };
+  for (int64_t done = 0; done < pooled_w; done += 16) {
+    const int64_t n = pooled_w - done < 16 ? pooled_w - done : 16;
+    const __mmask16 windows = strip_lanes(n);
+    const __mmask16 first_half = strip_lanes(2 * n);
+    const __mmask16 second_half = 2 * n > 16 ? strip_lanes(2 * n - 16) : 0;
+    for (int64_t plane = 0; plane < planes; ++plane) {
+      const float* t = rows + plane * 2 * out_w + 2 * done;
+      const float* b = t + out_w;
+      const __m512 t0 = _mm512_maskz_loadu_ps(first_half, t);
+      const __m512 t1 = _mm512_maskz_loadu_ps(second_half, t + 16);
+      const __m512 b0 = _mm512_maskz_loadu_ps(first_half, b);
+      const __m512 b1 = _mm512_maskz_loadu_ps(second_half, b + 16);
+      const __m512 c[4] = {_mm512_permutex2var_ps(t0, even, t1),
+                           _mm512_permutex2var_ps(t0, odd, t1),
+                           _mm512_permutex2var_ps(b0, even, b1),
+                           _mm512_permutex2var_ps(b0, odd, b1)};
+      __m512 value = relu(c[0]), source = c[0];
+      __m512i best = key(value), where = _mm512_setzero_si512();
+      for (int k = 1; k < 4; ++k) {
+        const __m512 r = relu(c[k]);
+        const __m512i candidate = key(r);
+        const __mmask16 take = _mm512_cmpgt_epi32_mask(candidate, best);
+        best = _mm512_mask_blend_epi32(take, best, candidate);
+        value = _mm512_mask_blend_ps(take, value, r);
+        source = _mm512_mask_blend_ps(take, source, c[k]);
+        where = _mm512_mask_blend_epi32(take, where, _mm512_set1_epi32(k));
+      }
+      _mm512_mask_storeu_ps(pooled + plane * pooled_plane + done, windows, value);
+      const __mmask16 passes = _mm512_cmp_ps_mask(source, zero, _CMP_GT_OQ);
+      const __m512i code = _mm512_mask_blend_epi32(passes, no_gradient, where);
+      _mm_mask_storeu_epi8(codes + plane * pooled_plane + done, windows,
+                           _mm512_cvtepi32_epi8(code));
+    }
+  }
+}
+
+void small_channels_forward_rows(const Conv2dShape& s, const SmallChannelsLayout& layout,
+                                 const float* padded, const float* packed, const float* bias,
+                                 int64_t row_begin, int64_t row_end, float* out,
+                                 int64_t plane_stride) {
+  int64_t o = 0;
+  for (; o + 8 <= s.out_channels; o += 8)
+    forward_block<8>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride);
+  if (o + 4 <= s.out_channels) {
+    forward_block<4>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride);
+    o += 4;
+  }
+  if (o + 2 <= s.out_channels) {
+    forward_block<2>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride);
+    o += 2;
+  }
+  if (o < s.out_channels)
+    forward_block<1>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride);
+}
+
+void small_channels_weight_grad_image(const Conv2dShape& s, const SmallChannelsLayout& layout,
+                                      const float* padded, const float* grad_planes,
+                                      int64_t count, float* lanes) {
+  static_assert(kSmallChannelsGradBlock == 2, "weight_grad_block is instantiated for 1 and 2");
+  if (count == 2)
+    weight_grad_block<2>(s, layout, padded, grad_planes, lanes);
+  else
+    weight_grad_block<1>(s, layout, padded, grad_planes, lanes);
+}
+
+}  // namespace cunn::kernels::avx512
