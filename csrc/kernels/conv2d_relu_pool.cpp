@@ -216,8 +216,12 @@ void small_channels_relu_pool_backward(const Conv2dShape& s, const float* grad_p
       for (int64_t n = 0; n < s.batch; ++n) {
         for (int64_t b = 0; b < count; ++b) {
           const int64_t index = n * s.out_channels + o_begin + b;
-          unpool_plane(s, grad_pooled + index * pooled_plane, codes + index * pooled_plane,
-                       planes + b * plane);
+#if defined(CUNN_X86)
+          // The path runs with AVX-512 only (conv2d_small_channels_applies).
+          avx512::small_channels_unpool_plane(grad_pooled + index * pooled_plane,
+                                              codes + index * pooled_plane, s.out_h, s.out_w,
+                                              planes + b * plane);
+#endif
           if (grad_bias) bias_sums[b].add(planes + b * plane, plane);
         }
         if (grad_weight)

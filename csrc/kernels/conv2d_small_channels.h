@@ -83,6 +83,10 @@ namespace avx512 {
 // cycles for 14 windows).
 void small_channels_relu_pool(const float* rows, int64_t planes, int64_t out_w, int64_t pooled_w,
                               float* pooled, uint8_t* codes, int64_t pooled_plane);
+// unpool_plane (conv2d_relu_pool.cpp) of one plane, the same bits as its avx512
+// unpool_windows row by row, with the constants and masks kept across the rows.
+void small_channels_unpool_plane(const float* grad, const uint8_t* codes, int64_t out_h,
+                                 int64_t out_w, float* out);
 void small_channels_forward_rows(const Conv2dShape& shape, const SmallChannelsLayout& layout,
                                  const float* padded, const float* packed, const float* bias,
                                  int64_t row_begin, int64_t row_end, float* out,
