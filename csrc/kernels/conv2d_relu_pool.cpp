@@ -165,7 +165,8 @@ void small_channels_relu_pool_forward(const Conv2dShape& s, const float* x, cons
   float* packed = conv2d_detail::call_scratch(static_cast<size_t>(small_channels_packed_size(s)));
   small_channels_pack_weights(s, weight, packed);
   for_units(s.batch, conv_flops(s), [&](int64_t first, int64_t last) {
-    float* padded = conv_buffer(static_cast<size_t>(layout.image_stride + s.out_channels * pair));
+    float* padded = small_channels_aligned(conv_buffer(static_cast<size_t>(
+        layout.image_stride + s.out_channels * pair + kSmallChannelsAlignment)));
     float* rows = padded + layout.image_stride;
     for (int64_t n = first; n < last; ++n) {
       small_channels_pad(s, layout, x + n * image, padded);
@@ -195,7 +196,8 @@ void small_channels_relu_pool_backward(const Conv2dShape& s, const float* grad_p
   const int64_t plane = s.out_h * s.out_w, pooled_plane = (s.out_h / 2) * (s.out_w / 2);
   const float* padded = nullptr;
   if (grad_weight) {
-    float* all = conv2d_detail::call_scratch(static_cast<size_t>(s.batch * layout.image_stride));
+    float* all = small_channels_aligned(conv2d_detail::call_scratch(
+        static_cast<size_t>(s.batch * layout.image_stride + kSmallChannelsAlignment)));
     for_units(s.batch, conv_flops(s), [&](int64_t first, int64_t last) {
       for (int64_t n = first; n < last; ++n)
         small_channels_pad(s, layout, x + n * image, all + n * layout.image_stride);

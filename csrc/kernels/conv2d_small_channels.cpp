@@ -51,7 +51,7 @@ bool conv2d_small_channels_applies(const Conv2dShape& s) {
 SmallChannelsLayout small_channels_layout(const Conv2dShape& s) {
   SmallChannelsLayout layout;
   layout.rows = s.out_h + 2;
-  layout.row_stride = (s.out_w + 15) / 16 * 16 + 2;
+  layout.row_stride = (s.out_w + 15) / 16 * 16 + 16;
   layout.channel_stride = layout.rows * layout.row_stride;
   layout.image_stride = s.channels * layout.channel_stride;
   return layout;
@@ -121,7 +121,8 @@ void conv2d_small_channels_forward(const Conv2dShape& s, const float* x, const f
   float* packed = conv2d_detail::call_scratch(static_cast<size_t>(small_channels_packed_size(s)));
   small_channels_pack_weights(s, weight, packed);
   conv2d_detail::for_units(s.batch, conv_flops(s), [&](int64_t first, int64_t last) {
-    float* padded = padded_buffer(static_cast<size_t>(layout.image_stride));
+    float* padded = small_channels_aligned(
+        padded_buffer(static_cast<size_t>(layout.image_stride + kSmallChannelsAlignment)));
     for (int64_t n = first; n < last; ++n) {
       small_channels_pad(s, layout, x + n * image, padded);
       small_channels_forward_rows(s, layout, padded, packed, bias, 0, s.out_h,
@@ -136,7 +137,8 @@ void conv2d_small_channels_backward_weight(const Conv2dShape& s, const float* gr
   const int64_t image = s.channels * s.height * s.width;
   const int64_t plane = s.out_h * s.out_w;
   // Every block reads every image: pad them all once, shared by the threads.
-  float* padded = conv2d_detail::call_scratch(static_cast<size_t>(s.batch * layout.image_stride));
+  float* padded = small_channels_aligned(conv2d_detail::call_scratch(
+      static_cast<size_t>(s.batch * layout.image_stride + kSmallChannelsAlignment)));
   conv2d_detail::for_units(s.batch, conv_flops(s), [&](int64_t first, int64_t last) {
     for (int64_t n = first; n < last; ++n)
       small_channels_pad(s, layout, x + n * image, padded + n * layout.image_stride);

@@ -19,15 +19,6 @@ __mmask16 strip_lanes(int64_t remaining) {
                          : static_cast<__mmask16>((1u << remaining) - 1u);
 }
 
-// Makes the compiler load `v` once into a register rather than fold the load into each
-// multiply-add that uses it: the shifted strips straddle cache lines, and loading each
-// twice made the weight gradient load-bound (0.39 -> 0.xx ms for MNIST's first layer).
-inline void keep_in_register(__m512& v) {
-#if defined(__GNUC__)
-  asm("" : "+v"(v));
-#endif
-}
-
 // Output channels o_begin .. o_begin + kBlock - 1 of rows [row_begin, row_end). The taps go
 // outermost inside a strip so that kBlock independent accumulators hide the FMA latency.
 template <int kBlock>
@@ -86,12 +77,17 @@ void weight_grad_block(const Conv2dShape& s, const SmallChannelsLayout& layout,
           grad[b] = _mm512_maskz_loadu_ps(valid, grad_planes + b * plane + i * s.out_w + column);
         const float* corner = image + i * row_stride + column;
         for (int p = 0; p < 3; ++p) {
-          for (int q = 0; q < 3; ++q) {
-            __m512 strip = _mm512_loadu_ps(corner + p * row_stride + q);
-            keep_in_register(strip);
+          // The row's aligned vectors at the strip and after it; the strips shifted by 1 and 2
+          // columns are cut from them.
+          const __m512i low = _mm512_castps_si512(_mm512_loadu_ps(corner + p * row_stride));
+          const __m512i high = _mm512_castps_si512(_mm512_loadu_ps(corner + p * row_stride + 16));
+          const __m512 strip[3] = {_mm512_castsi512_ps(low),
+                                   _mm512_castsi512_ps(_mm512_alignr_epi32(high, low, 1)),
+                                   _mm512_castsi512_ps(_mm512_alignr_epi32(high, low, 2))};
+          for (int q = 0; q < 3; ++q)
             for (int b = 0; b < kCount; ++b)
-              sum[b][3 * p + q] = _mm512_mask3_fmadd_ps(grad[b], strip, sum[b][3 * p + q], valid);
-          }
+              sum[b][3 * p + q] =
+                  _mm512_mask3_fmadd_ps(grad[b], strip[q], sum[b][3 * p + q], valid);
         }
       }
     }
@@ -138,6 +134,36 @@ void small_channels_relu_pool(const float* rows, int64_t planes, int64_t out_w, 
                            _mm512_permutex2var_ps(t0, odd, t1),
                            _mm512_permutex2var_ps(b0, even, b1),
                            _mm512_permutex2var_ps(b0, odd, b1)};
+      float* pooled_out = pooled + plane * pooled_plane + done;
+      uint8_t* codes_out = codes + plane * pooled_plane + done;
+      const __m512 total = _mm512_add_ps(_mm512_add_ps(t0, t1), _mm512_add_ps(b0, b1));
+      if (_mm512_cmp_ps_mask(total, total, _CMP_UNORD_Q) == 0) {
+        // No NaN among the candidates (an infinite sum of opposite signs only sends the chunk
+        // the long way). Then order_key(relu(c)) is max(bits(c), 0) as a signed integer:
+        // positive values keep their bits, negatives and -0 all become 0, as their relu (+0
+        // or -0) has key 0. The first maximum of four in scan order is the first maximum of
+        // the first pair unless the second pair's is strictly greater.
+        __m512i key[4];
+        for (int k = 0; k < 4; ++k)
+          key[k] = _mm512_max_epi32(_mm512_castps_si512(c[k]), _mm512_setzero_si512());
+        const __mmask16 take_1 = _mm512_cmpgt_epi32_mask(key[1], key[0]);
+        const __mmask16 take_3 = _mm512_cmpgt_epi32_mask(key[3], key[2]);
+        const __m512i best_01 = _mm512_max_epi32(key[0], key[1]);
+        const __m512i best_23 = _mm512_max_epi32(key[2], key[3]);
+        const __mmask16 take_23 = _mm512_cmpgt_epi32_mask(best_23, best_01);
+        const __m512 source =
+            _mm512_mask_blend_ps(take_23, _mm512_mask_blend_ps(take_1, c[0], c[1]),
+                                 _mm512_mask_blend_ps(take_3, c[2], c[3]));
+        const __m512i where = _mm512_mask_blend_epi32(
+            take_23, _mm512_maskz_mov_epi32(take_1, _mm512_set1_epi32(1)),
+            _mm512_mask_blend_epi32(take_3, _mm512_set1_epi32(2), _mm512_set1_epi32(3)));
+        _mm512_mask_storeu_ps(pooled_out, windows, relu(source));
+        const __mmask16 passes = _mm512_cmp_ps_mask(source, zero, _CMP_GT_OQ);
+        _mm_mask_storeu_epi8(codes_out, windows,
+                             _mm512_cvtepi32_epi8(_mm512_mask_blend_epi32(passes, no_gradient,
+                                                                          where)));
+        continue;
+      }
       __m512 value = relu(c[0]), source = c[0];
       __m512i best = key(value), where = _mm512_setzero_si512();
       for (int k = 1; k < 4; ++k) {
@@ -149,11 +175,10 @@ void small_channels_relu_pool(const float* rows, int64_t planes, int64_t out_w, 
         source = _mm512_mask_blend_ps(take, source, c[k]);
         where = _mm512_mask_blend_epi32(take, where, _mm512_set1_epi32(k));
       }
-      _mm512_mask_storeu_ps(pooled + plane * pooled_plane + done, windows, value);
+      _mm512_mask_storeu_ps(pooled_out, windows, value);
       const __mmask16 passes = _mm512_cmp_ps_mask(source, zero, _CMP_GT_OQ);
       const __m512i code = _mm512_mask_blend_epi32(passes, no_gradient, where);
-      _mm_mask_storeu_epi8(codes + plane * pooled_plane + done, windows,
-                           _mm512_cvtepi32_epi8(code));
+      _mm_mask_storeu_epi8(codes_out, windows, _mm512_cvtepi32_epi8(code));
     }
   }
 }
