@@ -155,28 +155,30 @@ void unpool_plane(const Conv2dShape& s, const float* grad, const uint8_t* code, 
 
 // The few-channel path (conv2d_small_channels.h): each pair of output rows is pooled as soon
 // as it is computed, from 2 rows per output channel that stay in L1. The rows are
-// conv2d_forward's, computed by the same code.
+// conv2d_forward's, computed by the same code; they are out_w rounded up to 16 floats apart,
+// so that whole strips are stored and loaded, with 32 floats to spare after the last one
+// for the pooling's loads.
 void small_channels_relu_pool_forward(const Conv2dShape& s, const float* x, const float* weight,
                                       const float* bias, float* pooled, uint8_t* codes) {
   const SmallChannelsLayout layout = small_channels_layout(s);
   const int64_t image = s.channels * s.height * s.width;
   const int64_t pooled_h = s.out_h / 2, pooled_w = s.out_w / 2;
-  const int64_t pair = 2 * s.out_w;
+  const int64_t row_stride = (s.out_w + 15) / 16 * 16, pair = 2 * row_stride;
   float* packed = conv2d_detail::call_scratch(static_cast<size_t>(small_channels_packed_size(s)));
   small_channels_pack_weights(s, weight, packed);
   for_units(s.batch, conv_flops(s), [&](int64_t first, int64_t last) {
     float* padded = small_channels_aligned(conv_buffer(static_cast<size_t>(
-        layout.image_stride + s.out_channels * pair + kSmallChannelsAlignment)));
+        layout.image_stride + s.out_channels * pair + 32 + kSmallChannelsAlignment)));
     float* rows = padded + layout.image_stride;
     for (int64_t n = first; n < last; ++n) {
       small_channels_pad(s, layout, x + n * image, padded);
       for (int64_t i = 0; i < pooled_h; ++i) {
         small_channels_forward_rows(s, layout, padded, packed, bias, 2 * i, 2 * i + 2, rows,
-                                    pair);
+                                    pair, row_stride);
         const int64_t offset = (n * s.out_channels * pooled_h + i) * pooled_w;
 #if defined(CUNN_X86)
         // The path runs with AVX-512 only (conv2d_small_channels_applies).
-        avx512::small_channels_relu_pool(rows, s.out_channels, s.out_w, pooled_w,
+        avx512::small_channels_relu_pool(rows, s.out_channels, row_stride, pooled_w,
                                          pooled + offset, codes + offset, pooled_h * pooled_w);
 #endif
       }
@@ -208,8 +210,9 @@ void small_channels_relu_pool_backward(const Conv2dShape& s, const float* grad_p
   const int64_t blocks = (s.out_channels + kBlock - 1) / kBlock;
   const int64_t block_lanes = kBlock * s.channels * 9 * kSmallChannelsLanes;
   for_units(blocks, conv_flops(s), [&](int64_t first, int64_t last) {
-    float* planes = gradient_buffer(static_cast<size_t>(kBlock * plane + block_lanes));
-    float* lanes = planes + kBlock * plane;
+    // 16 floats between the planes and the lanes: the gradient's strips are loaded whole.
+    float* planes = gradient_buffer(static_cast<size_t>(kBlock * plane + 16 + block_lanes));
+    float* lanes = planes + kBlock * plane + 16;
     for (int64_t block = first; block < last; ++block) {
       const int64_t o_begin = block * kBlock;
       const int64_t count = std::min(kBlock, s.out_channels - o_begin);
@@ -228,7 +231,7 @@ void small_channels_relu_pool_backward(const Conv2dShape& s, const float* grad_p
         }
         if (grad_weight)
           small_channels_weight_grad_image(s, layout, padded + n * layout.image_stride, planes,
-                                           count, lanes);
+                                           count, lanes, lanes);
       }
       if (grad_weight) small_channels_weight_grad_finish(s, o_begin, count, lanes, grad_weight);
       if (grad_bias)

@@ -86,18 +86,19 @@ void small_channels_pack_weights(const Conv2dShape& s, const float* weight, floa
 void small_channels_forward_rows(const Conv2dShape& s, const SmallChannelsLayout& layout,
                                  const float* padded, const float* packed, const float* bias,
                                  int64_t row_begin, int64_t row_end, float* out,
-                                 int64_t plane_stride) {
+                                 int64_t plane_stride, int64_t row_stride) {
 #if defined(CUNN_X86)
   avx512::small_channels_forward_rows(s, layout, padded, packed, bias, row_begin, row_end, out,
-                                      plane_stride);
+                                      plane_stride, row_stride);
 #endif
 }
 
 void small_channels_weight_grad_image(const Conv2dShape& s, const SmallChannelsLayout& layout,
                                       const float* padded, const float* grad_planes,
-                                      int64_t count, float* lanes) {
+                                      int64_t count, const float* readable_end, float* lanes) {
 #if defined(CUNN_X86)
-  avx512::small_channels_weight_grad_image(s, layout, padded, grad_planes, count, lanes);
+  avx512::small_channels_weight_grad_image(s, layout, padded, grad_planes, count, readable_end,
+                                           lanes);
 #endif
 }
 
@@ -126,7 +127,7 @@ void conv2d_small_channels_forward(const Conv2dShape& s, const float* x, const f
     for (int64_t n = first; n < last; ++n) {
       small_channels_pad(s, layout, x + n * image, padded);
       small_channels_forward_rows(s, layout, padded, packed, bias, 0, s.out_h,
-                                  out + n * s.out_channels * plane, plane);
+                                  out + n * s.out_channels * plane, plane, s.out_w);
     }
   });
 }
@@ -145,6 +146,7 @@ void conv2d_small_channels_backward_weight(const Conv2dShape& s, const float* gr
   });
   const int64_t blocks = (s.out_channels + kSmallChannelsGradBlock - 1) / kSmallChannelsGradBlock;
   const int64_t block_lanes = kSmallChannelsGradBlock * s.channels * kTaps * kSmallChannelsLanes;
+  const float* grad_end = grad_output + s.batch * s.out_channels * plane;
   conv2d_detail::for_units(blocks, conv_flops(s), [&](int64_t first, int64_t last) {
     float* lanes = lanes_buffer(static_cast<size_t>(block_lanes));
     for (int64_t block = first; block < last; ++block) {
@@ -154,7 +156,7 @@ void conv2d_small_channels_backward_weight(const Conv2dShape& s, const float* gr
       for (int64_t n = 0; n < s.batch; ++n)
         small_channels_weight_grad_image(s, layout, padded + n * layout.image_stride,
                                          grad_output + (n * s.out_channels + o_begin) * plane,
-                                         count, lanes);
+                                         count, grad_end, lanes);
       small_channels_weight_grad_finish(s, o_begin, count, lanes, grad_weight);
     }
   });

@@ -66,18 +66,25 @@ int64_t small_channels_packed_size(const Conv2dShape& shape);
 void small_channels_pack_weights(const Conv2dShape& shape, const float* weight, float* packed);
 
 // Output rows [row_begin, row_end) of one image, all output channels, from its padded copy:
-// row i of channel o at out[o * plane_stride + (i - row_begin) * out_w + j].
+// row i of channel o at out[o * plane_stride + (i - row_begin) * row_stride + j]. With
+// row_stride >= out_w rounded up to 16 the strips are stored whole (the columns past out_w
+// get values no one reads): AVX-512 loads and stores under a mask that straddle cache lines
+// cost several times a plain one on the Intel machine we measure on.
 void small_channels_forward_rows(const Conv2dShape& shape, const SmallChannelsLayout& layout,
                                  const float* padded, const float* packed, const float* bias,
                                  int64_t row_begin, int64_t row_end, float* out,
-                                 int64_t plane_stride);
+                                 int64_t plane_stride, int64_t row_stride);
 
 // One image's share of the weight gradient of `count` <= kSmallChannelsGradBlock output
 // channels from their gradient planes (out_h * out_w floats each, one after the other):
-// lanes[((b * C + c) * 9 + tap) * 16 + l] += ... (the sums described above).
+// lanes[((b * C + c) * 9 + tap) * 16 + l] += ... (the sums described above). Memory up to
+// readable_end may be read: strips of the gradient are loaded whole where they end before
+// it (the lanes past a row's end are left out of the sums either way), under a mask past it
+// (1150 -> 900 cycles per image and channel block with MNIST's planes).
 void small_channels_weight_grad_image(const Conv2dShape& shape,
                                       const SmallChannelsLayout& layout, const float* padded,
-                                      const float* grad_planes, int64_t count, float* lanes);
+                                      const float* grad_planes, int64_t count,
+                                      const float* readable_end, float* lanes);
 // grad_weight rows o_begin .. o_begin + count - 1 from their lanes.
 void small_channels_weight_grad_finish(const Conv2dShape& shape, int64_t o_begin, int64_t count,
                                        const float* lanes, float* grad_weight);
@@ -89,12 +96,15 @@ void conv2d_small_channels_backward_weight(const Conv2dShape& shape, const float
 
 namespace avx512 {
 // relu_pool_windows (conv2d_relu_pool.h) of `planes` pairs of rows at once, the same rule
-// and bits as avx512::relu_pool_windows: the pair of plane o at rows + o * 2 * out_w, its
-// windows written to pooled and codes + o * pooled_plane. One call per row pair of all
-// output channels keeps the constants and masks in registers (per-plane calls cost ~30
-// cycles for 14 windows).
-void small_channels_relu_pool(const float* rows, int64_t planes, int64_t out_w, int64_t pooled_w,
-                              float* pooled, uint8_t* codes, int64_t pooled_plane);
+// and bits as avx512::relu_pool_windows: the pair of plane o at rows + o * 2 * row_stride
+// (the bottom row row_stride after the top), its windows written to pooled and
+// codes + o * pooled_plane. One call per row pair of all output channels keeps the
+// constants and masks in registers (per-plane calls cost ~30 cycles for 14 windows). Rows
+// are read in whole 16-float vectors: up to 2 * pooled_w rounded up to 32 floats from each
+// row's start must be readable (their values past the windows are not used).
+void small_channels_relu_pool(const float* rows, int64_t planes, int64_t row_stride,
+                              int64_t pooled_w, float* pooled, uint8_t* codes,
+                              int64_t pooled_plane);
 // unpool_plane (conv2d_relu_pool.cpp) of one plane, the same bits as its avx512
 // unpool_windows row by row, with the constants and masks kept across the rows.
 void small_channels_unpool_plane(const float* grad, const uint8_t* codes, int64_t out_h,
@@ -102,10 +112,11 @@ void small_channels_unpool_plane(const float* grad, const uint8_t* codes, int64_
 void small_channels_forward_rows(const Conv2dShape& shape, const SmallChannelsLayout& layout,
                                  const float* padded, const float* packed, const float* bias,
                                  int64_t row_begin, int64_t row_end, float* out,
-                                 int64_t plane_stride);
+                                 int64_t plane_stride, int64_t row_stride);
 void small_channels_weight_grad_image(const Conv2dShape& shape,
                                       const SmallChannelsLayout& layout, const float* padded,
-                                      const float* grad_planes, int64_t count, float* lanes);
+                                      const float* grad_planes, int64_t count,
+                                      const float* readable_end, float* lanes);
 }  // namespace avx512
 
 }  // namespace cunn::kernels

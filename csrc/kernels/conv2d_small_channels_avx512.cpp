@@ -24,7 +24,8 @@ __mmask16 strip_lanes(int64_t remaining) {
 template <int kBlock>
 void forward_block(const Conv2dShape& s, const SmallChannelsLayout& layout, const float* padded,
                    const float* packed, const float* bias, int64_t o_begin, int64_t row_begin,
-                   int64_t row_end, float* out, int64_t plane_stride) {
+                   int64_t row_end, float* out, int64_t plane_stride, int64_t out_row_stride) {
+  const bool whole = out_row_stride >= (s.out_w + 15) / 16 * 16;
   const int64_t channels = s.channels, row_stride = layout.row_stride;
   const float* block_weights = packed + (o_begin / 8) * channels * kTaps * 8 + o_begin % 8;
   for (int64_t i = row_begin; i < row_end; ++i) {
@@ -43,12 +44,13 @@ void forward_block(const Conv2dShape& s, const SmallChannelsLayout& layout, cons
           for (int b = 0; b < kBlock; ++b)
             sum[b] = _mm512_fmadd_ps(_mm512_set1_ps(w[t * 8 + b]), strip[t], sum[b]);
       }
-      const __mmask16 lanes = strip_lanes(s.out_w - column);
+      const __mmask16 lanes = whole ? static_cast<__mmask16>(0xFFFF)
+                                    : strip_lanes(s.out_w - column);
       for (int b = 0; b < kBlock; ++b) {
         const __m512 value = bias ? _mm512_add_ps(sum[b], _mm512_set1_ps(bias[o_begin + b]))
                                   : sum[b];
         _mm512_mask_storeu_ps(
-            out + (o_begin + b) * plane_stride + (i - row_begin) * s.out_w + column, lanes,
+            out + (o_begin + b) * plane_stride + (i - row_begin) * out_row_stride + column, lanes,
             value);
       }
     }
@@ -57,7 +59,8 @@ void forward_block(const Conv2dShape& s, const SmallChannelsLayout& layout, cons
 
 template <int kCount>
 void weight_grad_block(const Conv2dShape& s, const SmallChannelsLayout& layout,
-                       const float* padded, const float* grad_planes, float* lanes) {
+                       const float* padded, const float* grad_planes, const float* readable_end,
+                       float* lanes) {
   const int64_t plane = s.out_h * s.out_w, row_stride = layout.row_stride;
   for (int64_t c = 0; c < s.channels; ++c) {
     float* channel_lanes[kCount];
@@ -73,8 +76,11 @@ void weight_grad_block(const Conv2dShape& s, const SmallChannelsLayout& layout,
         // values of the next columns, which no gradient multiplies.
         const __mmask16 valid = strip_lanes(s.out_w - column);
         __m512 grad[kCount];
-        for (int b = 0; b < kCount; ++b)
-          grad[b] = _mm512_maskz_loadu_ps(valid, grad_planes + b * plane + i * s.out_w + column);
+        for (int b = 0; b < kCount; ++b) {
+          const float* strip_start = grad_planes + b * plane + i * s.out_w + column;
+          grad[b] = readable_end - strip_start >= 16 ? _mm512_loadu_ps(strip_start)
+                                                     : _mm512_maskz_loadu_ps(valid, strip_start);
+        }
         const float* corner = image + i * row_stride + column;
         for (int p = 0; p < 3; ++p) {
           // The row's aligned vectors at the strip and after it; the strips shifted by 1 and 2
@@ -98,8 +104,9 @@ void weight_grad_block(const Conv2dShape& s, const SmallChannelsLayout& layout,
 
 }  // namespace
 
-void small_channels_relu_pool(const float* rows, int64_t planes, int64_t out_w, int64_t pooled_w,
-                              float* pooled, uint8_t* codes, int64_t pooled_plane) {
+void small_channels_relu_pool(const float* rows, int64_t planes, int64_t row_stride,
+                              int64_t pooled_w, float* pooled, uint8_t* codes,
+                              int64_t pooled_plane) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
                                          30);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
@@ -121,15 +128,11 @@ void small_channels_relu_pool(const float* rows, int64_t planes, int64_t out_w, 
   for (int64_t done = 0; done < pooled_w; done += 16) {
     const int64_t n = pooled_w - done < 16 ? pooled_w - done : 16;
     const __mmask16 windows = strip_lanes(n);
-    const __mmask16 first_half = strip_lanes(2 * n);
-    const __mmask16 second_half = 2 * n > 16 ? strip_lanes(2 * n - 16) : 0;
     for (int64_t plane = 0; plane < planes; ++plane) {
-      const float* t = rows + plane * 2 * out_w + 2 * done;
-      const float* b = t + out_w;
-      const __m512 t0 = _mm512_maskz_loadu_ps(first_half, t);
-      const __m512 t1 = _mm512_maskz_loadu_ps(second_half, t + 16);
-      const __m512 b0 = _mm512_maskz_loadu_ps(first_half, b);
-      const __m512 b1 = _mm512_maskz_loadu_ps(second_half, b + 16);
+      const float* t = rows + plane * 2 * row_stride + 2 * done;
+      const float* b = t + row_stride;
+      const __m512 t0 = _mm512_loadu_ps(t), t1 = _mm512_loadu_ps(t + 16);
+      const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
       const __m512 c[4] = {_mm512_permutex2var_ps(t0, even, t1),
                            _mm512_permutex2var_ps(t0, odd, t1),
                            _mm512_permutex2var_ps(b0, even, b1),
@@ -222,30 +225,34 @@ void small_channels_unpool_plane(const float* grad, const uint8_t* codes, int64_
 void small_channels_forward_rows(const Conv2dShape& s, const SmallChannelsLayout& layout,
                                  const float* padded, const float* packed, const float* bias,
                                  int64_t row_begin, int64_t row_end, float* out,
-                                 int64_t plane_stride) {
+                                 int64_t plane_stride, int64_t row_stride) {
   int64_t o = 0;
   for (; o + 8 <= s.out_channels; o += 8)
-    forward_block<8>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride);
+    forward_block<8>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride,
+                     row_stride);
   if (o + 4 <= s.out_channels) {
-    forward_block<4>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride);
+    forward_block<4>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride,
+                     row_stride);
     o += 4;
   }
   if (o + 2 <= s.out_channels) {
-    forward_block<2>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride);
+    forward_block<2>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride,
+                     row_stride);
     o += 2;
   }
   if (o < s.out_channels)
-    forward_block<1>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride);
+    forward_block<1>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride,
+                     row_stride);
 }
 
 void small_channels_weight_grad_image(const Conv2dShape& s, const SmallChannelsLayout& layout,
                                       const float* padded, const float* grad_planes,
-                                      int64_t count, float* lanes) {
+                                      int64_t count, const float* readable_end, float* lanes) {
   static_assert(kSmallChannelsGradBlock == 2, "weight_grad_block is instantiated for 1 and 2");
   if (count == 2)
-    weight_grad_block<2>(s, layout, padded, grad_planes, lanes);
+    weight_grad_block<2>(s, layout, padded, grad_planes, readable_end, lanes);
   else
-    weight_grad_block<1>(s, layout, padded, grad_planes, lanes);
+    weight_grad_block<1>(s, layout, padded, grad_planes, readable_end, lanes);
 }
 
 }  // namespace cunn::kernels::avx512
