@@ -35,8 +35,9 @@ constexpr int64_t kSmallChannelsLanes = 16;
 // input. row_stride = (out_w rounded up to 16) + 16: each strip's two aligned vectors of a
 // row, which its shifted copies are cut from, stay inside the row. Copies start on 64-byte
 // boundaries (small_channels_aligned): a 64-byte load that straddles two cache lines costs
-// two, and the weight gradient, with 9 loads per 18 multiply-adds, was bound by them
-// (1270 -> 7xx cycles per image and channel block).
+// two, and the weight gradient, which loads 9 strips per 18 multiply-adds, cuts them from
+// two aligned vectors a row instead (1240 -> 1110 cycles per image and channel block of
+// MNIST's first layer).
 struct SmallChannelsLayout {
   int64_t rows, row_stride, channel_stride, image_stride;
 };

@@ -76,8 +76,19 @@ constexpr Tuning kAvx512{
     // input gradient 6.4 -> 4.2 ms; its first layer (C = 1) would give GEMMs with K = 1.
     /*winograd_min_channels=*/16,
     /*dot_long_k_max_m=*/0,
-    // PROVISIONAL
-    /*small_channels_max_channels=*/3};
+    // 6 input channels (conv2d_small_channels.h; measured on the Intel machine below only,
+    // Zen 4 not re-measured: the GEMM with K = 9 C it replaces is as short there). 3x3
+    // layers on 28x28, 32 output channels, batch 64, CPU ms per call at one thread
+    // (time.thread_time, medians of 7 x 5 calls), 2026-12-06, im2col -> direct:
+    //   C = 1: forward 0.44 -> 0.37, weight gradient 0.68 -> 0.44; fused conv2d_relu_pool
+    //          forward 0.88 -> 0.49, backward (weight and bias) 1.17 -> 0.59
+    //   C = 3: forward 1.07 -> 0.82, weight gradient 1.42 -> 1.25; fused 1.40 -> 0.94, 1.81 -> 1.35
+    //   C = 4: forward 1.36 -> 1.01, weight gradient 1.56 -> 1.67; fused 1.79 -> 1.22, 2.25 -> 1.82
+    //   C = 6: forward 2.00 -> 1.53, weight gradient 2.64 -> 2.44; fused 2.46 -> 1.64, 3.06 -> 2.59
+    //   C = 8: forward 2.62 -> 1.97, weight gradient 3.19 -> 3.87; fused 2.80 -> 2.12, 3.68 -> 3.51
+    // im2col's GEMM has K = 9 C, so it gains on the direct loops as C grows; forward and
+    // weight gradient together break even near C = 8.
+    /*small_channels_max_channels=*/6};
 
 // AVX-512 on Intel cores with two 512-bit FMA units (measured on a 2-vCPU Xeon,
 // Sapphire Rapids class: 48 KiB L1d, 2 MiB L2 per core): as on Zen 4, except that the
