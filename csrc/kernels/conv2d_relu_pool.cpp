@@ -189,7 +189,7 @@ void small_channels_relu_pool_forward(const Conv2dShape& s, const float* x, cons
 // The few-channel path's weight and bias gradients without the input gradient: each block of
 // output channels rebuilds its gradient planes one image at a time, into a buffer that stays
 // in L1, and feeds them to the same per-image sums as conv2d_backward_weight and bias_grad
-// (BiasGradSum), so the whole output gradient never goes through memory.
+// (small_channels_bias_lanes), so the whole output gradient never goes through memory.
 void small_channels_relu_pool_backward(const Conv2dShape& s, const float* grad_pooled,
                                        const uint8_t* codes, const float* x,
                                        float* grad_weight, float* grad_bias) {
@@ -217,7 +217,7 @@ void small_channels_relu_pool_backward(const Conv2dShape& s, const float* grad_p
       const int64_t o_begin = block * kBlock;
       const int64_t count = std::min(kBlock, s.out_channels - o_begin);
       std::fill(lanes, lanes + block_lanes, 0.f);
-      BiasGradSum bias_sums[kBlock];
+      double bias_lanes[kBlock][8] = {};
       for (int64_t n = 0; n < s.batch; ++n) {
         for (int64_t b = 0; b < count; ++b) {
           const int64_t index = n * s.out_channels + o_begin + b;
@@ -226,8 +226,9 @@ void small_channels_relu_pool_backward(const Conv2dShape& s, const float* grad_p
           avx512::small_channels_unpool_plane(grad_pooled + index * pooled_plane,
                                               codes + index * pooled_plane, s.out_h, s.out_w,
                                               planes + b * plane);
+          if (grad_bias)
+            avx512::small_channels_bias_lanes(planes + b * plane, plane, bias_lanes[b]);
 #endif
-          if (grad_bias) bias_sums[b].add(planes + b * plane, plane);
         }
         if (grad_weight)
           small_channels_weight_grad_image(s, layout, padded + n * layout.image_stride, planes,
@@ -235,7 +236,11 @@ void small_channels_relu_pool_backward(const Conv2dShape& s, const float* grad_p
       }
       if (grad_weight) small_channels_weight_grad_finish(s, o_begin, count, lanes, grad_weight);
       if (grad_bias)
-        for (int64_t b = 0; b < count; ++b) grad_bias[o_begin + b] = bias_sums[b].total();
+        for (int64_t b = 0; b < count; ++b) {
+          double total = 0.0;
+          for (int lane = 0; lane < 8; ++lane) total += bias_lanes[b][lane];
+          grad_bias[o_begin + b] = static_cast<float>(total);
+        }
     }
   });
 }

@@ -186,6 +186,20 @@ void small_channels_relu_pool(const float* rows, int64_t planes, int64_t row_str
   }
 }
 
+void small_channels_bias_lanes(const float* values, int64_t count, double* lanes) {
+  __m512d sums = _mm512_loadu_pd(lanes);
+  int64_t i = 0;
+  while (count - i >= 8) {
+    const int64_t left = count - i;
+    const int64_t block_end = i + (left - left % 8 < 128 ? left - left % 8 : 128);
+    __m256 partial = _mm256_setzero_ps();
+    for (; i < block_end; i += 8) partial = _mm256_add_ps(partial, _mm256_loadu_ps(values + i));
+    sums = _mm512_add_pd(sums, _mm512_cvtps_pd(partial));
+  }
+  _mm512_storeu_pd(lanes, sums);
+  for (int lane = 0; i < count; ++i, ++lane) lanes[lane] += values[i];
+}
+
 void small_channels_unpool_plane(const float* grad, const uint8_t* codes, int64_t out_h,
                                  int64_t out_w, float* out) {
   const __m512i interleave_lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6,

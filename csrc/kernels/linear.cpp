@@ -60,14 +60,6 @@ void add_into_lanes(const float* values, int64_t count, double lanes[kLanes]) {
 
 }  // namespace
 
-void BiasGradSum::add(const float* values, int64_t count) { add_into_lanes(values, count, lanes_); }
-
-float BiasGradSum::total() const {
-  double total = 0.0;
-  for (int lane = 0; lane < kLanes; ++lane) total += lanes_[lane];
-  return static_cast<float>(total);
-}
-
 void bias_grad(const float* grad_output, float* out, int64_t outer, int64_t channels,
                int64_t inner) {
   if (channels <= 0) return;
@@ -95,9 +87,12 @@ void bias_grad(const float* grad_output, float* out, int64_t outer, int64_t chan
   }
   parallel_for(0, channels, grain, [&](int64_t first, int64_t last) {
     for (int64_t c = first; c < last; ++c) {
-      BiasGradSum sum;
-      for (int64_t o = 0; o < outer; ++o) sum.add(grad_output + (o * channels + c) * inner, inner);
-      out[c] = sum.total();
+      double lanes[kLanes] = {};
+      for (int64_t o = 0; o < outer; ++o)
+        add_into_lanes(grad_output + (o * channels + c) * inner, inner, lanes);
+      double total = 0.0;
+      for (int lane = 0; lane < kLanes; ++lane) total += lanes[lane];
+      out[c] = static_cast<float>(total);
     }
   });
 }

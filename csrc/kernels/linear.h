@@ -27,17 +27,4 @@ void linear_backward(const float* grad_output, const float* x, const float* weig
 void bias_grad(const float* grad_output, float* out, int64_t outer, int64_t channels,
                int64_t inner);
 
-// bias_grad's sum for one channel when inner > 1, fed its (outer) runs of `inner` values one
-// at a time in order: total() is then bit for bit bias_grad's out[c]. Lets a fused kernel
-// (conv2d_relu_pool.cpp) sum gradient planes it never keeps in memory all at once.
-class BiasGradSum {
- public:
-  void add(const float* values, int64_t count);
-  float total() const;
-
- private:
-  static constexpr int kLanes = 8;
-  double lanes_[kLanes] = {};
-};
-
 }  // namespace cunn::kernels
