@@ -71,7 +71,7 @@ void small_channels_pad(const Conv2dShape& s, const SmallChannelsLayout& layout,
 }
 
 int64_t small_channels_packed_size(const Conv2dShape& s) {
-  return (s.out_channels + 7) / 8 * 8 * s.channels * kTaps;
+  return (s.out_channels + 15) / 16 * 16 * s.channels * kTaps;
 }
 
 void small_channels_pack_weights(const Conv2dShape& s, const float* weight, float* packed) {
@@ -79,7 +79,7 @@ void small_channels_pack_weights(const Conv2dShape& s, const float* weight, floa
   for (int64_t o = 0; o < s.out_channels; ++o)
     for (int64_t c = 0; c < s.channels; ++c)
       for (int64_t tap = 0; tap < kTaps; ++tap)
-        packed[((o / 8 * s.channels + c) * kTaps + tap) * 8 + o % 8] =
+        packed[((o / 16 * s.channels + c) * kTaps + tap) * 16 + o % 16] =
             weight[(o * s.channels + c) * kTaps + tap];
 }
 

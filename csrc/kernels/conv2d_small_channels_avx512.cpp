@@ -27,7 +27,7 @@ void forward_block(const Conv2dShape& s, const SmallChannelsLayout& layout, cons
                    int64_t row_end, float* out, int64_t plane_stride, int64_t out_row_stride) {
   const bool whole = out_row_stride >= (s.out_w + 15) / 16 * 16;
   const int64_t channels = s.channels, row_stride = layout.row_stride;
-  const float* block_weights = packed + (o_begin / 8) * channels * kTaps * 8 + o_begin % 8;
+  const float* block_weights = packed + (o_begin / 16) * channels * kTaps * 16 + o_begin % 16;
   for (int64_t i = row_begin; i < row_end; ++i) {
     for (int64_t column = 0; column < s.out_w; column += 16) {
       __m512 sum[kBlock];
@@ -38,11 +38,11 @@ void forward_block(const Conv2dShape& s, const SmallChannelsLayout& layout, cons
         for (int p = 0; p < 3; ++p)
           for (int q = 0; q < 3; ++q)
             strip[3 * p + q] = _mm512_loadu_ps(corner + p * row_stride + q);
-        const float* w = block_weights + c * kTaps * 8;
+        const float* w = block_weights + c * kTaps * 16;
 #pragma GCC unroll 9
         for (int t = 0; t < kTaps; ++t)
           for (int b = 0; b < kBlock; ++b)
-            sum[b] = _mm512_fmadd_ps(_mm512_set1_ps(w[t * 8 + b]), strip[t], sum[b]);
+            sum[b] = _mm512_fmadd_ps(_mm512_set1_ps(w[t * 16 + b]), strip[t], sum[b]);
       }
       const __mmask16 lanes = whole ? static_cast<__mmask16>(0xFFFF)
                                     : strip_lanes(s.out_w - column);
@@ -241,9 +241,14 @@ void small_channels_forward_rows(const Conv2dShape& s, const SmallChannelsLayout
                                  int64_t row_begin, int64_t row_end, float* out,
                                  int64_t plane_stride, int64_t row_stride) {
   int64_t o = 0;
-  for (; o + 8 <= s.out_channels; o += 8)
+  for (; o + 16 <= s.out_channels; o += 16)
+    forward_block<16>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride,
+                      row_stride);
+  if (o + 8 <= s.out_channels) {
     forward_block<8>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride,
                      row_stride);
+    o += 8;
+  }
   if (o + 4 <= s.out_channels) {
     forward_block<4>(s, layout, padded, packed, bias, o, row_begin, row_end, out, plane_stride,
                      row_stride);

@@ -4,7 +4,7 @@ NumPy reference within conv2d's tolerance (tests/kernels/test_conv2d.py), the sa
 1, 2 and 3 threads, and the fused kernels bit for bit the kernels one by one (the fused
 backward without the input gradient sums planes it rebuilds per image, so it is checked
 against the path that keeps the whole gradient too). Shapes cover every output-channel
-remainder of the blocks (8, 4, 2, 1 in the forward; 2, 1 in the weight gradient), rows of
+remainder of the blocks (16, 8, 4, 2, 1 in the forward; 2, 1 in the weight gradient), rows of
 one, two and three 16-wide strips, exact multiples of 16, odd outputs that pooling drops a
 row and a column of, a 1x1 output, batch 1 and padding 0, 1, 2."""
 import numpy as np
@@ -25,6 +25,7 @@ SHAPES = [
     (1, 1, 13, 17, 5, (1, 1)),     # odd sides; O = 5: blocks of 4 and 1
     (2, 2, 13, 17, 9, (0, 0)),     # 11 x 15 output; 8 + 1 channels
     (3, 3, 7, 9, 15, (1, 1)),      # 8 + 4 + 2 + 1 channels
+    (1, 2, 10, 12, 31, (1, 1)),    # 16 + 8 + 4 + 2 + 1 channels
     (1, 1, 3, 3, 1, (0, 0)),       # a 1x1 output
     (2, 3, 1, 1, 4, (1, 1)),       # a 1x1 input
     (2, 1, 5, 40, 17, (1, 1)),     # three strips, the last of 8
