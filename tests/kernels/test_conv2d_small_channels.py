@@ -65,7 +65,9 @@ def test_large_batch_weight_gradient_within_tolerance():
     check_backward_weight(grad, x, weight.shape, (1, 1), (1, 1))
 
 
-@pytest.mark.parametrize("shape", [SHAPES[0], SHAPES[3], SHAPES[6]], ids=shape_id)
+@pytest.mark.parametrize("shape", [SHAPES[0], (3, 3, 7, 9, 15, (1, 1)),
+                                   (1, 2, 10, 12, 31, (1, 1)), (2, 1, 5, 40, 17, (1, 1))],
+                         ids=shape_id)
 def test_same_bits_for_any_thread_count(shape):
     padding = shape[-1]
     x, weight, bias, grad = conv_operands(shape, seed=3)
