@@ -11,8 +11,8 @@
 //
 // 3x3 kernels at stride 1 with enough channels take the Winograd path instead
 // (conv2d_winograd.cpp), and with few input channels (K = 9 C too short for a GEMM) the
-// direct loops of conv2d_small_channels.cpp; the column copies are in conv2d_im2col.cpp, the cutting of
-// work over threads in conv2d_partition.cpp, the thresholds in tuning.cpp.
+// direct loops of conv2d_small_channels.cpp; the column copies are in conv2d_im2col.cpp,
+// the cutting of work over threads in conv2d_partition.cpp, the thresholds in tuning.cpp.
 // Geometries where most of im2col's work would be padding (huge padding, a kernel far
 // larger than the input) take the direct loops of conv2d_direct.cpp, whose cost is the
 // number of products that read the input.
