@@ -10,8 +10,9 @@
 // stride 1 and no padding skips the copy: cols[n] is x[n] itself.
 //
 // 3x3 kernels at stride 1 with enough channels take the Winograd path instead
-// (conv2d_winograd.cpp); the column copies are in conv2d_im2col.cpp, the cutting of
-// work over threads in conv2d_partition.cpp, the thresholds in tuning.cpp.
+// (conv2d_winograd.cpp), and with few input channels (K = 9 C too short for a GEMM) the
+// direct loops of conv2d_small_channels.cpp; the column copies are in conv2d_im2col.cpp,
+// the cutting of work over threads in conv2d_partition.cpp, the thresholds in tuning.cpp.
 // Geometries where most of im2col's work would be padding (huge padding, a kernel far
 // larger than the input) take the direct loops of conv2d_direct.cpp, whose cost is the
 // number of products that read the input.
@@ -32,6 +33,7 @@
 #include "kernels/conv2d_direct.h"
 #include "kernels/conv2d_im2col.h"
 #include "kernels/conv2d_partition.h"
+#include "kernels/conv2d_small_channels.h"
 #include "kernels/conv2d_winograd.h"
 #include "kernels/gemm.h"
 #include "kernels/tuning.h"
@@ -59,6 +61,10 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight,
   if (s.batch <= 0 || s.out_channels <= 0) return;
   if (conv2d_direct_pays(s)) {
     conv2d_direct_forward(s, x, weight, bias, out);
+    return;
+  }
+  if (conv2d_small_channels_applies(s)) {
+    conv2d_small_channels_forward(s, x, weight, bias, out);
     return;
   }
   if (winograd_applies(s)) {
@@ -169,6 +175,10 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* grad_output, cons
   }
   if (conv2d_direct_pays(s)) {
     conv2d_direct_backward_weight(s, grad_output, x, grad_weight);
+    return;
+  }
+  if (conv2d_small_channels_applies(s)) {
+    conv2d_small_channels_backward_weight(s, grad_output, x, grad_weight);
     return;
   }
   if (winograd_applies(s)) {

@@ -14,6 +14,7 @@
 #include "dispatch/cpu.h"
 #include "dispatch/parallel.h"
 #include "kernels/conv2d_partition.h"
+#include "kernels/conv2d_small_channels.h"
 #include "kernels/conv2d_winograd.h"
 #include "kernels/float_order.h"
 #include "kernels/linear.h"
@@ -137,6 +138,113 @@ void unpool_windows(const float* grad, const uint8_t* codes, int64_t count, floa
   unpool_windows_portable(grad, codes, count, top, bottom);
 }
 
+// One plane of the convolution's output gradient, as max_pool2d_backward (0 + g at the
+// maximum, +0 elsewhere) followed by relu_backward (g where the convolution's value is > 0)
+// give it.
+void unpool_plane(const Conv2dShape& s, const float* grad, const uint8_t* code, float* out) {
+  const int64_t pooled_h = s.out_h / 2, pooled_w = s.out_w / 2;
+  for (int64_t i = 0; i < pooled_h; ++i) {
+    float* top = out + 2 * i * s.out_w;
+    unpool_windows(grad + i * pooled_w, code + i * pooled_w, pooled_w, top, top + s.out_w);
+    // An odd width's last column is in no window.
+    if (s.out_w % 2) top[s.out_w - 1] = top[2 * s.out_w - 1] = 0.f;
+  }
+  // An odd height's last row is in no window.
+  if (s.out_h % 2) std::fill(out + (s.out_h - 1) * s.out_w, out + s.out_h * s.out_w, 0.f);
+}
+
+// The few-channel path (conv2d_small_channels.h): each pair of output rows is pooled as soon
+// as it is computed, from 2 rows per output channel that stay in L1. The rows are
+// conv2d_forward's, computed by the same code; they are out_w rounded up to 16 floats apart,
+// so that whole strips are stored and loaded, with 32 floats to spare after the last one
+// for the pooling's loads.
+void small_channels_relu_pool_forward(const Conv2dShape& s, const float* x, const float* weight,
+                                      const float* bias, float* pooled, uint8_t* codes) {
+  const SmallChannelsLayout layout = small_channels_layout(s);
+  const int64_t image = s.channels * s.height * s.width;
+  const int64_t pooled_h = s.out_h / 2, pooled_w = s.out_w / 2;
+  const int64_t row_stride = (s.out_w + 15) / 16 * 16, pair = 2 * row_stride;
+  float* packed = conv2d_detail::call_scratch(static_cast<size_t>(small_channels_packed_size(s)));
+  small_channels_pack_weights(s, weight, packed);
+  for_units(s.batch, conv_flops(s), [&](int64_t first, int64_t last) {
+    float* padded = small_channels_aligned(conv_buffer(static_cast<size_t>(
+        layout.image_stride + s.out_channels * pair + 32 + kSmallChannelsAlignment)));
+    float* rows = padded + layout.image_stride;
+    for (int64_t n = first; n < last; ++n) {
+      small_channels_pad(s, layout, x + n * image, padded);
+      for (int64_t i = 0; i < pooled_h; ++i) {
+        small_channels_forward_rows(s, layout, padded, packed, bias, 2 * i, 2 * i + 2, rows,
+                                    pair, row_stride);
+        const int64_t offset = (n * s.out_channels * pooled_h + i) * pooled_w;
+#if defined(CUNN_X86)
+        // The path runs with AVX-512 only (conv2d_small_channels_applies).
+        avx512::small_channels_relu_pool(rows, s.out_channels, row_stride, pooled_w,
+                                         pooled + offset, codes + offset, pooled_h * pooled_w);
+#endif
+      }
+    }
+  });
+}
+
+// The few-channel path's weight and bias gradients without the input gradient: each block of
+// output channels rebuilds its gradient planes one image at a time, into a buffer that stays
+// in L1, and feeds them to the same per-image sums as conv2d_backward_weight and bias_grad
+// (small_channels_bias_lanes), so the whole output gradient never goes through memory.
+void small_channels_relu_pool_backward(const Conv2dShape& s, const float* grad_pooled,
+                                       const uint8_t* codes, const float* x,
+                                       float* grad_weight, float* grad_bias) {
+  const SmallChannelsLayout layout = small_channels_layout(s);
+  const int64_t image = s.channels * s.height * s.width;
+  const int64_t plane = s.out_h * s.out_w, pooled_plane = (s.out_h / 2) * (s.out_w / 2);
+  const float* padded = nullptr;
+  if (grad_weight) {
+    float* all = small_channels_aligned(conv2d_detail::call_scratch(
+        static_cast<size_t>(s.batch * layout.image_stride + kSmallChannelsAlignment)));
+    for_units(s.batch, conv_flops(s), [&](int64_t first, int64_t last) {
+      for (int64_t n = first; n < last; ++n)
+        small_channels_pad(s, layout, x + n * image, all + n * layout.image_stride);
+    });
+    padded = all;
+  }
+  constexpr int64_t kBlock = kSmallChannelsGradBlock;
+  const int64_t blocks = (s.out_channels + kBlock - 1) / kBlock;
+  const int64_t block_lanes = kBlock * s.channels * 9 * kSmallChannelsLanes;
+  for_units(blocks, conv_flops(s), [&](int64_t first, int64_t last) {
+    // 16 floats between the planes and the lanes: the gradient's strips are loaded whole.
+    float* planes = gradient_buffer(static_cast<size_t>(kBlock * plane + 16 + block_lanes));
+    float* lanes = planes + kBlock * plane + 16;
+    for (int64_t block = first; block < last; ++block) {
+      const int64_t o_begin = block * kBlock;
+      const int64_t count = std::min(kBlock, s.out_channels - o_begin);
+      std::fill(lanes, lanes + block_lanes, 0.f);
+      double bias_lanes[kBlock][8] = {};
+      for (int64_t n = 0; n < s.batch; ++n) {
+        for (int64_t b = 0; b < count; ++b) {
+          const int64_t index = n * s.out_channels + o_begin + b;
+#if defined(CUNN_X86)
+          // The path runs with AVX-512 only (conv2d_small_channels_applies).
+          avx512::small_channels_unpool_plane(grad_pooled + index * pooled_plane,
+                                              codes + index * pooled_plane, s.out_h, s.out_w,
+                                              planes + b * plane);
+          if (grad_bias)
+            avx512::small_channels_bias_lanes(planes + b * plane, plane, bias_lanes[b]);
+#endif
+        }
+        if (grad_weight)
+          small_channels_weight_grad_image(s, layout, padded + n * layout.image_stride, planes,
+                                           count, lanes, lanes);
+      }
+      if (grad_weight) small_channels_weight_grad_finish(s, o_begin, count, lanes, grad_weight);
+      if (grad_bias)
+        for (int64_t b = 0; b < count; ++b) {
+          double total = 0.0;
+          for (int lane = 0; lane < 8; ++lane) total += bias_lanes[b][lane];
+          grad_bias[o_begin + b] = static_cast<float>(total);
+        }
+    }
+  });
+}
+
 }  // namespace
 
 void relu_pool_windows(const float* top, const float* bottom, int64_t count, float* pooled,
@@ -157,6 +265,10 @@ void conv2d_relu_pool_forward(const Conv2dShape& s, const float* x, const float*
         conv2d_detail::make_winograd(s.batch, s.channels, s.out_channels, s.height, s.width,
                                      s.pad_h, s.pad_w),
         x, weight, false, bias, nullptr, pooled, codes);
+    return;
+  }
+  if (conv2d_small_channels_applies(s)) {
+    small_channels_relu_pool_forward(s, x, weight, bias, pooled, codes);
     return;
   }
   const int64_t plane = s.out_h * s.out_w, pooled_h = s.out_h / 2, pooled_w = s.out_w / 2;
@@ -187,6 +299,11 @@ void conv2d_relu_pool_forward(const Conv2dShape& s, const float* x, const float*
 void conv2d_relu_pool_backward(const Conv2dShape& s, const float* grad_pooled,
                                const uint8_t* codes, const float* x, const float* weight,
                                float* grad_x, float* grad_weight, float* grad_bias) {
+  if (!grad_x && conv2d_small_channels_applies(s)) {
+    if (s.out_channels > 0)
+      small_channels_relu_pool_backward(s, grad_pooled, codes, x, grad_weight, grad_bias);
+    return;
+  }
   const int64_t plane = s.out_h * s.out_w, pooled_h = s.out_h / 2, pooled_w = s.out_w / 2;
   const int64_t planes = s.batch * s.out_channels;
   // The convolution's output gradient, as max_pool2d_backward (0 + g at the maximum, +0
@@ -194,19 +311,9 @@ void conv2d_relu_pool_backward(const Conv2dShape& s, const float* grad_pooled,
   float* grad_conv = gradient_buffer(static_cast<size_t>(planes * plane));
   const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, plane));
   parallel_for(0, planes, grain, [&](int64_t first, int64_t last) {
-    for (int64_t p = first; p < last; ++p) {
-      float* out = grad_conv + p * plane;
-      const float* grad = grad_pooled + p * pooled_h * pooled_w;
-      const uint8_t* code = codes + p * pooled_h * pooled_w;
-      for (int64_t i = 0; i < pooled_h; ++i) {
-        float* top = out + 2 * i * s.out_w;
-        unpool_windows(grad + i * pooled_w, code + i * pooled_w, pooled_w, top, top + s.out_w);
-        // An odd width's last column is in no window.
-        if (s.out_w % 2) top[s.out_w - 1] = top[2 * s.out_w - 1] = 0.f;
-      }
-      // An odd height's last row is in no window.
-      if (s.out_h % 2) std::fill(out + (s.out_h - 1) * s.out_w, out + plane, 0.f);
-    }
+    for (int64_t p = first; p < last; ++p)
+      unpool_plane(s, grad_pooled + p * pooled_h * pooled_w, codes + p * pooled_h * pooled_w,
+                   grad_conv + p * plane);
   });
   if (grad_bias) {
     if (s.out_channels > 0) bias_grad(grad_conv, grad_bias, s.batch, s.out_channels, plane);

@@ -11,8 +11,11 @@
 // elsewhere) and hands it to the conv2d and bias_grad kernels, so every value and gradient is
 // bit for bit the one the three modules give one by one (tests/kernels/test_conv2d_relu_pool.py).
 // The forward never writes the convolution's output to memory: the Winograd path pools in its
-// output transform, and the other paths convolve a few images at a time into a per-thread
-// buffer that stays in cache. NumPy twin: cunn/_backends/numpy_ref/conv2d.py.
+// output transform, the few-channel path (conv2d_small_channels.h) pools each pair of rows as
+// it computes them, and the other paths convolve a few images at a time into a per-thread
+// buffer that stays in cache. Without the input gradient, the few-channel path's backward
+// rebuilds the gradient one image and two channels at a time instead of all at once.
+// NumPy twin: cunn/_backends/numpy_ref/conv2d.py.
 #pragma once
 
 #include <cstdint>

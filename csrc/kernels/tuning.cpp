@@ -74,7 +74,23 @@ constexpr Tuning kAvx512{
     kParallelMinFlops, kColumnBudget, kMaxWeightGroups, kPartialBudget,
     // 16 channels: MNIST conv2 (32 -> 64, batch 64, one thread) forward 6.2 -> 3.9 ms,
     // input gradient 6.4 -> 4.2 ms; its first layer (C = 1) would give GEMMs with K = 1.
-    /*winograd_min_channels=*/16};
+    /*winograd_min_channels=*/16,
+    /*dot_long_k_max_m=*/0,
+    /*read_a_rows_max_n=*/0,
+    // 8 input channels (conv2d_small_channels.h; measured on the Intel machine below only,
+    // Zen 4 not re-measured: the GEMM with K = 9 C it replaces is as short there). 3x3
+    // layers on 28x28, 32 output channels, batch 64, CPU ms per call at one thread
+    // (time.thread_time, medians of 7 x 5 calls, two runs agreeing to ~5%), 2026-12-06,
+    // im2col -> direct (forward, weight gradient; fused conv2d_relu_pool forward, backward
+    // of weight and bias):
+    //   C = 1: 0.41 -> 0.35, 0.61 -> 0.44; fused 0.82 -> 0.46, 1.12 -> 0.55
+    //   C = 3: 1.04 -> 0.76, 1.45 -> 1.19; fused 1.46 -> 0.90, 1.88 -> 1.28
+    //   C = 4: 1.39 -> 0.98, 1.60 -> 1.57; fused 1.79 -> 1.09, 2.19 -> 1.65
+    //   C = 6: 2.04 -> 1.39, 2.62 -> 2.35; fused 2.41 -> 1.51, 2.89 -> 2.46
+    //   C = 8: 2.53 -> 1.78, 3.27 -> 3.16; fused 2.98 -> 1.92, 3.54 -> 3.24
+    // im2col's GEMM has K = 9 C, so the direct weight gradient's lead shrinks as C grows
+    // (3% at 8); 9 to 15 channels were not measured (16 and more each way take Winograd).
+    /*small_channels_max_channels=*/8};
 
 // AVX-512 on Intel cores with two 512-bit FMA units (measured on a 2-vCPU Xeon,
 // Sapphire Rapids class: 48 KiB L1d, 2 MiB L2 per core), us at 1 / 2 threads, best of 9

@@ -41,6 +41,10 @@ struct Tuning {
   // where the kernel has one) instead of being packed, for products at most this many
   // columns wide (0: never), whose packed A would be reused by few column panels.
   int64_t read_a_rows_max_n = 0;
+  // conv2d: 3x3 stride-1 layers with at most this many input channels are computed
+  // directly, vectorised along the output row (conv2d_small_channels.h; 0: never, its loops
+  // exist for AVX-512 only).
+  int64_t small_channels_max_channels = 0;
 };
 
 // The table of the instruction set the kernels run with now (dispatch/cpu.h).
