@@ -806,7 +806,27 @@ for _name in ("size", "sum", "mean", "max", "min", "argmax", "argmin", "softmax"
 del _name
 
 
+_new_object = object.__new__
+
+
+def _wrap(data):
+    """Tensor(data) for an op's result or a gradient, without the argument checks when
+    ``data`` is an ndarray or a DeviceArray: every op's result and every gradient is made
+    this way, and for a tiny op the checks are a tenth of its cost. (Some kernels give a
+    NumPy scalar for a reduction; Tensor() turns that into a 0-d array.)"""
+    if type(data) is not np.ndarray and type(data) is not DeviceArray:
+        return Tensor(data)
+    tensor = _new_object(Tensor)
+    tensor._data = data
+    tensor._grad = None
+    tensor.grad_fn = None
+    tensor._version = [0]
+    tensor.requires_grad = False
+    return tensor
+
+
 Function.tensor_class = Tensor
+Function.wrap = staticmethod(_wrap)
 
 
 def _as_data(value, like, op="tensor"):

@@ -52,12 +52,12 @@ def _accumulate_leaf(tensor, gradient, shared, fresh=False):
         if gradient.dtype == data.dtype and gradient.shape == data.shape and (
                 fresh or (not shared and gradient.base is None
                           and (flags := gradient.flags).writeable and flags.c_contiguous)):
-            tensor._grad = Function.tensor_class(gradient)
+            tensor._grad = Function.wrap(gradient)
             return
         if gradient.shape != data.shape:
             gradient = np.broadcast_to(gradient, data.shape)
         # astype, not np.array: a device gradient stays on its device
-        tensor._grad = Function.tensor_class(gradient.astype(data.dtype, order="C", copy=True))
+        tensor._grad = Function.wrap(gradient.astype(data.dtype, order="C", copy=True))
         return
     if gradient.shape != data.shape:
         gradient = np.broadcast_to(gradient, data.shape)

@@ -29,6 +29,7 @@ tracer = None
 class Function:
     __slots__ = ("inputs", "saved", "needs_input_grad", "recorded_at", "output_version")
     tensor_class = None  # cunn.Tensor, set by cunn/_tensor.py (which imports this module)
+    wrap = None  # Tensor(array) without its checks, set there too
     # True where backward returns, per input, None or a new C-contiguous array that
     # nothing else holds (a kernel's output): the engine then adopts one as a leaf's first
     # .grad after a dtype and shape check only, and looks for no array sent to two inputs.
@@ -47,7 +48,7 @@ class Function:
     @classmethod
     def record(cls, data, inputs, *saved):
         """The op's result as a Tensor, with a node of this class when the graph is recorded."""
-        result = Function.tensor_class(data)
+        result = Function.wrap(data)
         if tracer is not None:
             tracer(cls, result, inputs, saved)
         if grad_mode._state["enabled"]:

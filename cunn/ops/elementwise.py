@@ -13,6 +13,7 @@ from cunn import _tensor  # the Tensor class; a module reference, as _tensor imp
 from cunn.autograd.function import Function, product_operands
 from cunn.device import check_same_device
 from cunn.ops._util import FLOAT_DTYPES, DeviceArray, as_tensor, kernels_for, unbroadcast
+from cunn.ops._util import kernels as current_kernels
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "clamp"]
 
@@ -100,7 +101,8 @@ def _binary(kernel_name, numpy_function, a, b):
         x, y = a._data, b._data
         if type(x) is np.ndarray and type(y) is np.ndarray and x.dtype is _FLOAT32 \
                 and y.dtype is _FLOAT32:
-            return a, b, x, y, getattr(kernels_for(x), kernel_name)(x, y)
+            # kernels_for(x) without its checks, which were just made
+            return a, b, x, y, getattr(current_kernels(), kernel_name)(x, y)
     a, b, x, y = _operands(a, b, kernel_name)
     if x.dtype in FLOAT_DTYPES:
         out = getattr(kernels_for(y if type(y) is DeviceArray else x), kernel_name)(x, y)
