@@ -93,37 +93,36 @@ class DivBackward(Function):
         return unbroadcast(grad_a, a._data.shape) if self.needs_input_grad[0] else None, grad_b
 
 
-def _binary(kernel_name, numpy_function, a, b):
-    """(operands as Tensors, their arrays, the result array) of a broadcasting op."""
-    if type(a) is _tensor.Tensor and type(b) is _tensor.Tensor:
-        # Two float32 Tensors in host memory, the common case, skip the conversions,
-        # promotion and device checks: for a 1-element add they cost a fifth of the op.
-        x, y = a._data, b._data
-        if type(x) is np.ndarray and type(y) is np.ndarray and x.dtype is _FLOAT32 \
-                and y.dtype is _FLOAT32:
-            # kernels_for(x) without its checks, which were just made
-            return a, b, x, y, getattr(current_kernels(), kernel_name)(x, y)
-    a, b, x, y = _operands(a, b, kernel_name)
-    if x.dtype in FLOAT_DTYPES:
-        out = getattr(kernels_for(y if type(y) is DeviceArray else x), kernel_name)(x, y)
-    else:
-        out = numpy_function(x, y)
-    return a, b, x, y, out
+def _binary_op(kernel_name, numpy_function, node, saves_operands):
+    """The broadcasting op (add, sub, mul) that runs the backend's ``kernel_name`` kernel
+    on float32 (``numpy_function`` on integers) and records a ``node``, which keeps the
+    two operand arrays when ``saves_operands``."""
+    def op(a, b):
+        tensor = _tensor.Tensor
+        if type(a) is tensor and type(b) is tensor:
+            # Two float32 Tensors in host memory, the common case, skip the conversions,
+            # promotion and device checks (kernels_for's too): for a 1-element add they
+            # cost a third of the op.
+            x, y = a._data, b._data
+            if type(x) is np.ndarray and type(y) is np.ndarray and x.dtype is _FLOAT32 \
+                    and y.dtype is _FLOAT32:
+                out = getattr(current_kernels(), kernel_name)(x, y)
+                return node.record(out, (a, b), x, y) if saves_operands else \
+                    node.record(out, (a, b))
+        a, b, x, y = _operands(a, b, kernel_name)
+        if x.dtype in FLOAT_DTYPES:
+            out = getattr(kernels_for(y if type(y) is DeviceArray else x), kernel_name)(x, y)
+        else:
+            out = numpy_function(x, y)
+        return node.record(out, (a, b), x, y) if saves_operands else node.record(out, (a, b))
+
+    op.__name__ = op.__qualname__ = kernel_name
+    return op
 
 
-def add(a, b):
-    a, b, _, _, out = _binary("add", np.add, a, b)
-    return AddBackward.record(out, (a, b))
-
-
-def sub(a, b):
-    a, b, _, _, out = _binary("sub", np.subtract, a, b)
-    return SubBackward.record(out, (a, b))
-
-
-def mul(a, b):
-    a, b, x, y, out = _binary("mul", np.multiply, a, b)
-    return MulBackward.record(out, (a, b), x, y)
+add = _binary_op("add", np.add, AddBackward, False)
+sub = _binary_op("sub", np.subtract, SubBackward, False)
+mul = _binary_op("mul", np.multiply, MulBackward, True)
 
 
 def div(a, b):
