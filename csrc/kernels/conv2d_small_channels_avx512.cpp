@@ -7,6 +7,7 @@
 
 #include "kernels/conv2d_relu_pool.h"
 #include "kernels/conv2d_small_channels.h"
+#include "kernels/relu_pool_lanes_avx512.h"
 
 namespace cunn::kernels::avx512 {
 namespace {
@@ -111,19 +112,9 @@ void small_channels_relu_pool(const float* rows, int64_t planes, int64_t row_str
                                          30);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   const __m512 zero = _mm512_setzero_ps();
-  const __m512i magnitude_mask = _mm512_set1_epi32(0x7fffffff);
-  const __m512i infinity = _mm512_set1_epi32(0x7f800000);
-  const __m512i nan_key = _mm512_set1_epi32(0x7fffffff);
   const __m512i no_gradient = _mm512_set1_epi32(kNoGradient);
   auto relu = [&](__m512 v) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, zero);
-  };
-  auto key = [&](__m512 v) {
-    const __m512i bits = _mm512_castps_si512(v);
-    const __m512i magnitude = _mm512_and_si512(bits, magnitude_mask);
-    const __m512i sign = _mm512_srai_epi32(bits, 31);
-    const __m512i k = _mm512_sub_epi32(_mm512_xor_si512(magnitude, sign), sign);
-    return _mm512_mask_blend_epi32(_mm512_cmpgt_epi32_mask(magnitude, infinity), k, nan_key);
   };
   for (int64_t done = 0; done < pooled_w; done += 16) {
     const int64_t n = pooled_w - done < 16 ? pooled_w - done : 16;
@@ -167,20 +158,10 @@ void small_channels_relu_pool(const float* rows, int64_t planes, int64_t row_str
                                                                           where)));
         continue;
       }
-      __m512 value = relu(c[0]), source = c[0];
-      __m512i best = key(value), where = _mm512_setzero_si512();
-      for (int k = 1; k < 4; ++k) {
-        const __m512 r = relu(c[k]);
-        const __m512i candidate = key(r);
-        const __mmask16 take = _mm512_cmpgt_epi32_mask(candidate, best);
-        best = _mm512_mask_blend_epi32(take, best, candidate);
-        value = _mm512_mask_blend_ps(take, value, r);
-        source = _mm512_mask_blend_ps(take, source, c[k]);
-        where = _mm512_mask_blend_epi32(take, where, _mm512_set1_epi32(k));
-      }
+      __m512 value;
+      __m512i code;
+      relu_pool_lanes(c, &value, &code);
       _mm512_mask_storeu_ps(pooled_out, windows, value);
-      const __mmask16 passes = _mm512_cmp_ps_mask(source, zero, _CMP_GT_OQ);
-      const __m512i code = _mm512_mask_blend_epi32(passes, no_gradient, where);
       _mm_mask_storeu_epi8(codes_out, windows, _mm512_cvtepi32_epi8(code));
     }
   }
